@@ -1,0 +1,121 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Defaults point at the local stack started by `npm run stack up`
+ * (ports chosen away from the usual ones so a developer's own Kafka or ClickHouse does not collide);
+ * docker-compose sets the same variables to its service names.
+ */
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.string()).min(1));
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export const configSchema = z.object({
+  KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
+  KAFKA_CLIENT_ID: z.string().default('rainstream'),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7'),
+  CLICKHOUSE_URL: z.url().default('http://127.0.0.1:18123'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscores only')
+    .default('rainstream'),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z.string().default('rs'),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/)
+    .default('rainstream'),
+  TOPIC_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DECISION_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
+  LABEL_GRACE_DAYS: z.coerce.number().int().min(1).default(3),
+  DRIFT_PSI_ALERT: z.coerce.number().positive().default(0.2),
+  RETRAIN_ENABLED: bool.default(true),
+  RETRAIN_MIN_ROWS: z.coerce.number().int().min(1).default(2000),
+  DATA_FILE: z.string().default('../shared/data/weatherAUS.csv.gz'),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  kafka: { brokers: string[]; clientId: string };
+  registry: { url: string };
+  clickhouse: { url: string; database: string; username: string; password: string };
+  redis: { url: string; prefix: string };
+  topics: Topics;
+  topicPartitions: number;
+  api: { host: string; port: number };
+  logLevel: RawConfig['LOG_LEVEL'];
+  pipeline: {
+    decisionThreshold: number;
+    labelGraceDays: number;
+    driftPsiAlert: number;
+    retrainEnabled: boolean;
+    retrainMinRows: number;
+  };
+  dataFile: string;
+}
+
+export interface Topics {
+  observations: string;
+  observationsDlq: string;
+  features: string;
+  predictions: string;
+  labeled: string;
+  driftAlerts: string;
+  modelEvents: string;
+}
+
+export function topicNames(prefix: string): Topics {
+  return {
+    observations: `${prefix}.observations.v1`,
+    observationsDlq: `${prefix}.observations.dlq`,
+    features: `${prefix}.features.v1`,
+    predictions: `${prefix}.predictions.v1`,
+    labeled: `${prefix}.labeled.v1`,
+    driftAlerts: `${prefix}.drift-alerts.v1`,
+    modelEvents: `${prefix}.model-events.v1`,
+  };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG';
+}
+
+/** Parses the environment once; every invalid variable is named with its reason. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${reasons}`);
+  }
+  const c = parsed.data;
+  return {
+    kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
+    registry: { url: c.SCHEMA_REGISTRY_URL },
+    clickhouse: {
+      url: c.CLICKHOUSE_URL,
+      database: c.CLICKHOUSE_DATABASE,
+      username: c.CLICKHOUSE_USER,
+      password: c.CLICKHOUSE_PASSWORD,
+    },
+    redis: { url: c.REDIS_URL, prefix: c.REDIS_PREFIX },
+    topics: topicNames(c.TOPIC_PREFIX),
+    topicPartitions: c.TOPIC_PARTITIONS,
+    api: { host: c.API_HOST, port: c.API_PORT },
+    logLevel: c.LOG_LEVEL,
+    pipeline: {
+      decisionThreshold: c.DECISION_THRESHOLD,
+      labelGraceDays: c.LABEL_GRACE_DAYS,
+      driftPsiAlert: c.DRIFT_PSI_ALERT,
+      retrainEnabled: c.RETRAIN_ENABLED,
+      retrainMinRows: c.RETRAIN_MIN_ROWS,
+    },
+    dataFile: c.DATA_FILE,
+  };
+}
