@@ -56,7 +56,11 @@ export function parseWeatherCsv(text: string, source = 'weatherAUS'): CsvRow[] {
   if (missing.length > 0) throw new CsvHeaderError(`CSV header lacks columns: ${missing.join(', ')}`);
   const col = (name: string) => index.get(name)!;
   const numeric = Object.entries(NUMERIC_FIELDS).map(([key, f]) => ({ key, ...f, at: col(f.column) }));
-  const directions = Object.entries(DIRECTION_FIELDS).map(([key, column]) => ({ key, column, at: col(column) }));
+  const directions = Object.entries(DIRECTION_FIELDS).map(([key, column]) => ({
+    key,
+    column,
+    at: col(column),
+  }));
   const dateAt = col('Date');
   const locationAt = col('Location');
   const rainTodayAt = col('RainToday');
@@ -124,7 +128,8 @@ export function parseWeatherCsv(text: string, source = 'weatherAUS'): CsvRow[] {
       continue;
     }
     obs.rainToday = rainToday;
-    const rainTomorrow = rainTomorrowAt === undefined ? null : (parseYesNo(cells[rainTomorrowAt]!.trim()) ?? null);
+    const rainTomorrow =
+      rainTomorrowAt === undefined ? null : (parseYesNo(cells[rainTomorrowAt]!.trim()) ?? null);
     rows.push({ ok: true, line, observation: obs as unknown as Observation, rainTomorrow });
   }
   return rows;
