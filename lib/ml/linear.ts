@@ -1,0 +1,447 @@
+import {
+  ARTIFACT_FORMAT,
+  ModelParamsError,
+  assertSameFeatures,
+  bodyRecord,
+  checkArtifact,
+  checkTarget,
+  numberArray,
+} from './artifact.ts';
+import {
+  ModelFormatError,
+  type Dataset,
+  type FitOptions,
+  type Model,
+  type ModelArtifact,
+  type ModelFamily,
+  type Task,
+} from './model.ts';
+
+/**
+ * The baselines: L2-regularized logistic regression (classification) and ridge regression.
+ * Features are standardized with the training means and standard deviations (NaN ignored), and a
+ * missing value is imputed with the training mean, i.e. contributes 0 in standardized space. Both
+ * solvers are exact and deterministic (the seed is unused): Newton's method with a backtracking line
+ * search for the logistic loss, the normal equations for ridge; on ~30 features a (d+1)^2 system is tiny.
+ */
+
+const FORMAT_VERSION = 1;
+
+export type LogregParams = {
+  /** Penalty on the weights of the standardized features: loss = sum(logloss) + l2/2 * |w|^2 (sklearn's 1/C). */
+  l2: number;
+  maxIter: number;
+  /** Stop when the largest gradient component per row falls below this. */
+  tol: number;
+};
+
+export type LinregParams = {
+  /** Ridge penalty on standardized weights: loss = sum((y - yhat)^2) + l2 * |w|^2. */
+  l2: number;
+};
+
+interface Standardization {
+  readonly means: Float64Array;
+  readonly stds: Float64Array;
+}
+
+/** Column means and population standard deviations over the non-missing values; 1 for a constant column. */
+function standardization(data: Dataset): Standardization {
+  const d = data.featureNames.length;
+  const n = data.nRows;
+  const means = new Float64Array(d);
+  const stds = new Float64Array(d);
+  for (let c = 0; c < d; c++) {
+    let count = 0;
+    let sum = 0;
+    const base = c * n;
+    for (let r = 0; r < n; r++) {
+      const v = data.data[base + r]!;
+      if (v === v) {
+        sum += v;
+        count++;
+      }
+    }
+    const mean = count > 0 ? sum / count : 0;
+    let ss = 0;
+    for (let r = 0; r < n; r++) {
+      const v = data.data[base + r]!;
+      if (v === v) ss += (v - mean) * (v - mean);
+    }
+    const std = count > 0 ? Math.sqrt(ss / count) : 0;
+    means[c] = mean;
+    stds[c] = std > 1e-12 ? std : 1;
+  }
+  return { means, stds };
+}
+
+/** Row-major standardized design with a leading column of ones (the intercept), NaN -> 0 (the mean). */
+function design(data: Dataset, s: Standardization): Float64Array {
+  const d = data.featureNames.length;
+  const n = data.nRows;
+  const D = d + 1;
+  const z = new Float64Array(n * D);
+  for (let r = 0; r < n; r++) z[r * D] = 1;
+  for (let c = 0; c < d; c++) {
+    const base = c * n;
+    const mean = s.means[c]!;
+    const inv = 1 / s.stds[c]!;
+    for (let r = 0; r < n; r++) {
+      const v = data.data[base + r]!;
+      z[r * D + c + 1] = v === v ? (v - mean) * inv : 0;
+    }
+  }
+  return z;
+}
+
+/** Solves A x = b in place for symmetric positive definite A (D x D, row-major) by Cholesky. */
+function choleskySolve(a: Float64Array, b: Float64Array, D: number): Float64Array {
+  const l = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) {
+    for (let j = 0; j <= i; j++) {
+      let sum = a[i * D + j]!;
+      for (let k = 0; k < j; k++) sum -= l[i * D + k]! * l[j * D + k]!;
+      if (i === j) {
+        if (!(sum > 0))
+          throw new ModelParamsError('normal equations are not positive definite (add L2 penalty)');
+        l[i * D + i] = Math.sqrt(sum);
+      } else l[i * D + j] = sum / l[j * D + j]!;
+    }
+  }
+  const y = new Float64Array(D);
+  for (let i = 0; i < D; i++) {
+    let sum = b[i]!;
+    for (let k = 0; k < i; k++) sum -= l[i * D + k]! * y[k]!;
+    y[i] = sum / l[i * D + i]!;
+  }
+  const x = new Float64Array(D);
+  for (let i = D - 1; i >= 0; i--) {
+    let sum = y[i]!;
+    for (let k = i + 1; k < D; k++) sum -= l[k * D + i]! * x[k]!;
+    x[i] = sum / l[i * D + i]!;
+  }
+  return x;
+}
+
+function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+/** log(1 + exp(z)) without overflow. */
+function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}
+
+function logisticLoss(
+  z: Float64Array,
+  y: Float64Array,
+  w: Float64Array,
+  n: number,
+  D: number,
+  l2: number,
+): number {
+  let loss = 0;
+  for (let r = 0; r < n; r++) {
+    let eta = 0;
+    const base = r * D;
+    for (let j = 0; j < D; j++) eta += z[base + j]! * w[j]!;
+    // -[y log p + (1-y) log(1-p)] = softplus(eta) - y * eta
+    loss += softplus(eta) - y[r]! * eta;
+  }
+  let pen = 0;
+  for (let j = 1; j < D; j++) pen += w[j]! * w[j]!;
+  return loss + 0.5 * l2 * pen;
+}
+
+interface LinearBody {
+  readonly means: Float64Array;
+  readonly stds: Float64Array;
+  /** Weights of the standardized features. */
+  readonly weights: Float64Array;
+  readonly intercept: number;
+  readonly iterations: number;
+  readonly converged: boolean;
+}
+
+class LinearModel implements Model {
+  readonly family: string;
+  readonly task: Task;
+  readonly featureNames: readonly string[];
+  readonly params: Record<string, unknown>;
+  readonly body: LinearBody;
+  /** Weights folded onto raw features, so a row costs one multiply-add per feature. */
+  private readonly rawWeights: Float64Array;
+  private readonly rawIntercept: number;
+
+  constructor(
+    family: string,
+    task: Task,
+    featureNames: readonly string[],
+    params: Record<string, unknown>,
+    body: LinearBody,
+  ) {
+    this.family = family;
+    this.task = task;
+    this.featureNames = featureNames;
+    this.params = params;
+    this.body = body;
+    const d = featureNames.length;
+    this.rawWeights = new Float64Array(d);
+    let b = body.intercept;
+    for (let c = 0; c < d; c++) {
+      const w = body.weights[c]! / body.stds[c]!;
+      this.rawWeights[c] = w;
+      b -= w * body.means[c]!;
+    }
+    this.rawIntercept = b;
+  }
+
+  private link(eta: number): number {
+    return this.task === 'classification' ? sigmoid(eta) : eta;
+  }
+
+  predictRow(row: ArrayLike<number>): number {
+    const w = this.rawWeights;
+    const means = this.body.means;
+    let eta = this.rawIntercept;
+    for (let c = 0; c < w.length; c++) {
+      const v = row[c]!;
+      eta += w[c]! * (v === v ? v : means[c]!);
+    }
+    return this.link(eta);
+  }
+
+  predictBatch(data: Dataset, out?: Float64Array): Float64Array {
+    assertSameFeatures(this.featureNames, data.featureNames);
+    const n = data.nRows;
+    const result = out ?? new Float64Array(n);
+    result.fill(this.rawIntercept, 0, n);
+    // Column by column: sequential reads of the column-major buffer.
+    for (let c = 0; c < this.rawWeights.length; c++) {
+      const w = this.rawWeights[c]!;
+      const mean = this.body.means[c]!;
+      const base = c * n;
+      for (let r = 0; r < n; r++) {
+        const v = data.data[base + r]!;
+        result[r]! += w * (v === v ? v : mean);
+      }
+    }
+    if (this.task === 'classification') for (let r = 0; r < n; r++) result[r] = sigmoid(result[r]!);
+    return result;
+  }
+
+  toJSON(): ModelArtifact {
+    const b = this.body;
+    return {
+      format: ARTIFACT_FORMAT,
+      formatVersion: FORMAT_VERSION,
+      family: this.family,
+      task: this.task,
+      featureNames: [...this.featureNames],
+      params: this.params,
+      body: {
+        means: Array.from(b.means),
+        stds: Array.from(b.stds),
+        weights: Array.from(b.weights),
+        intercept: b.intercept,
+        iterations: b.iterations,
+        converged: b.converged,
+      },
+    };
+  }
+}
+
+function loadLinear(artifact: ModelArtifact, family: string, task: Task): Model {
+  const a = checkArtifact(artifact, family, FORMAT_VERSION);
+  if (a.task !== task) throw new ModelFormatError(`${family} artifact has task ${a.task}, expected ${task}`);
+  const body = bodyRecord(a);
+  const d = a.featureNames.length;
+  const stds = numberArray(body, 'stds', d);
+  if (!stds.every((s) => s > 0)) throw new ModelFormatError('artifact body.stds must be positive');
+  if (typeof body.intercept !== 'number' || !Number.isFinite(body.intercept)) {
+    throw new ModelFormatError('artifact body.intercept is not a finite number');
+  }
+  return new LinearModel(
+    family,
+    task,
+    [...a.featureNames],
+    { ...a.params },
+    {
+      means: numberArray(body, 'means', d),
+      stds,
+      weights: numberArray(body, 'weights', d),
+      intercept: body.intercept,
+      iterations: typeof body.iterations === 'number' ? body.iterations : 0,
+      converged: body.converged === true,
+    },
+  );
+}
+
+function checkPositive(name: string, value: number, allowZero = false): void {
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new ModelParamsError(`${name} must be ${allowZero ? 'non-negative' : 'positive'}, got ${value}`);
+  }
+}
+
+function checkData(data: Dataset): void {
+  if (data.nRows === 0) throw new ModelParamsError('cannot fit on zero rows');
+  if (data.data.length !== data.nRows * data.featureNames.length) {
+    throw new ModelParamsError(
+      `dataset buffer holds ${data.data.length} values for ${data.nRows} x ${data.featureNames.length}`,
+    );
+  }
+}
+
+function fitLogreg(data: Dataset, target: Float64Array, p: LogregParams): LinearBody {
+  const s = standardization(data);
+  const z = design(data, s);
+  const n = data.nRows;
+  const D = data.featureNames.length + 1;
+  const w = new Float64Array(D);
+  // Start the intercept at the log-odds of the base rate: the first Newton step then only fits slopes.
+  let pos = 0;
+  for (let r = 0; r < n; r++) pos += target[r]!;
+  const rate = Math.min(1 - 1e-6, Math.max(1e-6, pos / n));
+  w[0] = Math.log(rate / (1 - rate));
+  let loss = logisticLoss(z, target, w, n, D, p.l2);
+  const grad = new Float64Array(D);
+  const hess = new Float64Array(D * D);
+  const trial = new Float64Array(D);
+  let converged = false;
+  let iterations = 0;
+  for (; iterations < p.maxIter; iterations++) {
+    grad.fill(0);
+    hess.fill(0);
+    for (let r = 0; r < n; r++) {
+      const base = r * D;
+      let eta = 0;
+      for (let j = 0; j < D; j++) eta += z[base + j]! * w[j]!;
+      const prob = sigmoid(eta);
+      const resid = prob - target[r]!;
+      const weight = prob * (1 - prob);
+      for (let j = 0; j < D; j++) {
+        const zj = z[base + j]!;
+        grad[j]! += resid * zj;
+        const wz = weight * zj;
+        const row = j * D;
+        for (let k = 0; k <= j; k++) hess[row + k]! += wz * z[base + k]!;
+      }
+    }
+    let maxGrad = 0;
+    for (let j = 0; j < D; j++) {
+      if (j > 0) {
+        grad[j]! += p.l2 * w[j]!;
+        hess[j * D + j]! += p.l2;
+      }
+      maxGrad = Math.max(maxGrad, Math.abs(grad[j]!));
+    }
+    if (maxGrad / n < p.tol) {
+      converged = true;
+      break;
+    }
+    // Tiny ridge keeps the intercept's pivot positive when every probability saturates.
+    hess[0]! += 1e-12 * n;
+    for (let j = 0; j < D; j++) for (let k = j + 1; k < D; k++) hess[j * D + k] = hess[k * D + j]!;
+    const step = choleskySolve(hess, grad, D);
+    let slope = 0;
+    for (let j = 0; j < D; j++) slope += grad[j]! * step[j]!;
+    let t = 1;
+    let next = loss;
+    for (let halvings = 0; halvings < 40; halvings++) {
+      for (let j = 0; j < D; j++) trial[j] = w[j]! - t * step[j]!;
+      next = logisticLoss(z, target, trial, n, D, p.l2);
+      if (next <= loss - 1e-4 * t * slope) break;
+      t /= 2;
+    }
+    // No decrease left within floating point: the gradient test cannot get any tighter.
+    if (!(next < loss)) {
+      converged = true;
+      iterations++;
+      break;
+    }
+    w.set(trial);
+    loss = next;
+  }
+  return { ...s, weights: w.slice(1), intercept: w[0]!, iterations, converged };
+}
+
+function fitRidge(data: Dataset, target: Float64Array, p: LinregParams): LinearBody {
+  const s = standardization(data);
+  const z = design(data, s);
+  const n = data.nRows;
+  const d = data.featureNames.length;
+  const D = d + 1;
+  let mean = 0;
+  for (let r = 0; r < n; r++) mean += target[r]!;
+  mean /= n;
+  // Standardized columns have mean 0 (missing values sit at the mean), so the intercept is the target
+  // mean and the slopes solve (Z'Z + l2 I) w = Z'(y - mean) on the feature columns alone.
+  const a = new Float64Array(d * d);
+  const b = new Float64Array(d);
+  for (let r = 0; r < n; r++) {
+    const base = r * D + 1;
+    const yc = target[r]! - mean;
+    for (let j = 0; j < d; j++) {
+      const zj = z[base + j]!;
+      b[j]! += zj * yc;
+      const row = j * d;
+      for (let k = 0; k <= j; k++) a[row + k]! += zj * z[base + k]!;
+    }
+  }
+  for (let j = 0; j < d; j++) {
+    a[j * d + j]! += p.l2 + 1e-12 * n;
+    for (let k = j + 1; k < d; k++) a[j * d + k] = a[k * d + j]!;
+  }
+  const weights = choleskySolve(a, b, d);
+  return { ...s, weights, intercept: mean, iterations: 1, converged: true };
+}
+
+export const logregFamily: ModelFamily<LogregParams> = {
+  family: 'logreg',
+  defaults: { l2: 1, maxIter: 50, tol: 1e-10 },
+  fit(
+    data: Dataset,
+    target: Float64Array,
+    task: Task,
+    params: Partial<LogregParams>,
+    _options: FitOptions,
+  ): Model {
+    if (task !== 'classification') throw new ModelParamsError('logreg fits classification only; use linreg');
+    const p = { ...this.defaults, ...params };
+    checkPositive('l2', p.l2, true);
+    checkPositive('tol', p.tol);
+    if (!Number.isInteger(p.maxIter) || p.maxIter < 1)
+      throw new ModelParamsError(`maxIter must be >= 1, got ${p.maxIter}`);
+    checkData(data);
+    checkTarget(target, data.nRows, task);
+    const body = fitLogreg(data, target, p);
+    return new LinearModel('logreg', task, [...data.featureNames], { ...p }, body);
+  },
+  fromJSON(artifact: ModelArtifact): Model {
+    return loadLinear(artifact, 'logreg', 'classification');
+  },
+};
+
+export const linregFamily: ModelFamily<LinregParams> = {
+  family: 'linreg',
+  defaults: { l2: 1 },
+  fit(
+    data: Dataset,
+    target: Float64Array,
+    task: Task,
+    params: Partial<LinregParams>,
+    _options: FitOptions,
+  ): Model {
+    if (task !== 'regression') throw new ModelParamsError('linreg fits regression only; use logreg');
+    const p = { ...this.defaults, ...params };
+    checkPositive('l2', p.l2, true);
+    checkData(data);
+    checkTarget(target, data.nRows, task);
+    return new LinearModel('linreg', task, [...data.featureNames], { ...p }, fitRidge(data, target, p));
+  },
+  fromJSON(artifact: ModelArtifact): Model {
+    return loadLinear(artifact, 'linreg', 'regression');
+  },
+};
