@@ -1,0 +1,113 @@
+import { ClickHouseError, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config.ts';
+import { RainstreamError } from '../errors.ts';
+
+/**
+ * What migrations and analytics need to run SQL: implemented by the server client below and, in tests,
+ * by chDB, so the same code is proven on ClickHouse 18.16 and 26.x.
+ */
+export interface SqlRunner {
+  /** Runs a statement that returns no rows (DDL, INSERT ... VALUES). */
+  command(sql: string): Promise<void>;
+  /** Runs a query and returns its rows as parsed JSONEachRow (64-bit integers may come as strings). */
+  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+}
+
+export interface ClickHouse extends SqlRunner {
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  /** Inserts rows as JSONEachRow in chunks; resolves when the server has written them all. */
+  insertRows(table: string, rows: readonly object[], options?: { batchSize?: number }): Promise<number>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_INSERT_BATCH = 10_000;
+
+/** Server error codes worth retrying: overload and network trouble, not bad SQL. */
+const RETRIABLE_SERVER_CODES = new Set([
+  '159', // TIMEOUT_EXCEEDED
+  '164', // READONLY (a replica catching up)
+  '202', // TOO_MANY_SIMULTANEOUS_QUERIES
+  '209', // SOCKET_TIMEOUT
+  '210', // NETWORK_ERROR
+  '241', // MEMORY_LIMIT_EXCEEDED
+  '252', // TOO_MANY_PARTS
+  '425', // SYSTEM_ERROR
+]);
+
+export function clickHouseError(error: unknown, what: string): RainstreamError {
+  if (error instanceof RainstreamError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ClickHouseError) {
+    const retriable = RETRIABLE_SERVER_CODES.has(error.code);
+    return new RainstreamError(retriable ? 'CLICKHOUSE' : 'CLICKHOUSE_QUERY', `${what}: ${message}`, {
+      cause: error,
+      retriable,
+      details: { serverCode: error.code, type: error.type },
+    });
+  }
+  // No server answer at all (refused, reset, timed out): the server may be back soon.
+  return new RainstreamError('CLICKHOUSE', `${what}: ${message}`, { cause: error, retriable: true });
+}
+
+// The client writes the table name into INSERT as is: only plain (optionally database-qualified) names.
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+
+function preview(sql: string): string {
+  const oneLine = sql.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 120 ? `${oneLine.slice(0, 120)}…` : oneLine;
+}
+
+export function createClickHouse(
+  config: Config['clickhouse'],
+  options: { database?: string; requestTimeoutMs?: number } = {},
+): ClickHouse {
+  const database = options.database ?? config.database;
+  const client = createClient({
+    url: config.url,
+    username: config.username,
+    password: config.password,
+    database,
+    request_timeout: options.requestTimeoutMs ?? 60_000,
+    // 18.16 rejects settings it does not know; the client sends none unless told to.
+    clickhouse_settings: {},
+  });
+  return {
+    client,
+    database,
+    async command(sql) {
+      try {
+        await client.command({ query: sql });
+      } catch (error) {
+        throw clickHouseError(error, preview(sql));
+      }
+    },
+    async rows<T>(sql: string) {
+      try {
+        const result = await client.query({ query: sql, format: 'JSONEachRow' });
+        return await result.json<T>();
+      } catch (error) {
+        throw clickHouseError(error, preview(sql));
+      }
+    },
+    async insertRows(table, rows, insertOptions = {}) {
+      if (!TABLE_NAME.test(table)) throw new RainstreamError('VALIDATION', `not a table name: ${table}`);
+      const batchSize = insertOptions.batchSize ?? DEFAULT_INSERT_BATCH;
+      for (let start = 0; start < rows.length; start += batchSize) {
+        try {
+          await client.insert({ table, values: rows.slice(start, start + batchSize), format: 'JSONEachRow' });
+        } catch (error) {
+          throw clickHouseError(error, `insert into ${table}`);
+        }
+      }
+      return rows.length;
+    },
+    async ping() {
+      const result = await client.ping();
+      return result.success;
+    },
+    close: () => client.close(),
+  };
+}
