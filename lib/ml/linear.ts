@@ -349,7 +349,7 @@ function fitLogreg(data: Dataset, target: Float64Array, p: LogregParams): Linear
     for (let j = 0; j < D; j++) slope += grad[j]! * step[j]!;
     let t = 1;
     let next = loss;
-    for (let halvings = 0; halvings < 40; halvings++) {
+    for (let halvings = 0; halvings < 20; halvings++) {
       for (let j = 0; j < D; j++) trial[j] = w[j]! - t * step[j]!;
       next = logisticLoss(z, target, trial, n, D, p.l2);
       if (next <= loss - 1e-4 * t * slope) break;
@@ -400,7 +400,7 @@ function fitRidge(data: Dataset, target: Float64Array, p: LinregParams): LinearB
 
 export const logregFamily: ModelFamily<LogregParams> = {
   family: 'logreg',
-  defaults: { l2: 1, maxIter: 50, tol: 1e-10 },
+  defaults: { l2: 1, maxIter: 50, tol: 1e-8 },
   fit(
     data: Dataset,
     target: Float64Array,
