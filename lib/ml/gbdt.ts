@@ -1,0 +1,657 @@
+/**
+ * Histogram gradient-boosted trees (the LightGBM / scikit-learn HistGradientBoosting design):
+ * quantile-binned features, leaf-wise best-first growth, missing values sent to the better side at each
+ * split, the smaller child's histogram built and the sibling's obtained by subtraction, early stopping
+ * on a validation slice. Logloss (output: probability) for classification, squared error for regression.
+ */
+import { binDataset, fitBinEdges, MISSING_BIN, thresholdOfBin, valueBinCount } from './binning.ts';
+import {
+  ModelFormatError,
+  type Dataset,
+  type FitOptions,
+  type Model,
+  type ModelArtifact,
+  type ModelFamily,
+  type Task,
+} from './model.ts';
+import {
+  addTreesBatch,
+  CompiledTrees,
+  concatTrees,
+  decodeFloats,
+  encodeFloats,
+  normaliseImportance,
+  TreeRecorder,
+  treesFromJson,
+  treesToJson,
+  type FlatTrees,
+} from './tree.ts';
+import { HIST_FEATURE_STRIDE, MISSING_SLOT, packingScale, unpackCount } from './tree-hist.ts';
+import { HistArena } from './tree-arena.ts';
+import { checkTrainingData, resolveParams, sliceRows, type NumberRule } from './tree-params.ts';
+import { assertSameFeatures, bodyRecord, checkArtifact, ModelParamsError } from './artifact.ts';
+
+export type GbdtParams = {
+  /** Shrinkage applied to every leaf value. */
+  learningRate: number;
+  /** Boosting rounds; early stopping may keep fewer. */
+  maxIterations: number;
+  /** Leaves per tree (leaf-wise growth stops there). */
+  maxLeaves: number;
+  /** Depth limit (root = 0); 0 means none, the leaf count alone bounds the tree. */
+  maxDepth: number;
+  minSamplesLeaf: number;
+  /** Minimum hessian sum in a leaf (for logloss, sum of p(1-p)). */
+  minHessianLeaf: number;
+  /** L2 penalty on leaf values. */
+  l2: number;
+  /** A split must improve the objective by more than this. */
+  minGain: number;
+  /** Value bins per feature (missing values get their own bin on top). */
+  maxBins: number;
+  /** Stop when the validation loss has not improved for this many rounds; 0 disables early stopping. */
+  earlyStoppingRounds: number;
+  /**
+   * Without options.validation, this tail fraction of the rows (chronological when the rows are sorted
+   * by time) is held out for early stopping; 0 trains on every row for maxIterations.
+   */
+  validationFraction: number;
+};
+
+export const GBDT_FORMAT_VERSION = 1;
+
+export const gbdtDefaults: GbdtParams = {
+  learningRate: 0.1,
+  maxIterations: 300,
+  maxLeaves: 31,
+  maxDepth: 0,
+  minSamplesLeaf: 20,
+  minHessianLeaf: 1e-3,
+  l2: 1,
+  minGain: 0,
+  maxBins: 255,
+  earlyStoppingRounds: 20,
+  validationFraction: 0.1,
+};
+
+const RULES: { readonly [K in keyof GbdtParams]: NumberRule } = {
+  learningRate: { min: 0, max: 10, exclusiveMin: true },
+  maxIterations: { min: 1, max: 100_000, integer: true },
+  maxLeaves: { min: 2, max: 65_536, integer: true },
+  maxDepth: { min: 0, max: 64, integer: true },
+  minSamplesLeaf: { min: 1, max: 1e9, integer: true },
+  minHessianLeaf: { min: 0, max: 1e9 },
+  l2: { min: 0, max: 1e9 },
+  minGain: { min: 0, max: 1e9 },
+  maxBins: { min: 2, max: 255, integer: true },
+  earlyStoppingRounds: { min: 0, max: 100_000, integer: true },
+  validationFraction: { min: 0, max: 0.9 },
+};
+
+interface Split {
+  feature: number;
+  bin: number;
+  missingLeft: boolean;
+  gain: number;
+  gradLeft: number;
+  hessLeft: number;
+  countLeft: number;
+}
+
+interface Leaf {
+  start: number;
+  end: number;
+  count: number;
+  grad: number;
+  hess: number;
+  depth: number;
+  /** Recorder node whose child this leaf is (-1 for the root) and on which side. */
+  parentNode: number;
+  isLeft: boolean;
+  /** Byte offset of the leaf's histogram in the arena, or -1. */
+  hist: number;
+  split: Split | null;
+}
+
+/** Everything one boosting round reads; built once per fit. */
+interface Booster {
+  readonly p: GbdtParams;
+  readonly nRows: number;
+  readonly nFeatures: number;
+  readonly arena: HistArena;
+  readonly colBins: Uint8Array;
+  readonly edges: readonly Float64Array[];
+  readonly valueBins: Int32Array;
+  readonly scale: number;
+  readonly invScale: number;
+  readonly scratch: Int32Array;
+  readonly gain: Float64Array;
+}
+
+/** Best split of a leaf over all features, or null when no split satisfies the constraints. */
+function findBestSplit(b: Booster, histPtr: number, leaf: Leaf): Split | null {
+  const hist = b.arena.f64;
+  const histBase = histPtr >>> 3;
+  const { l2, minSamplesLeaf: minLeaf, minHessianLeaf: minHess } = b.p;
+  const { scale, invScale, valueBins } = b;
+  const G = leaf.grad;
+  const H = leaf.hess;
+  const n = leaf.count;
+  const parentScore = (G * G) / (H + l2);
+  let bestGain = b.p.minGain;
+  let best: Split | null = null;
+  for (let f = 0; f < b.nFeatures; f++) {
+    const o = histBase + f * HIST_FEATURE_STRIDE;
+    const nb = valueBins[f]!;
+    const missPacked = hist[o + MISSING_SLOT + 1]!;
+    const missGrad = hist[o + MISSING_SLOT]!;
+    const missCount = unpackCount(missPacked, invScale);
+    const missHess = missPacked - missCount * scale;
+    // With missing values present, the last value bin is a real candidate: every present value left,
+    // missing right.
+    const lastBin = missCount > 0 ? nb - 1 : nb - 2;
+    let gl = 0;
+    let sl = 0;
+    for (let bin = 0; bin <= lastBin; bin++) {
+      gl += hist[o + 2 * bin]!;
+      sl += hist[o + 2 * bin + 1]!;
+      const cl = unpackCount(sl, invScale);
+      if (cl === 0) continue;
+      const hl = sl - cl * scale;
+      // Missing to the right.
+      const cr = n - cl;
+      if (cr < minLeaf) break;
+      if (cl >= minLeaf) {
+        const hr = H - hl;
+        if (hl >= minHess && hr >= minHess) {
+          const gr = G - gl;
+          const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2) - parentScore;
+          if (gain > bestGain) {
+            bestGain = gain;
+            // No missing value seen here: send future ones to the bigger side.
+            const missingLeft = missCount === 0 && cl > cr;
+            best = { feature: f, bin, missingLeft, gain, gradLeft: gl, hessLeft: hl, countLeft: cl };
+          }
+        }
+      }
+      // Missing to the left.
+      if (missCount > 0 && bin < nb - 1) {
+        const cl2 = cl + missCount;
+        const cr2 = n - cl2;
+        if (cl2 >= minLeaf && cr2 >= minLeaf) {
+          const hl2 = hl + missHess;
+          const hr2 = H - hl2;
+          if (hl2 >= minHess && hr2 >= minHess) {
+            const gl2 = gl + missGrad;
+            const gr2 = G - gl2;
+            const gain = (gl2 * gl2) / (hl2 + l2) + (gr2 * gr2) / (hr2 + l2) - parentScore;
+            if (gain > bestGain) {
+              bestGain = gain;
+              best = {
+                feature: f,
+                bin,
+                missingLeft: true,
+                gain,
+                gradLeft: gl2,
+                hessLeft: hl2,
+                countLeft: cl2,
+              };
+            }
+          }
+        }
+      }
+    }
+  }
+  return best;
+}
+
+/** Stable in-place partition of idx[start..end) by the split; returns the first right position. */
+function partition(b: Booster, leaf: Leaf, split: Split): number {
+  const { scratch, colBins, nRows } = b;
+  const idx = b.arena.idx;
+  const base = split.feature * nRows;
+  const threshold = split.bin;
+  const missingLeft = split.missingLeft;
+  let l = leaf.start;
+  let k = 0;
+  for (let i = leaf.start; i < leaf.end; i++) {
+    const r = idx[i]!;
+    const bin = colBins[base + r]!;
+    if (bin === MISSING_BIN ? missingLeft : bin <= threshold) idx[l++] = r;
+    else scratch[k++] = r;
+  }
+  idx.set(scratch.subarray(0, k), l);
+  return l;
+}
+
+function buildHist(b: Booster, histPtr: number, leaf: Leaf, isRoot: boolean): void {
+  if (isRoot) b.arena.histogramOfRange(histPtr, 0, b.nRows);
+  else b.arena.histogramOfRows(histPtr, leaf.start, leaf.end);
+}
+
+function canSplit(b: Booster, leaf: Leaf): boolean {
+  const p = b.p;
+  return (
+    leaf.count >= 2 * p.minSamplesLeaf &&
+    leaf.hess >= 2 * p.minHessianLeaf &&
+    (p.maxDepth === 0 || leaf.depth < p.maxDepth)
+  );
+}
+
+/**
+ * Training scores kept in the form the gradients need: the raw score for squared error, and e^-raw for
+ * logloss, so that a leaf value v updates a row by one multiplication by e^-v (computed once per leaf)
+ * and the gradient needs no exp per row. Over 300 rounds the products drift by ~1e-14 relative.
+ */
+interface Scores {
+  readonly task: Task;
+  readonly values: Float64Array;
+}
+
+/** Grows one tree on the current gradients and applies its leaf values to the training scores. */
+function growTree(b: Booster, scores: Scores): FlatTrees {
+  const p = b.p;
+  const rec = new TreeRecorder();
+  const { arena } = b;
+  const gh = arena.gh;
+  let gradSum = 0;
+  let hessSum = 0;
+  for (let r = 0; r < b.nRows; r++) {
+    gradSum += gh[2 * r]!;
+    hessSum += gh[2 * r + 1]! - b.scale;
+  }
+  const idx0 = arena.idx;
+  for (let r = 0; r < b.nRows; r++) idx0[r] = r;
+  const root: Leaf = {
+    start: 0,
+    end: b.nRows,
+    count: b.nRows,
+    grad: gradSum,
+    hess: hessSum,
+    depth: 0,
+    parentNode: -1,
+    isLeft: true,
+    hist: -1,
+    split: null,
+  };
+  if (canSplit(b, root)) {
+    root.hist = arena.takeHist();
+    buildHist(b, root.hist, root, true);
+    root.split = findBestSplit(b, root.hist, root);
+  }
+  const leaves: Leaf[] = [root];
+  while (leaves.length < p.maxLeaves) {
+    let pick = -1;
+    for (let i = 0; i < leaves.length; i++) {
+      const s = leaves[i]!.split;
+      if (s && (pick < 0 || s.gain > leaves[pick]!.split!.gain)) pick = i;
+    }
+    if (pick < 0) break;
+    const parent = leaves[pick]!;
+    const split = parent.split!;
+    const node = rec.addNode(
+      split.feature,
+      thresholdOfBin(b.edges[split.feature]!, split.bin),
+      split.missingLeft,
+    );
+    rec.setChild(parent.parentNode, parent.isLeft, node);
+    b.gain[split.feature]! += split.gain;
+    const mid = partition(b, parent, split);
+    const depth = parent.depth + 1;
+    const left: Leaf = {
+      start: parent.start,
+      end: mid,
+      count: split.countLeft,
+      grad: split.gradLeft,
+      hess: split.hessLeft,
+      depth,
+      parentNode: node,
+      isLeft: true,
+      hist: -1,
+      split: null,
+    };
+    const right: Leaf = {
+      start: mid,
+      end: parent.end,
+      count: parent.count - split.countLeft,
+      grad: parent.grad - split.gradLeft,
+      hess: parent.hess - split.hessLeft,
+      depth,
+      parentNode: node,
+      isLeft: false,
+      hist: -1,
+      split: null,
+    };
+    leaves[pick] = left;
+    leaves.push(right);
+    const parentHist = parent.hist;
+    // The last split of a tree needs no child histograms.
+    const canLeft = leaves.length < p.maxLeaves && canSplit(b, left);
+    const canRight = leaves.length < p.maxLeaves && canSplit(b, right);
+    if (canLeft || canRight) {
+      const small = left.count <= right.count ? left : right;
+      const large = small === left ? right : left;
+      const canSmall = small === left ? canLeft : canRight;
+      const canLarge = small === left ? canRight : canLeft;
+      const smallHist = canLarge ? arena.takeHist() : parentHist;
+      buildHist(b, smallHist, small, false);
+      if (canLarge) {
+        arena.subtract(parentHist, smallHist);
+        large.hist = parentHist;
+        large.split = findBestSplit(b, parentHist, large);
+      }
+      if (canSmall) {
+        small.hist = smallHist;
+        small.split = findBestSplit(b, smallHist, small);
+      } else arena.releaseHist(smallHist);
+    } else arena.releaseHist(parentHist);
+    for (const child of [left, right]) {
+      if (child.hist >= 0 && !child.split) {
+        arena.releaseHist(child.hist);
+        child.hist = -1;
+      }
+    }
+  }
+  const idx = arena.idx;
+  for (const leaf of leaves) {
+    if (leaf.hist >= 0) arena.releaseHist(leaf.hist);
+    const value = (-leaf.grad / (leaf.hess + p.l2)) * p.learningRate;
+    rec.setChild(leaf.parentNode, leaf.isLeft, rec.addLeaf(value));
+    const v = scores.values;
+    if (scores.task === 'classification') {
+      const factor = Math.exp(-value);
+      for (let i = leaf.start; i < leaf.end; i++) v[idx[i]!]! *= factor;
+    } else {
+      for (let i = leaf.start; i < leaf.end; i++) v[idx[i]!]! += value;
+    }
+  }
+  return rec.finish();
+}
+
+function sigmoid(z: number): number {
+  return 1 / (1 + Math.exp(-z));
+}
+
+/** Fills gradients and packed count+hessian for the loss at the current scores. */
+function computeGradients(scores: Scores, y: Float64Array, b: Booster): void {
+  const { scale } = b;
+  const gh = b.arena.gh;
+  const v = scores.values;
+  if (scores.task === 'classification') {
+    for (let r = 0; r < v.length; r++) {
+      const prob = 1 / (1 + v[r]!);
+      gh[2 * r] = prob - y[r]!;
+      // A floor keeps leaves of fully separated rows from dividing by ~0 when l2 = 0.
+      gh[2 * r + 1] = scale + Math.max(prob * (1 - prob), 1e-16);
+    }
+  } else {
+    for (let r = 0; r < v.length; r++) {
+      gh[2 * r] = v[r]! - y[r]!;
+      gh[2 * r + 1] = scale + 1;
+    }
+  }
+}
+
+/** Mean loss of raw scores: logloss for classification, squared error for regression. */
+function meanLoss(task: Task, raw: Float64Array, y: Float64Array): number {
+  let sum = 0;
+  if (task === 'classification') {
+    for (let i = 0; i < raw.length; i++) {
+      const z = raw[i]!;
+      // log(1 + e^z) - y z, stable for large |z|.
+      sum += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))) - y[i]! * z;
+    }
+  } else {
+    for (let i = 0; i < raw.length; i++) {
+      const d = raw[i]! - y[i]!;
+      sum += d * d;
+    }
+  }
+  return sum / raw.length;
+}
+
+function baseScore(task: Task, y: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < y.length; i++) sum += y[i]!;
+  const mean = sum / y.length;
+  if (task === 'regression') return mean;
+  const clipped = Math.min(1 - 1e-12, Math.max(1e-12, mean));
+  return Math.log(clipped / (1 - clipped));
+}
+
+export interface GbdtTrainingInfo {
+  /** Rounds run before stopping. */
+  readonly iterationsRun: number;
+  /** Trees kept (the best validation round when early stopping ran). */
+  readonly treesKept: number;
+  readonly validationLoss: readonly number[];
+  readonly trainRows: number;
+  readonly validationRows: number;
+}
+
+export class GbdtModel implements Model {
+  readonly family = 'gbdt';
+  readonly task: Task;
+  readonly featureNames: readonly string[];
+  readonly params: GbdtParams;
+  readonly trees: FlatTrees;
+  readonly baseScore: number;
+  readonly binEdges: readonly Float64Array[];
+  /** Total split gain per feature, in feature order. */
+  readonly gain: Float64Array;
+  readonly info: GbdtTrainingInfo | null;
+  private compiledTrees: CompiledTrees | null = null;
+
+  constructor(fields: {
+    task: Task;
+    featureNames: readonly string[];
+    params: GbdtParams;
+    trees: FlatTrees;
+    baseScore: number;
+    binEdges: readonly Float64Array[];
+    gain: Float64Array;
+    info: GbdtTrainingInfo | null;
+  }) {
+    this.task = fields.task;
+    this.featureNames = fields.featureNames;
+    this.params = fields.params;
+    this.trees = fields.trees;
+    this.baseScore = fields.baseScore;
+    this.binEdges = fields.binEdges;
+    this.gain = fields.gain;
+    this.info = fields.info;
+  }
+
+  get nTrees(): number {
+    return this.trees.roots.length;
+  }
+
+  predictRow(row: ArrayLike<number>): number {
+    if (row.length !== this.featureNames.length) {
+      throw new ModelFormatError(
+        `row has ${row.length} values, the model ${this.featureNames.length} features`,
+      );
+    }
+    const raw = this.baseScore + this.compiled().sumRow(row);
+    return this.task === 'classification' ? sigmoid(raw) : raw;
+  }
+
+  /** Built on first use: a model only stored or shipped never pays for it. */
+  private compiled(): CompiledTrees {
+    this.compiledTrees ??= new CompiledTrees(this.trees, this.featureNames.length);
+    return this.compiledTrees;
+  }
+
+  predictBatch(data: Dataset, out?: Float64Array): Float64Array {
+    assertSameFeatures(this.featureNames, data.featureNames);
+    const n = data.nRows;
+    const result = out ?? new Float64Array(n);
+    if (result.length < n) throw new ModelFormatError(`out has ${result.length} slots for ${n} rows`);
+    this.compiled().sumBatch(data.data, n, result);
+    const base = this.baseScore;
+    if (this.task === 'classification') for (let i = 0; i < n; i++) result[i] = sigmoid(base + result[i]!);
+    else for (let i = 0; i < n; i++) result[i]! += base;
+    return result;
+  }
+
+  /** Features by share of total split gain, largest first. */
+  featureImportance(): { feature: string; gain: number }[] {
+    const share = normaliseImportance(this.gain);
+    return this.featureNames
+      .map((feature, i) => ({ feature, gain: share[i]! }))
+      .sort((a, b) => b.gain - a.gain);
+  }
+
+  toJSON(): ModelArtifact {
+    return {
+      format: 'rainstream.model',
+      formatVersion: GBDT_FORMAT_VERSION,
+      family: this.family,
+      task: this.task,
+      featureNames: [...this.featureNames],
+      params: { ...this.params },
+      body: {
+        baseScore: this.baseScore,
+        trees: treesToJson(this.trees),
+        binEdges: this.binEdges.map((e) => encodeFloats(e)),
+        gain: Array.from(this.gain),
+      },
+    };
+  }
+}
+
+export interface GbdtFitResult {
+  readonly model: GbdtModel;
+}
+
+function trainGbdt(
+  data: Dataset,
+  target: Float64Array,
+  task: Task,
+  given: Partial<GbdtParams>,
+  options: FitOptions,
+): GbdtModel {
+  const p = resolveParams('gbdt', gbdtDefaults, given, RULES);
+  checkTrainingData('gbdt', data, target, task);
+  const nFeatures = data.featureNames.length;
+  if (nFeatures > 256) throw new ModelParamsError(`gbdt: at most 256 features, got ${nFeatures}`);
+
+  let train = data;
+  let y = target;
+  let validation: { data: Dataset; target: Float64Array } | null = null;
+  if (p.earlyStoppingRounds > 0) {
+    if (options.validation) {
+      assertSameFeatures(data.featureNames, options.validation.data.featureNames);
+      checkTrainingData('gbdt validation', options.validation.data, options.validation.target, task);
+      validation = options.validation;
+    } else if (p.validationFraction > 0) {
+      const nVal = Math.floor(data.nRows * p.validationFraction);
+      if (nVal >= 1 && data.nRows - nVal >= 2) {
+        const cut = data.nRows - nVal;
+        train = sliceRows(data, 0, cut);
+        y = target.subarray(0, cut);
+        validation = { data: sliceRows(data, cut, data.nRows), target: target.subarray(cut) };
+      }
+    }
+  }
+
+  const nRows = train.nRows;
+  const edges = fitBinEdges(train, { maxBins: p.maxBins, sampleSize: 200_000, seed: options.seed });
+  const colBins = binDataset(train, edges);
+  const valueBins = Int32Array.from(edges, (e) => valueBinCount(e));
+  const scale = packingScale(nRows * (task === 'classification' ? 0.25 : 1));
+  const b: Booster = {
+    p,
+    nRows,
+    nFeatures,
+    arena: new HistArena(colBins, nRows, nFeatures),
+    colBins,
+    edges,
+    valueBins,
+    scale,
+    invScale: 1 / scale,
+    scratch: new Int32Array(nRows),
+    gain: new Float64Array(nFeatures),
+  };
+
+  const base = baseScore(task, y);
+  const scores: Scores = {
+    task,
+    values: new Float64Array(nRows).fill(task === 'classification' ? Math.exp(-base) : base),
+  };
+  const valRaw = validation ? new Float64Array(validation.data.nRows).fill(base) : null;
+  const trees: FlatTrees[] = [];
+  const gainAfter: Float64Array[] = [];
+  const validationLoss: number[] = [];
+  let bestLoss = Infinity;
+  let bestTrees = 0;
+  for (let it = 0; it < p.maxIterations; it++) {
+    computeGradients(scores, y, b);
+    const tree = growTree(b, scores);
+    trees.push(tree);
+    if (validation && valRaw) {
+      addTreesBatch(tree, validation.data.data, validation.data.nRows, valRaw);
+      const loss = meanLoss(task, valRaw, validation.target);
+      validationLoss.push(loss);
+      gainAfter.push(b.gain.slice());
+      if (bestTrees === 0 || loss < bestLoss - 1e-7 * Math.abs(bestLoss)) {
+        bestLoss = loss;
+        bestTrees = trees.length;
+      } else if (trees.length - bestTrees >= p.earlyStoppingRounds) break;
+    }
+  }
+  const kept = validation ? Math.max(1, bestTrees) : trees.length;
+  return new GbdtModel({
+    task,
+    featureNames: [...data.featureNames],
+    params: p,
+    trees: concatTrees(trees.slice(0, kept)),
+    baseScore: base,
+    binEdges: edges,
+    gain: validation ? gainAfter[kept - 1]! : b.gain,
+    info: {
+      iterationsRun: trees.length,
+      treesKept: kept,
+      validationLoss,
+      trainRows: nRows,
+      validationRows: validation ? validation.data.nRows : 0,
+    },
+  });
+}
+
+function gbdtFromJson(artifact: ModelArtifact): GbdtModel {
+  const a = checkArtifact(artifact, 'gbdt', GBDT_FORMAT_VERSION);
+  const names = a.featureNames;
+  const body = bodyRecord(a);
+  if (typeof body.baseScore !== 'number') throw new ModelFormatError('gbdt body lacks baseScore');
+  const edgesJson = body.binEdges;
+  if (!Array.isArray(edgesJson) || edgesJson.length !== names.length) {
+    throw new ModelFormatError('gbdt body.binEdges must hold one array per feature');
+  }
+  const gain = decodeFloats(body.gain, 'gain');
+  if (gain.length !== names.length)
+    throw new ModelFormatError('gbdt body.gain must hold one value per feature');
+  let params: GbdtParams;
+  try {
+    params = resolveParams('gbdt', gbdtDefaults, a.params as Partial<GbdtParams>, RULES);
+  } catch (err) {
+    throw new ModelFormatError(`gbdt params: ${(err as Error).message}`);
+  }
+  return new GbdtModel({
+    task: a.task,
+    featureNames: [...names],
+    params,
+    trees: treesFromJson(body.trees, names.length),
+    baseScore: body.baseScore,
+    binEdges: edgesJson.map((e, i) => decodeFloats(e, `binEdges[${i}]`)),
+    gain,
+    info: null,
+  });
+}
+
+export const gbdtFamily: ModelFamily<GbdtParams> = {
+  family: 'gbdt',
+  defaults: gbdtDefaults,
+  fit: trainGbdt,
+  fromJSON: gbdtFromJson,
+};
