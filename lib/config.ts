@@ -7,7 +7,12 @@ import { z } from 'zod';
  */
 const csv = z
   .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string()).min(1));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -49,6 +54,8 @@ export interface Config {
   redis: { url: string; prefix: string };
   topics: Topics;
   topicPartitions: number;
+  /** Consumer groups are `<groupPrefix>.<stage>`: the topic prefix, so a deployment's groups sort together. */
+  groupPrefix: string;
   api: { host: string; port: number };
   logLevel: RawConfig['LOG_LEVEL'];
   pipeline: {
@@ -107,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: c.REDIS_URL, prefix: c.REDIS_PREFIX },
     topics: topicNames(c.TOPIC_PREFIX),
     topicPartitions: c.TOPIC_PARTITIONS,
+    groupPrefix: c.TOPIC_PREFIX,
     api: { host: c.API_HOST, port: c.API_PORT },
     logLevel: c.LOG_LEVEL,
     pipeline: {

@@ -1,0 +1,106 @@
+/**
+ * Features stage shell: observations → feature vectors. The pure step (lib/features) does the work; this
+ * shell loads the stations of a batch from Redis in one MGET, produces the vectors, saves the states in
+ * one MULTI, and only then lets the consumer commit. On a Redis that lost its state (restart, flush) it
+ * first rebuilds the stations from the observations log up to the committed offsets, silently.
+ */
+import { featuresStep, type StationState } from '../lib/features/step.ts';
+import type { Message } from '../lib/kafka/client.ts';
+import { runBatchConsumer, type ConsumedRecord } from '../lib/kafka/consumer.ts';
+import { sendToDlq } from '../lib/kafka/dlq.ts';
+import { sendBounded } from '../lib/kafka/producer.ts';
+import { STATE_KEYS } from '../lib/state-keys.ts';
+import {
+  committedOffsets,
+  decodeBatch,
+  groupIdOf,
+  loadStates,
+  replayLogUntil,
+  saveStates,
+  type RunningStage,
+  type StageDeps,
+} from './shell.ts';
+
+export function parseStationState(text: string): StationState | null {
+  // A state written by an incompatible build is dropped rather than misread: the window refills in a week.
+  const s = JSON.parse(text) as Partial<StationState> | null;
+  return s && s.v === 1 && typeof s.location === 'string' && Array.isArray(s.days)
+    ? (s as StationState)
+    : null;
+}
+
+interface BatchResult {
+  messages: Message[];
+  states: Map<string, StationState | null>;
+}
+
+/** Runs the step over a partition's records in order; pure apart from reading the loaded states. */
+function stepBatch(
+  decoded: { record: ConsumedRecord; event: import('../lib/events.ts').Observation }[],
+  states: Map<string, StationState | null>,
+  encode: ((fv: import('../lib/events.ts').FeatureVector) => Buffer) | null,
+  count: (outcome: string) => void,
+): BatchResult {
+  const messages: Message[] = [];
+  const changed = new Map<string, StationState | null>();
+  for (const { record, event } of decoded) {
+    const result = featuresStep(states.get(event.location) ?? null, event, record.timestamp);
+    count(result.outcome);
+    if (result.state !== states.get(event.location)) {
+      states.set(event.location, result.state);
+      changed.set(event.location, result.state);
+    }
+    if (result.output && encode) messages.push({ key: event.location, value: encode(result.output) });
+  }
+  return { messages, states: changed };
+}
+
+export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage> {
+  const { config, codec, redis, metrics } = deps;
+  const log = deps.logger.child({ stage: 'features' });
+  const groupId = groupIdOf(config, 'features');
+  const stationKey = (location: string) => STATE_KEYS.station(location);
+  const builtKey = redis.key(...STATE_KEYS.featuresBuilt());
+  const count = (outcome: string) => metrics.inc('features_events', { outcome });
+
+  const handle = async (records: ConsumedRecord[], emit: boolean) => {
+    const { decoded, dlq } = await decodeBatch(codec, 'observation', records);
+    const locations = [...new Set(decoded.map((d) => d.event.location))];
+    const states = await loadStates(redis, stationKey, locations, parseStationState);
+    const encode = emit
+      ? (fv: import('../lib/events.ts').FeatureVector) => codec.encode('features', fv)
+      : null;
+    const result = stepBatch(decoded, states, encode, count);
+    if (emit) {
+      await sendBounded(deps.producer, config.topics.features, result.messages);
+      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
+      metrics.inc('features_dlq', undefined, dlq.length);
+    }
+    await saveStates(redis, stationKey, result.states, JSON.stringify, [[builtKey, '1']]);
+  };
+
+  if ((await redis.client.exists(builtKey)) === 0) {
+    const until = await committedOffsets(deps.kafka, groupId, config.topics.observations);
+    const started = Date.now();
+    const replayed = await replayLogUntil(
+      deps.kafka,
+      config.topics.observations,
+      until,
+      (r) => handle(r, false),
+      log,
+    );
+    if (replayed > 0)
+      log.warn({ replayed, ms: Date.now() - started }, 'station state rebuilt from the observations log');
+    else await redis.client.set(builtKey, '1');
+  }
+
+  const running = await runBatchConsumer({
+    kafka: deps.kafka,
+    groupId,
+    topics: [config.topics.observations],
+    fromBeginning: true,
+    logger: log,
+    handleBatch: (records) => handle(records, true),
+  });
+  return { name: 'features', stop: running.stop, done: running.done };
+}

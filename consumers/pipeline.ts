@@ -1,0 +1,79 @@
+/**
+ * Hosts any set of stages in one process, like a Kafka Streams topology in one JVM: each stage is its own
+ * consumer group, they share the clients. The demo and the benches run all stages here; production may
+ * run one stage per process (`--stages predictor`) and scale each by partitions.
+ */
+import { startChampionWatcher, type ChampionWatcher } from '../lib/champion-watcher.ts';
+import { createClickHouse } from '../lib/clickhouse/client.ts';
+import type { Config } from '../lib/config.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import { createProducer } from '../lib/kafka/producer.ts';
+import type { Logger } from '../lib/log.ts';
+import { createRedis } from '../lib/redis.ts';
+import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { startDriftStage } from './drift.ts';
+import { startFeaturesStage } from './features.ts';
+import { startLabelerStage } from './labeler.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { startPredictorStage } from './predictor.ts';
+import type { RunningStage, StageDeps } from './shell.ts';
+import { startTrainerStage } from './trainer.ts';
+
+export const STAGES = {
+  features: startFeaturesStage,
+  predictor: startPredictorStage,
+  labeler: startLabelerStage,
+  drift: startDriftStage,
+  trainer: startTrainerStage,
+} as const;
+export type StageName = keyof typeof STAGES;
+export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+const NEEDS_CHAMPION: ReadonlySet<StageName> = new Set(['predictor', 'drift', 'trainer']);
+
+export interface Pipeline {
+  stages: RunningStage[];
+  metrics: Metrics;
+  deps: StageDeps;
+  /** Rejects as soon as any stage gives up. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(
+  config: Config,
+  logger: Logger,
+  names: readonly StageName[] = STAGE_NAMES,
+): Promise<Pipeline> {
+  const kafka = createKafka(config, logger);
+  const producer = createProducer(kafka);
+  const redis = createRedis(config.redis, { connectionName: 'rainstream-pipeline' });
+  const clickhouse = createClickHouse(config.clickhouse);
+  const metrics = createMetrics();
+  await producer.connect();
+  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  let champion: ChampionWatcher | undefined;
+  if (names.some((n) => NEEDS_CHAMPION.has(n))) {
+    champion = await startChampionWatcher({ kafka, codec, clickhouse, topics: config.topics, logger });
+  }
+  const deps: StageDeps = { config, logger, kafka, producer, codec, redis, clickhouse, metrics, champion };
+  const stages: RunningStage[] = [];
+  const stop = async () => {
+    // Stop consuming first (each stage finishes and commits its batch), then close the shared clients.
+    await Promise.allSettled(stages.map((s) => s.stop()));
+    await champion?.close();
+    await producer.disconnect();
+    await redis.close();
+    await clickhouse.close();
+  };
+  try {
+    for (const name of names) stages.push(await STAGES[name](deps));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  logger.info({ stages: names }, 'pipeline running');
+  const done = Promise.all(stages.map((s) => s.done)).then(() => undefined);
+  done.catch(() => undefined);
+  return { stages, metrics, deps, done, stop };
+}

@@ -1,0 +1,74 @@
+/**
+ * What the demo, the end-to-end test and the benchmarks do around a replay: wait until the pipeline has
+ * drained into ClickHouse, and read the summary back from it (the figures users see come from the store,
+ * not from counters in memory).
+ */
+import { prequentialScores, tableCounts, type Score } from '../lib/clickhouse/analytics.ts';
+import type { SqlRunner } from '../lib/clickhouse/client.ts';
+
+export interface DrainTarget {
+  predictions: number;
+  /** Give up after this long without progress. */
+  stallMs?: number;
+  pollMs?: number;
+}
+
+/**
+ * Resolves once ClickHouse holds `predictions` predictions and the label tables have stopped growing
+ * (the last day of each station stays pending: its label needs a day that is not in the replay).
+ */
+export async function waitForDrain(runner: SqlRunner, target: DrainTarget): Promise<Record<string, number>> {
+  const pollMs = target.pollMs ?? 250;
+  const stallMs = target.stallMs ?? 60_000;
+  let last = '';
+  let lastChange = Date.now();
+  let stableSince = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const counts = await tableCounts(runner);
+    const signature = `${counts.predictions}|${counts.actuals}|${counts.labeled_examples}`;
+    const now = Date.now();
+    if (signature !== last) {
+      last = signature;
+      lastChange = now;
+      stableSince = now;
+    }
+    if (counts.predictions >= target.predictions && now - stableSince >= 1_000) return counts;
+    if (now - lastChange > stallMs) {
+      throw new Error(
+        `pipeline stalled: ${counts.predictions}/${target.predictions} predictions, ${counts.actuals} actuals after ${stallMs} ms without progress`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
+
+export interface PipelineSummary {
+  counts: Record<string, number>;
+  modelsTrained: number;
+  modelsPromoted: number;
+  firstTrainedChampionFrom: string | null;
+  prequential: Score | null;
+}
+
+/** Counts, models, and the prequential score over the predictions made after the first trained champion. */
+export async function pipelineSummary(runner: SqlRunner): Promise<PipelineSummary> {
+  const counts = await tableCounts(runner);
+  const [models] = await runner.rows<{ trained: string; promoted: string }>(
+    `SELECT count() AS trained, countIf(status = 'promoted') AS promoted FROM models FINAL`,
+  );
+  const [first] = await runner.rows<{ first_date: string; n: string }>(
+    `SELECT toString(min(date)) AS first_date, count() AS n FROM predictions FINAL WHERE model_version != 'prior-climatology'`,
+  );
+  const firstTrainedChampionFrom = first && Number(first.n) > 0 ? first.first_date : null;
+  const [prequential] =
+    firstTrainedChampionFrom === null
+      ? [null]
+      : await prequentialScores(runner, 'overall', { from: firstTrainedChampionFrom });
+  return {
+    counts,
+    modelsTrained: Number(models?.trained ?? 0),
+    modelsPromoted: Number(models?.promoted ?? 0),
+    firstTrainedChampionFrom,
+    prequential: prequential ?? null,
+  };
+}
