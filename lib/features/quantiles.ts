@@ -26,3 +26,13 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const hi = Math.min(n - 1, lo + 1);
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
+
+/**
+ * The smallest value with at least a share `q` of values at or below it (the inverted CDF, type 1):
+ * always a value of the data, so bin edges of a discrete feature fall on its values, not between them.
+ */
+export function orderStatistic(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+}
