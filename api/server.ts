@@ -1,0 +1,67 @@
+/**
+ * The API process: configuration, logger, clients and champion source, then the app, then a graceful close
+ * on SIGINT/SIGTERM (stop accepting, let requests in flight finish, close the clients). `npm run api`.
+ */
+import { fixedChampionSource, type ChampionSource } from '../lib/champion.ts';
+import { priorChampion } from '../lib/champion-watcher.ts';
+import { createClickHouse } from '../lib/clickhouse/client.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { createRedis } from '../lib/redis.ts';
+import { buildApp } from './app.ts';
+
+/** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
+const CLOSE_DEADLINE_MS = 10_000;
+
+async function championSource(_config: Config, _logger: Logger): Promise<ChampionSource> {
+  // Until the champion watcher is wired in, the API serves the prior climatology baseline.
+  return fixedChampionSource(priorChampion());
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config, undefined, { service: 'api' });
+  const redis = createRedis(config.redis, { connectionName: 'rainstream-api' });
+  const clickhouse = createClickHouse(config.clickhouse);
+  const champions = await championSource(config, logger);
+  const app = buildApp(
+    { redis, clickhouse, champions, decisionThreshold: config.pipeline.decisionThreshold },
+    { logger },
+  );
+
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    closing = true;
+    logger.info({ signal }, 'closing');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: CLOSE_DEADLINE_MS }, 'close did not finish in time; exiting');
+      process.exit(1);
+    }, CLOSE_DEADLINE_MS);
+    deadline.unref();
+    app.close().then(
+      () => {
+        logger.info('closed');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  const address = await app.listen({ host: config.api.host, port: config.api.port });
+  logger.info({ address, champion: champions.current().version }, 'api listening');
+}
+
+main().catch((error: unknown) => {
+  // Nothing else is set up to report it yet: print and fail.
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,174 @@
+/**
+ * On-demand prediction: an observation in, the forecast for the next day out, computed exactly as the
+ * stream computes it: the station's history from Redis (read only: the API never writes stream state),
+ * `featuresStep` from lib/features, and the predictor's own `prepareChampion` / `predictStep` with the
+ * champion of the moment.
+ */
+import type { Champion, ChampionSource } from '../../lib/champion.ts';
+import type { Observation } from '../../lib/events.ts';
+import { featuresStep, type StationState } from '../../lib/features/index.ts';
+import type { RedisHandle } from '../../lib/redis.ts';
+import { STATE_KEYS } from '../../lib/state-keys.ts';
+import { addDays, dayNumber } from '../../lib/time.ts';
+import {
+  PredictError,
+  predictStep,
+  prepareChampion,
+  type PreparedChampion,
+} from '../../consumers/steps/predict.ts';
+import { ApiError } from '../errors.ts';
+import type { ObservationBody, PredictionResult } from '../schemas.ts';
+
+/** How many days before D the features look at (the widest rain window). */
+const LOOKBACK_DAYS = 7;
+
+export function observationOf(body: ObservationBody): Observation {
+  return {
+    location: body.location,
+    date: body.date,
+    minTemp: body.minTemp ?? null,
+    maxTemp: body.maxTemp ?? null,
+    rainfall: body.rainfall ?? null,
+    evaporation: body.evaporation ?? null,
+    sunshine: body.sunshine ?? null,
+    windGustDir: body.windGustDir ?? null,
+    windGustSpeed: body.windGustSpeed ?? null,
+    windDir9am: body.windDir9am ?? null,
+    windDir3pm: body.windDir3pm ?? null,
+    windSpeed9am: body.windSpeed9am ?? null,
+    windSpeed3pm: body.windSpeed3pm ?? null,
+    humidity9am: body.humidity9am ?? null,
+    humidity3pm: body.humidity3pm ?? null,
+    pressure9am: body.pressure9am ?? null,
+    pressure3pm: body.pressure3pm ?? null,
+    cloud9am: body.cloud9am ?? null,
+    cloud3pm: body.cloud3pm ?? null,
+    temp9am: body.temp9am ?? null,
+    temp3pm: body.temp3pm ?? null,
+    rainToday: body.rainToday ?? null,
+    source: body.source ?? 'api',
+  };
+}
+
+/**
+ * The station history as it stood before `date`. When the stream has already processed `date` (or a later
+ * day), the API answers "what would the forecast from this observation be", using only days strictly
+ * before it, rather than refusing: the stream's own state is not touched either way.
+ *
+ * Days-since-rain needs care: the state keeps only the last rain date, not earlier ones. If that rain falls
+ * on or after `date` and no kept day before `date` saw rain, the last rain before `date` lies outside what
+ * is kept and is unknown; the history then starts at its first kept day so the step says NaN (unknown)
+ * instead of "dry for at least a month". Returns null when nothing before `date` is known.
+ */
+export function historyBefore(state: StationState | null, date: string): StationState | null {
+  if (state === null || state.lastDate < date) return state;
+  if (state.firstDate >= date) return null;
+  const days = state.days.filter((d) => d.date < date);
+  let lastRainDate: string | null = null;
+  for (const d of days) if (d.rain === true) lastRainDate = d.date;
+  let firstDate = state.firstDate;
+  if (lastRainDate === null && state.lastRainDate !== null) {
+    if (state.lastRainDate < date) lastRainDate = state.lastRainDate;
+    else if (days.length > 0) firstDate = days[0]!.date;
+    else return null;
+  }
+  const lastDate =
+    days.length > 0
+      ? days[days.length - 1]!.date
+      : lastRainDate !== null && lastRainDate > firstDate
+        ? lastRainDate
+        : firstDate;
+  return { v: 1, location: state.location, lastDate, firstDate, lastRainDate, days };
+}
+
+/** Observed days among D-7 .. D-1 in `history`: what the lags and windows of D could read. */
+export function historyDaysBefore(history: StationState | null, date: string): number {
+  if (history === null) return 0;
+  const d = dayNumber(date);
+  let n = 0;
+  for (const day of history.days) {
+    const k = d - dayNumber(day.date);
+    if (k >= 1 && k <= LOOKBACK_DAYS) n++;
+  }
+  return n;
+}
+
+/** Parses a stored StationState; a value of another layout is a server fault, not the caller's. */
+export function parseStationState(text: string | null, location: string): StationState | null {
+  if (text === null) return null;
+  const state = JSON.parse(text) as Partial<StationState> | null;
+  if (state === null || state.v !== 1 || state.location !== location || !Array.isArray(state.days)) {
+    throw new ApiError(500, 'STATION_STATE', `station state of ${location} is not a v1 StationState`);
+  }
+  return state as StationState;
+}
+
+export interface PredictServiceDeps {
+  redis: RedisHandle;
+  champions: ChampionSource;
+  decisionThreshold: number;
+  clock: () => number;
+}
+
+export interface PredictService {
+  predict(body: ObservationBody): Promise<PredictionResult>;
+}
+
+export function createPredictService(deps: PredictServiceDeps): PredictService {
+  const { redis, champions, decisionThreshold, clock } = deps;
+  // Prepared once per champion object: a promotion hands the source a new object, which is prepared on
+  // first use, so a swap shows on the next request without a restart.
+  let prepared: { source: Champion; ready: PreparedChampion } | null = null;
+  const currentChampion = (): PreparedChampion => {
+    const champion = champions.current();
+    if (prepared?.source !== champion) {
+      prepared = {
+        source: champion,
+        ready: prepareChampion({
+          version: champion.version,
+          model: champion.model,
+          clip: champion.clip ?? undefined,
+          featureSetVersion: champion.featureSetVersion,
+        }),
+      };
+    }
+    return prepared.ready;
+  };
+
+  return {
+    async predict(body) {
+      const observation = observationOf(body);
+      const stored = await redis.client.get(redis.key(...STATE_KEYS.station(observation.location)));
+      const history = historyBefore(parseStationState(stored, observation.location), observation.date);
+      const now = clock();
+      const step = featuresStep(history, observation, now);
+      if (step.output === null) {
+        throw new ApiError(
+          500,
+          'FEATURES',
+          `features step said ${step.outcome} on a history before the date`,
+        );
+      }
+      let prediction;
+      try {
+        prediction = predictStep(step.output, currentChampion(), decisionThreshold, now);
+      } catch (error) {
+        // A champion this code cannot feed is an outage of the prediction service, not a bad request.
+        if (error instanceof PredictError)
+          throw new ApiError(503, error.code, error.message, { cause: error });
+        throw error;
+      }
+      return {
+        location: prediction.location,
+        date: prediction.date,
+        forecastFor: addDays(prediction.date, 1),
+        probability: prediction.probability,
+        decision: prediction.decision,
+        threshold: prediction.threshold,
+        modelVersion: prediction.modelVersion,
+        featureSetVersion: prediction.featureSetVersion,
+        historyDays: historyDaysBefore(history, observation.date),
+      };
+    },
+  };
+}
