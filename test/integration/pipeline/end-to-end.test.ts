@@ -1,0 +1,180 @@
+/**
+ * The whole pipeline on the real stack, on a slice: 4 stations over 2 years, plus invalid rows. Every
+ * valid observation yields one feature vector and one prediction; labels join where the next day exists;
+ * a retraining promotes a model that later predictions use; drift rows appear; invalid rows are in the
+ * DLQ with their reasons; a second replay of the same slice changes nothing in ClickHouse.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDlqHeaders } from '../../../lib/kafka/dlq.ts';
+import { createProducer } from '../../../lib/kafka/producer.ts';
+import type { Producer } from '../../../lib/kafka/client.ts';
+import type { EventCodec } from '../../../lib/registry.ts';
+import { addDays } from '../../../lib/time.ts';
+import { parseWeatherCsv, readWeatherCsvFile, type CsvRow } from '../../../lib/weather/csv.ts';
+import { startPipeline, type Pipeline } from '../../../consumers/pipeline.ts';
+import { championPoller, replay, type ReplayOptions } from '../../../producers/replay.ts';
+import { waitForDrain } from '../../../ops/orchestrate.ts';
+import { pollUntil, testContext, type TestContext } from '../helpers.ts';
+
+const DATA = new URL('../../../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
+const STATIONS = ['Sydney', 'Melbourne', 'Brisbane', 'Perth'];
+const OPTIONS: ReplayOptions = {
+  locations: STATIONS,
+  from: '2010-01-01',
+  to: '2011-12-31',
+  warmupUntil: '2010-12-31',
+  speed: 400,
+  quiet: true,
+};
+const HEADER =
+  'Date,Location,MinTemp,MaxTemp,Rainfall,Evaporation,Sunshine,WindGustDir,WindGustSpeed,WindDir9am,WindDir3pm,WindSpeed9am,WindSpeed3pm,Humidity9am,Humidity3pm,Pressure9am,Pressure3pm,Cloud9am,Cloud3pm,Temp9am,Temp3pm,RainToday,RainTomorrow';
+const INVALID = [
+  '2010-03-01,Sydney,13.4,22.9,0.6,NA,NA,W,44,W,WNW,20,24,71,150,1007.7,1007.1,8,NA,16.9,21.8,No,No',
+  '2010-03-01,Perth,13.4,22.9,0.6,NA,NA,NORTHISH,44,W,WNW,20,24,71,22,1007.7,1007.1,8,NA,16.9,21.8,No,No',
+  '2010-02-30,Brisbane,13.4,22.9,0.6,NA,NA,W,44,W,WNW,20,24,71,22,1007.7,1007.1,8,NA,16.9,21.8,No,No',
+];
+
+describe('pipeline end to end', () => {
+  let ctx: TestContext;
+  let pipeline: Pipeline;
+  let producer: Producer;
+  let codec: EventCodec;
+  let rows: CsvRow[];
+  let valid: { location: string; date: string; rainToday: boolean | null }[];
+  let events = 0;
+
+  const replayOnce = () =>
+    replay(rows, 'slice.csv', OPTIONS, {
+      producer,
+      codec,
+      topics: ctx.config.topics,
+      logger: ctx.logger,
+      waitForTrainedChampion: championPoller(ctx.clickhouse, { intervalMs: 200, timeoutMs: 120_000 }),
+    });
+
+  beforeAll(async () => {
+    ctx = await testContext('e2e');
+    const config = { ...ctx.config, pipeline: { ...ctx.config.pipeline, retrainMinRows: 300 } };
+    await ctx.ensureTopics();
+    codec = await ctx.registerSchemas();
+    rows = [...(await readWeatherCsvFile(DATA)), ...parseWeatherCsv([HEADER, ...INVALID].join('\n'))];
+    valid = rows.flatMap((r) =>
+      r.ok &&
+      STATIONS.includes(r.observation.location) &&
+      r.observation.date >= OPTIONS.from! &&
+      r.observation.date <= OPTIONS.to!
+        ? [{ location: r.observation.location, date: r.observation.date, rainToday: r.observation.rainToday }]
+        : [],
+    );
+    pipeline = await startPipeline(config, ctx.logger);
+    producer = createProducer(ctx.kafka);
+    await producer.connect();
+    const summary = await replayOnce();
+    events = summary.events;
+    expect(summary.rejected).toBe(INVALID.length);
+    await waitForDrain(ctx.clickhouse, { predictions: events, stallMs: 60_000 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await pipeline?.stop();
+    await ctx?.cleanup();
+  });
+
+  const count = async (sql: string) => Number((await ctx.clickhouse.rows<{ n: string }>(sql))[0]!.n);
+
+  it('turns every valid observation into one feature vector and one prediction', async () => {
+    expect(events).toBe(valid.length);
+    const admin = ctx.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(ctx.config.topics.features);
+      expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(valid.length);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(valid.length);
+    expect(
+      await count(
+        'SELECT count() AS n FROM (SELECT location, date FROM predictions GROUP BY location, date)',
+      ),
+    ).toBe(valid.length);
+  });
+
+  it('joins a label to every prediction whose next day exists with a known RainToday', async () => {
+    const seen = new Map(valid.map((v) => [`${v.location}|${v.date}`, v]));
+    const expected = valid.filter((v) => {
+      const next = seen.get(`${v.location}|${addDays(v.date, 1)}`);
+      return next !== undefined && next.rainToday !== null;
+    }).length;
+    expect(await count('SELECT count() AS n FROM labeled_examples FINAL')).toBe(expected);
+    expect(await count(`SELECT count() AS n FROM actuals FINAL WHERE status = 'joined'`)).toBe(expected);
+    const labeledTopic = await pollUntil(async () => {
+      const admin = ctx.kafka.admin();
+      await admin.connect();
+      try {
+        const offsets = await admin.fetchTopicOffsets(ctx.config.topics.labeled);
+        return offsets.reduce((sum, p) => sum + Number(p.high), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    });
+    expect(labeledTopic).toBe(expected);
+  });
+
+  it('retrains, promotes, and later predictions carry the promoted version', async () => {
+    const promoted = await ctx.clickhouse.rows<{ version: string }>(
+      `SELECT version FROM models FINAL WHERE status = 'promoted' ORDER BY version`,
+    );
+    expect(promoted.length).toBeGreaterThan(0);
+    const runs = await count('SELECT count() AS n FROM training_runs FINAL');
+    expect(runs).toBeGreaterThan(0);
+    const later = await count(
+      `SELECT count() AS n FROM predictions FINAL WHERE model_version != 'prior-climatology' AND date > '${OPTIONS.warmupUntil}'`,
+    );
+    expect(later).toBeGreaterThan(0);
+    const versions = await ctx.clickhouse.rows<{ v: string }>(
+      `SELECT DISTINCT model_version AS v FROM predictions FINAL WHERE model_version != 'prior-climatology'`,
+    );
+    for (const { v } of versions) expect(promoted.map((p) => p.version)).toContain(v);
+  });
+
+  it('writes weekly drift rows', async () => {
+    const drift = await pollUntil(() => count('SELECT count() AS n FROM drift FINAL'), {
+      what: 'drift rows',
+    });
+    expect(drift).toBeGreaterThan(0);
+    expect(
+      await count(`SELECT count() AS n FROM drift FINAL WHERE kind = 'feature' AND statistic = 'psi'`),
+    ).toBeGreaterThan(0);
+  });
+
+  it('sends invalid rows to the DLQ with the field and the reason', async () => {
+    const records = await ctx.consume(ctx.config.topics.observationsDlq, INVALID.length);
+    const reasons = records
+      .map((r) => readDlqHeaders(r.headers))
+      .sort((a, b) => a.field.localeCompare(b.field));
+    expect(reasons.map((r) => r.field)).toEqual(['Date', 'Humidity3pm', 'WindGustDir']);
+    for (const r of reasons) expect(r.reason.length).toBeGreaterThan(5);
+  });
+
+  it('leaves ClickHouse unchanged when the same slice is replayed again', async () => {
+    const snapshot = async () =>
+      ctx.clickhouse.rows(
+        `SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM actuals FINAL) AS a,
+           (SELECT count() FROM labeled_examples FINAL) AS l,
+           (SELECT sum(probability) FROM predictions FINAL) AS s`,
+      );
+    const before = await snapshot();
+    const duplicatesBefore = pipeline.metrics.snapshot().counters['features_events{outcome=duplicate}'] ?? 0;
+    await replayOnce();
+    await pollUntil(
+      () =>
+        (pipeline.metrics.snapshot().counters['features_events{outcome=duplicate}'] ?? 0) -
+          duplicatesBefore >=
+        events,
+      { timeoutMs: 60_000, what: 'the second replay to reach the features stage' },
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+});
