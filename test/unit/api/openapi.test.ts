@@ -6,7 +6,7 @@ import {
   observationBodySchema,
   predictQuerySchema,
 } from '../../../api/schemas.ts';
-import { openApiDocument } from '../../../api/services/openapi.ts';
+import { openApiDocument, type RouteDoc } from '../../../api/services/openapi.ts';
 
 describe('jsonSchemaOf', () => {
   it('turns nullable fields into type arrays, keeping their rules', () => {
@@ -38,7 +38,7 @@ describe('jsonSchemaOf', () => {
 });
 
 describe('openApiDocument', () => {
-  const routes = [
+  const routes: RouteDoc[] = [
     {
       method: 'GET',
       url: '/predict',

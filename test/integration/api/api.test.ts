@@ -1,0 +1,514 @@
+/**
+ * The API against the real Redis and ClickHouse: its own key prefix and migrated database (helpers.ts),
+ * state seeded in the exact formats the stages write, requests through `app.inject`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../../api/app.ts';
+import type { Champion, ChampionSource } from '../../../lib/champion.ts';
+import { createClickHouse } from '../../../lib/clickhouse/client.ts';
+import type { Observation } from '../../../lib/events.ts';
+import {
+  FEATURE_NAMES,
+  FEATURE_SET_VERSION,
+  STATIONS,
+  buildTrainingMatrix,
+  featuresStep,
+  type StationState,
+} from '../../../lib/features/index.ts';
+import { priorClimatologyModel } from '../../../lib/ml/climatology.ts';
+import { gbdtFamily } from '../../../lib/ml/gbdt.ts';
+import type { Model } from '../../../lib/ml/model.ts';
+import { recordAlias, registerModels, type ModelRecord } from '../../../lib/model-registry.ts';
+import { createRedis, type RedisHandle } from '../../../lib/redis.ts';
+import { STATE_KEYS, type LatestForecast } from '../../../lib/state-keys.ts';
+import { addDays } from '../../../lib/time.ts';
+import { predictStep, prepareChampion } from '../../../consumers/steps/predict.ts';
+import { testContext, type TestContext } from '../helpers.ts';
+
+const THRESHOLD = 0.5;
+
+function observation(location: string, date: string, i: number): Observation {
+  // Deterministic readings with some structure: humid, low-pressure afternoons precede rain.
+  const wave = Math.sin(i * 1.7) * 0.5 + Math.sin(i * 0.31) * 0.5;
+  const rainfall = wave > 0.3 ? Math.round(wave * 200) / 10 : 0;
+  return {
+    location,
+    date,
+    minTemp: 10 + wave * 4,
+    maxTemp: 22 + wave * 3,
+    rainfall,
+    evaporation: 4,
+    sunshine: 8 - wave * 5,
+    windGustDir: wave > 0 ? 'S' : 'NW',
+    windGustSpeed: 35 + wave * 10,
+    windDir9am: 'SSE',
+    windDir3pm: wave > 0 ? 'SE' : null,
+    windSpeed9am: 10,
+    windSpeed3pm: 15,
+    humidity9am: 60 + wave * 20,
+    humidity3pm: 50 + wave * 30,
+    pressure9am: 1015 - wave * 8,
+    pressure3pm: 1013 - wave * 8,
+    cloud9am: 4,
+    cloud3pm: wave > 0 ? 7 : 2,
+    temp9am: 15,
+    temp3pm: 20 + wave,
+    rainToday: rainfall > 1,
+    source: 'test',
+  };
+}
+
+function series(location: string, from: string, n: number): Observation[] {
+  return Array.from({ length: n }, (_, i) => observation(location, addDays(from, i), i));
+}
+
+function championOf(version: string, model: Model): Champion {
+  return {
+    version,
+    family: model.family,
+    featureSetVersion: FEATURE_SET_VERSION,
+    model,
+    clip: null,
+    trainedUntil: null,
+  };
+}
+
+/** A source whose answer the test changes, as the watcher's does on a promotion. */
+function switchableSource(initial: Champion): ChampionSource & { set(c: Champion): void } {
+  let current = initial;
+  return { current: () => current, close: async () => undefined, set: (c) => (current = c) };
+}
+
+let ctx: TestContext;
+let app: FastifyInstance;
+let appRedis: RedisHandle;
+const prior = championOf('prior-climatology', priorClimatologyModel(FEATURE_NAMES));
+let trained: Champion;
+const champions = switchableSource(prior);
+
+// Sydney: 10 days of history (2017-06-01 .. 06-10) and a latest forecast; Perth: neither.
+const sydney = series('Sydney', '2017-06-01', 10);
+let sydneyState: StationState;
+const sydneyLatest: LatestForecast = {
+  location: 'Sydney',
+  date: '2017-06-10',
+  forecastFor: '2017-06-11',
+  probability: 0.375,
+  decision: false,
+  threshold: THRESHOLD,
+  modelVersion: 'prior-climatology',
+  featureSetVersion: FEATURE_SET_VERSION,
+  predictedAt: 1_497_052_800_000,
+};
+
+beforeAll(async () => {
+  ctx = await testContext('api');
+  let state: StationState | null = null;
+  for (const obs of sydney) state = featuresStep(state, obs, 0).state;
+  sydneyState = state!;
+  await ctx.redis.client.set(ctx.redis.key(...STATE_KEYS.station('Sydney')), JSON.stringify(sydneyState));
+  await ctx.redis.client.set(ctx.redis.key(...STATE_KEYS.latest('Sydney')), JSON.stringify(sydneyLatest));
+
+  const training = buildTrainingMatrix([
+    ...series('Albury', '2016-01-01', 300),
+    ...series('Perth', '2016-01-01', 300),
+  ]);
+  trained = championOf(
+    'gbdt-test-1',
+    gbdtFamily.fit(
+      training.dataset,
+      training.target,
+      'classification',
+      { maxIterations: 20, minSamplesLeaf: 5, validationFraction: 0, earlyStoppingRounds: 0 },
+      { seed: 1 },
+    ),
+  );
+
+  // The app owns (and closes) its clients; the context keeps its own for seeding and cleanup.
+  appRedis = createRedis(ctx.config.redis);
+  app = buildApp({
+    redis: appRedis,
+    clickhouse: createClickHouse(ctx.config.clickhouse),
+    champions,
+    decisionThreshold: THRESHOLD,
+  });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await ctx?.cleanup();
+});
+
+describe('health', () => {
+  it('is live and ready when Redis and ClickHouse answer', async () => {
+    expect((await app.inject('/health')).json()).toMatchObject({ status: 'ok' });
+    const ready = await app.inject('/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', down: [], checks: { redis: 'ok', clickhouse: 'ok' } });
+  });
+
+  it('answers 503 naming ClickHouse when it does not answer', async () => {
+    // A real client aimed at a port nothing listens on.
+    const down = buildApp({
+      redis: createRedis(ctx.config.redis),
+      clickhouse: createClickHouse({ ...ctx.config.clickhouse, url: 'http://127.0.0.1:9' }),
+      champions: switchableSource(prior),
+      decisionThreshold: THRESHOLD,
+    });
+    try {
+      const res = await down.inject('/ready');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({
+        status: 'unavailable',
+        down: ['clickhouse'],
+        checks: { redis: 'ok' },
+      });
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe('GET /predict', () => {
+  it("serves the station's latest forecast as stored", async () => {
+    const res = await app.inject('/predict?location=Sydney');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.body).toBe(JSON.stringify(sydneyLatest));
+  });
+
+  it('400 names the location when it is missing or malformed', async () => {
+    for (const url of [
+      '/predict',
+      '/predict?location=',
+      '/predict?location=Syd*ney',
+      '/predict?location=a:b',
+    ]) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ error: 'invalid request', field: 'location' });
+      expect(res.json().reason, url).toMatch(/^(is required|must be a station name)/);
+    }
+  });
+
+  it('404 says whether the station is known to the feature set', async () => {
+    const perth = await app.inject('/predict?location=Perth');
+    expect(perth.statusCode).toBe(404);
+    expect(perth.json()).toEqual({
+      error: 'no forecast',
+      location: 'Perth',
+      knownStation: true,
+      reason: `Perth is a station of feature set ${FEATURE_SET_VERSION} but has no forecast yet`,
+    });
+    const atlantis = await app.inject('/predict?location=Atlantis');
+    expect(atlantis.statusCode).toBe(404);
+    expect(atlantis.json()).toMatchObject({
+      knownStation: false,
+      reason: expect.stringContaining('not a station'),
+    });
+  });
+});
+
+describe('POST /predict', () => {
+  const next = { ...observation('Sydney', '2017-06-11', 10), source: undefined };
+
+  it("forecasts from the station's history with the stream's own feature and predict steps", async () => {
+    champions.set(trained);
+    const res = await app.inject({ method: 'POST', url: '/predict', payload: next });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    const expected = predictStep(
+      featuresStep(sydneyState, observation('Sydney', '2017-06-11', 10), 0).output!,
+      prepareChampion({ version: trained.version, model: trained.model }),
+      THRESHOLD,
+      0,
+    );
+    expect(body).toEqual({
+      location: 'Sydney',
+      date: '2017-06-11',
+      forecastFor: '2017-06-12',
+      probability: expected.probability,
+      decision: expected.probability >= THRESHOLD,
+      threshold: THRESHOLD,
+      modelVersion: 'gbdt-test-1',
+      featureSetVersion: FEATURE_SET_VERSION,
+      historyDays: 7,
+    });
+    // Read only: the stream's state is as it was.
+    const stored = await ctx.redis.client.get(ctx.redis.key(...STATE_KEYS.station('Sydney')));
+    expect(JSON.parse(stored!)).toEqual(sydneyState);
+  });
+
+  it('uses only the days before a date the history already holds, instead of refusing it', async () => {
+    const again = { ...observation('Sydney', '2017-06-08', 7), source: 'test' };
+    const res = await app.inject({ method: 'POST', url: '/predict', payload: again });
+    expect(res.statusCode).toBe(200);
+    // The state keeps 06-04 .. 06-10; before 06-08 that is 06-04 .. 06-07.
+    expect(res.json()).toMatchObject({ date: '2017-06-08', forecastFor: '2017-06-09', historyDays: 4 });
+  });
+
+  it('works for a station with no history at all', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: { location: 'Perth', date: '2017-06-11' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ location: 'Perth', historyDays: 0, modelVersion: 'gbdt-test-1' });
+  });
+
+  it('shows a champion swap on the next request, without a restart', async () => {
+    champions.set(prior);
+    const before = (await app.inject({ method: 'POST', url: '/predict', payload: next })).json();
+    expect(before.modelVersion).toBe('prior-climatology');
+    expect(before.probability).toBeCloseTo(0.224, 10);
+    expect((await app.inject('/models/champion')).json().serving.version).toBe('prior-climatology');
+    champions.set(trained);
+    const after = (await app.inject({ method: 'POST', url: '/predict', payload: next })).json();
+    expect(after.modelVersion).toBe('gbdt-test-1');
+    expect(after.probability).not.toBe(before.probability);
+    expect((await app.inject('/models/champion')).json().serving).toEqual({
+      version: 'gbdt-test-1',
+      family: 'gbdt',
+      featureSetVersion: FEATURE_SET_VERSION,
+      trainedUntil: null,
+    });
+  });
+
+  it.each([
+    [{ humidity3pm: 101 }, 'humidity3pm', 'must be <= 100'],
+    [{ cloud3pm: -1 }, 'cloud3pm', 'must be >= 0'],
+    [{ windGustDir: 'North' }, 'windGustDir', expect.stringMatching(/^must be one of N, NNE, /)],
+    [{ date: '2017-02-29' }, 'date', 'must be a calendar date YYYY-MM-DD'],
+    [{ date: undefined }, 'date', 'is required'],
+    [{ temp3pm: 'hot' }, 'temp3pm', 'must be number or null'],
+    [{ location: 'Sydney Harbour' }, 'location', expect.stringMatching(/^must be a station name/)],
+    [{ humidity: 50 }, 'humidity', 'is not an accepted field'],
+  ])('400 for %j names %s: %s', async (change, field, reason) => {
+    const res = await app.inject({ method: 'POST', url: '/predict', payload: { ...next, ...change } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid request', field, reason });
+  });
+
+  it('hides the message of a server fault', async () => {
+    const key = ctx.redis.key(...STATE_KEYS.station('Hobart'));
+    await ctx.redis.client.set(key, JSON.stringify({ v: 99, location: 'Hobart' }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: { location: 'Hobart', date: '2017-06-11' },
+    });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toEqual({ error: 'internal server error' });
+    await ctx.redis.client.del(key);
+  });
+});
+
+describe('GET /locations', () => {
+  it('lists every station with the dates of its forecast and history', async () => {
+    const res = await app.inject('/locations');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.featureSetVersion).toBe(FEATURE_SET_VERSION);
+    expect(body.locations.map((l: { location: string }) => l.location)).toEqual(STATIONS);
+    const byName = new Map(body.locations.map((l: { location: string }) => [l.location, l]));
+    expect(byName.get('Sydney')).toEqual({
+      location: 'Sydney',
+      forecastDate: '2017-06-10',
+      forecastFor: '2017-06-11',
+      lastObservationDate: '2017-06-10',
+    });
+    expect(byName.get('Perth')).toEqual({
+      location: 'Perth',
+      forecastDate: null,
+      forecastFor: null,
+      lastObservationDate: null,
+    });
+  });
+});
+
+describe('models', () => {
+  function record(version: string, trainedAt: number): ModelRecord {
+    return {
+      version,
+      family: 'gbdt',
+      task: 'classification',
+      params: { maxIterations: 20 },
+      metrics: { auc: 0.8 },
+      featureSetVersion: FEATURE_SET_VERSION,
+      trainStart: '2016-01-01',
+      trainEnd: '2016-10-26',
+      rows: 598,
+      positives: 150,
+      codeVersion: 'test',
+      bundle: { model: trained.model.toJSON(), clip: null },
+      reference: null,
+      status: 'candidate',
+      trainedAt,
+      trainSeconds: 0.1,
+      peakRssMb: 100,
+    };
+  }
+
+  it('says the prior is serving while no champion was promoted', async () => {
+    const res = await app.inject('/models/champion');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ source: 'prior', version: null, model: null });
+    expect(res.json().reason).toMatch(/prior climatology/);
+  });
+
+  it('lists the registry newest first, without artifacts, with the aliases', async () => {
+    await registerModels(ctx.clickhouse, [
+      record('m-001', Date.UTC(2017, 0, 1)),
+      record('m-002', Date.UTC(2017, 0, 8)),
+    ]);
+    await recordAlias(
+      ctx.clickhouse,
+      'champion',
+      'm-001',
+      null,
+      'first model beat the prior',
+      Date.UTC(2017, 0, 2),
+    );
+    await recordAlias(
+      ctx.clickhouse,
+      'champion',
+      'm-002',
+      'm-001',
+      'better Brier score',
+      Date.UTC(2017, 0, 9),
+    );
+    const res = await app.inject('/models');
+    expect(res.statusCode).toBe(200);
+    const { models } = res.json();
+    expect(models.map((m: { version: string }) => m.version)).toEqual(['m-002', 'm-001']);
+    expect(models[0]).toMatchObject({
+      family: 'gbdt',
+      rows: 598,
+      metrics: { auc: 0.8 },
+      aliases: ['champion'],
+    });
+    expect(models[1].aliases).toEqual([]);
+    expect(JSON.stringify(models)).not.toContain('artifact');
+    expect((await app.inject('/models?limit=1')).json().models).toHaveLength(1);
+    expect((await app.inject('/models?limit=0')).statusCode).toBe(400);
+  });
+
+  it('reads the champion alias and its model', async () => {
+    const body = (await app.inject('/models/champion')).json();
+    expect(body).toMatchObject({
+      source: 'registry',
+      version: 'm-002',
+      previousVersion: 'm-001',
+      reason: 'better Brier score',
+      model: { version: 'm-002', family: 'gbdt', rows: 598, featureSetVersion: FEATURE_SET_VERSION },
+    });
+  });
+});
+
+describe('GET /metrics/prequential', () => {
+  beforeAll(async () => {
+    const rows: [string, string, number, number | null, string][] = [
+      ['Sydney', '2017-01-01', 0.9, 1, 'm-001'],
+      ['Sydney', '2017-01-02', 0.2, 0, 'm-001'],
+      ['Sydney', '2017-01-03', 0.7, 0, 'm-001'],
+      ['Sydney', '2017-01-04', 0.1, 0, 'm-001'],
+      ['Perth', '2017-02-01', 0.6, 1, 'm-002'],
+      ['Perth', '2017-02-02', 0.6, null, 'm-002'],
+    ];
+    const t = Math.floor(Date.UTC(2017, 0, 1) / 1000);
+    await ctx.clickhouse.insertRows(
+      'predictions',
+      rows.map(([location, date, probability, , model]) => ({
+        location,
+        date,
+        probability,
+        decision: probability >= THRESHOLD ? 1 : 0,
+        threshold: THRESHOLD,
+        model_version: model,
+        feature_set_version: FEATURE_SET_VERSION,
+        ingested_at: t,
+        predicted_at: t,
+        lag_ms: 5,
+        ver: 1,
+      })),
+    );
+    await ctx.clickhouse.insertRows(
+      'actuals',
+      rows.map(([location, date, , label]) => ({
+        location,
+        date,
+        status: label === null ? 'missing' : 'joined',
+        rain_tomorrow: label,
+        rainfall_tomorrow_mm: label === null ? null : label * 5,
+        joined_at: t,
+        ver: 1,
+      })),
+    );
+  });
+
+  it('scores the joined predictions overall', async () => {
+    const res = await app.inject('/metrics/prequential');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ grouping: 'overall', from: null, to: null });
+    expect(body.scores).toHaveLength(1);
+    const [all] = body.scores;
+    expect(all).toMatchObject({ bucket: 'all', n: 5, positives: 2 });
+    expect(all.brier).toBeCloseTo((0.01 + 0.04 + 0.49 + 0.01 + 0.16) / 5, 12);
+    expect(all.accuracy).toBeCloseTo(0.8, 12);
+    expect(all.auc).toBeCloseTo(5 / 6, 12);
+  });
+
+  it('groups by location and filters by date; one class has no AUC', async () => {
+    const res = await app.inject('/metrics/prequential?grouping=location&from=2017-01-02&to=2017-02-28');
+    const body = res.json();
+    expect(body).toMatchObject({ grouping: 'location', from: '2017-01-02', to: '2017-02-28' });
+    expect(body.scores.map((s: { bucket: string; n: number }) => [s.bucket, s.n])).toEqual([
+      ['Perth', 1],
+      ['Sydney', 3],
+    ]);
+    expect(body.scores[0].auc).toBeNull();
+  });
+
+  it('refuses an unknown grouping and an inverted range', async () => {
+    expect((await app.inject('/metrics/prequential?grouping=month')).json()).toMatchObject({
+      field: 'grouping',
+    });
+    const inverted = await app.inject('/metrics/prequential?from=2017-03-01&to=2017-01-01');
+    expect(inverted.statusCode).toBe(400);
+    expect(inverted.json()).toMatchObject({ field: 'to', reason: 'must not be before from (2017-03-01)' });
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('documents every route with the schemas it enforces', async () => {
+    const res = await app.inject('/openapi.json');
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/health',
+      '/locations',
+      '/metrics/prequential',
+      '/models',
+      '/models/champion',
+      '/openapi.json',
+      '/predict',
+      '/ready',
+    ]);
+    const body = doc.paths['/predict'].post.requestBody.content['application/json'].schema;
+    expect(body.properties.humidity3pm).toMatchObject({ minimum: 0, maximum: 100 });
+    expect(body.additionalProperties).toBe(false);
+  });
+});
+
+describe('unknown routes', () => {
+  it('answer 404 in JSON', async () => {
+    const res = await app.inject('/nope?x=1');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'no route GET /nope' });
+  });
+});
