@@ -5,6 +5,11 @@
  * closes: per feature PSI and Jensen-Shannon distance against the reference, the same two for the
  * predicted probabilities, and the accuracy and Brier deltas against the validation figures.
  *
+ * The expected proportions of a week are the reference's per-month proportions mixed by how many of the
+ * week's examples fall in each month (all-year proportions for a month the reference lacks): weather is
+ * seasonal, and a winter week is only drift if it differs from the winters the model learned from.
+ * Features that encode the date itself get no rows: one week always differs from a month of them.
+ *
  * Why Jensen-Shannon distance as the second statistic rather than KS on the binned CDF: every feature has
  * a missing bin, which has no place in an ordered CDF, while JS treats it like any other bin (a station
  * whose barometer fails is drift worth seeing). JS is also symmetric, bounded in [0, 1] so one threshold
@@ -12,8 +17,14 @@
  */
 import type { DriftAlert, DriftKind, LabeledExample } from '../../lib/events.ts';
 import { featureNamesFor } from '../../lib/features/feature-set.ts';
-import { binOf, probabilityBin, PROBABILITY_BINS, type DriftReference } from '../../lib/ml/reference.ts';
-import { addDays, mondayOf } from '../../lib/time.ts';
+import {
+  binOf,
+  MONTHS,
+  probabilityBin,
+  PROBABILITY_BINS,
+  type DriftReference,
+} from '../../lib/ml/reference.ts';
+import { addDays, mondayOf, month } from '../../lib/time.ts';
 
 export interface DriftThresholds {
   /** PSI above which a feature or the prediction distribution alerts (0.2 = the usual "significant shift"). */
@@ -41,6 +52,15 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = {
   minCount: 50,
 };
 
+/** Calendar encodings: their weekly distribution is a sliver of the month's by construction. */
+export const DRIFT_SKIPPED_FEATURES: ReadonlySet<string> = new Set([
+  'month',
+  'monthSin',
+  'monthCos',
+  'dayOfYearSin',
+  'dayOfYearCos',
+]);
+
 /** Proportions below this are raised to it in PSI, whose log ratio is infinite on an empty bin. */
 export const PSI_EPSILON = 1e-4;
 
@@ -52,6 +72,8 @@ export interface DriftWindow {
   /** Every feature's bins, concatenated in reference order (edges.length + 2 per feature). */
   featureCounts: Float64Array;
   predictionCounts: Float64Array;
+  /** Examples per calendar month (index 0 = January): the weights of the monthly reference proportions. */
+  monthCounts: Float64Array;
   correct: number;
   brierSum: number;
 }
@@ -107,7 +129,12 @@ function layoutOf(reference: DriftReference, exampleNames: readonly string[]): L
 }
 
 function cloneWindow(w: DriftWindow): DriftWindow {
-  return { ...w, featureCounts: w.featureCounts.slice(), predictionCounts: w.predictionCounts.slice() };
+  return {
+    ...w,
+    featureCounts: w.featureCounts.slice(),
+    predictionCounts: w.predictionCounts.slice(),
+    monthCounts: w.monthCounts.slice(),
+  };
 }
 
 export interface AccumulateResult {
@@ -165,6 +192,7 @@ export function accumulateDrift(
         n: 0,
         featureCounts: new Float64Array(layout.size),
         predictionCounts: new Float64Array(PROBABILITY_BINS),
+        monthCounts: new Float64Array(MONTHS),
         correct: 0,
         brierSum: 0,
       };
@@ -187,6 +215,7 @@ export function accumulateDrift(
     const p = ex.probability;
     const y = ex.label ? 1 : 0;
     w.predictionCounts[probabilityBin(p)]! += 1;
+    w.monthCounts[month(ex.date) - 1]! += 1;
     if ((p >= reference.performance.threshold ? 1 : 0) === y) w.correct++;
     w.brierSum += (p - y) * (p - y);
     w.n++;
@@ -289,6 +318,24 @@ export function closeWeeks(
   return { rows, alerts, state: next, dropped };
 }
 
+/** The reference proportions of the week's months, weighted by the week's examples in each month. */
+function seasonalExpected(
+  overall: readonly number[],
+  byMonth: readonly (readonly number[] | null)[],
+  monthCounts: Float64Array,
+): Float64Array {
+  const n = sum(monthCounts);
+  if (n === 0) return Float64Array.from(overall);
+  const out = new Float64Array(overall.length);
+  for (let m = 0; m < MONTHS; m++) {
+    const weight = monthCounts[m]! / n;
+    if (weight === 0) continue;
+    const p = byMonth[m] ?? overall;
+    for (let b = 0; b < out.length; b++) out[b]! += weight * p[b]!;
+  }
+  return out;
+}
+
 function windowRows(w: DriftWindow, reference: DriftReference, t: DriftThresholds): DriftRow[] {
   const rows: DriftRow[] = [];
   const canAlert = w.n >= t.minCount;
@@ -315,11 +362,18 @@ function windowRows(w: DriftWindow, reference: DriftReference, t: DriftThreshold
     const size = bins.edges.length + 2;
     const counts = w.featureCounts.subarray(offset, offset + size);
     offset += size;
-    row('feature', bins.name, 'psi', psi(bins.expected, counts), t.psi);
-    row('feature', bins.name, 'js', jsDistance(bins.expected, counts), t.js);
+    if (DRIFT_SKIPPED_FEATURES.has(bins.name)) continue;
+    const expected = seasonalExpected(bins.expected, bins.byMonth, w.monthCounts);
+    row('feature', bins.name, 'psi', psi(expected, counts), t.psi);
+    row('feature', bins.name, 'js', jsDistance(expected, counts), t.js);
   }
-  row('prediction', 'probability', 'psi', psi(reference.prediction.expected, w.predictionCounts), t.psi);
-  row('prediction', 'probability', 'js', jsDistance(reference.prediction.expected, w.predictionCounts), t.js);
+  const expected = seasonalExpected(
+    reference.prediction.expected,
+    reference.prediction.byMonth,
+    w.monthCounts,
+  );
+  row('prediction', 'probability', 'psi', psi(expected, w.predictionCounts), t.psi);
+  row('prediction', 'probability', 'js', jsDistance(expected, w.predictionCounts), t.js);
   if (w.n > 0) {
     row(
       'performance',
@@ -339,9 +393,10 @@ function windowRows(w: DriftWindow, reference: DriftReference, t: DriftThreshold
   return rows;
 }
 
-interface DriftWindowJSON extends Omit<DriftWindow, 'featureCounts' | 'predictionCounts'> {
+interface DriftWindowJSON extends Omit<DriftWindow, 'featureCounts' | 'predictionCounts' | 'monthCounts'> {
   featureCounts: number[];
   predictionCounts: number[];
+  monthCounts?: number[];
 }
 
 /** JSON text of the state (typed arrays as plain arrays), for the shell's store. */
@@ -353,6 +408,7 @@ export function serializeDriftState(state: DriftState): string {
       ...w,
       featureCounts: Array.from(w.featureCounts),
       predictionCounts: Array.from(w.predictionCounts),
+      monthCounts: Array.from(w.monthCounts),
     })),
   });
 }
@@ -372,7 +428,8 @@ export function parseDriftState(text: string): DriftState {
         typeof w.modelVersion === 'string' &&
         counts(w.featureCounts) &&
         counts(w.predictionCounts) &&
-        w.predictionCounts.length === PROBABILITY_BINS,
+        w.predictionCounts.length === PROBABILITY_BINS &&
+        (w.monthCounts === undefined || (counts(w.monthCounts) && w.monthCounts.length === MONTHS)),
     )
   ) {
     throw new DriftStateError('stored drift state is not a v1 DriftState');
@@ -384,6 +441,8 @@ export function parseDriftState(text: string): DriftState {
       ...w,
       featureCounts: Float64Array.from(w.featureCounts),
       predictionCounts: Float64Array.from(w.predictionCounts),
+      // State written before months were counted: no month known, all-year proportions apply.
+      monthCounts: w.monthCounts === undefined ? new Float64Array(MONTHS) : Float64Array.from(w.monthCounts),
     })),
   };
 }

@@ -132,7 +132,9 @@ export function labelStep(state: JoinState | null, p: Prediction): LabelStepResu
  * Event-time grace: the pending D is given up as missing ('timeout') once D+1+graceDays < watermark, where
  * the watermark is the latest date the shell has seen on the partition. Without it, a station that stops
  * reporting would hold its last prediction unlabeled forever. lastDate is kept, so a very late D+1 is not
- * joined afterwards and D is never recorded twice.
+ * joined afterwards and D is never recorded twice. Sweep with the watermark reached before the batch being
+ * applied, never one raised by that batch: otherwise a D whose D+1 sits in the same batch could time out.
+ * Whether a long hole ends as 'gap' or 'timeout' then depends on batch timing; both mean "missing".
  */
 export function sweepExpired(
   state: JoinState,

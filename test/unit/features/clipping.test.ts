@@ -7,7 +7,7 @@ import {
   fitClipping,
   parseClipBounds,
 } from '../../../lib/features/clipping.ts';
-import { quantileSorted } from '../../../lib/features/quantiles.ts';
+import { orderStatistic, quantileSorted } from '../../../lib/features/quantiles.ts';
 import type { Dataset } from '../../../lib/ml/model.ts';
 
 /** Columns: rainfall 0..999 plus one 5000 mm outlier, a station code, a column with no values. */
@@ -29,6 +29,14 @@ describe('quantileSorted', () => {
     expect(quantileSorted([1, 2, 3, 4], 1)).toBe(4);
     expect(quantileSorted([10, 20], 0.25)).toBe(12.5); // numpy.quantile([10, 20], 0.25)
     expect(quantileSorted([], 0.5)).toBeNaN();
+  });
+
+  it('takes data values for order statistics (inverted CDF), so discrete cut points fall on values', () => {
+    const rain = [0, 0, 0, 0, 0, 0, 0, 1, 1, 1];
+    expect([0.1, 0.7, 0.8, 0.9].map((q) => orderStatistic(rain, q))).toEqual([0, 0, 1, 1]);
+    expect(quantileSorted(rain, 0.7)).toBeCloseTo(0.3, 12); // interpolation would cut between 0 and 1
+    expect(orderStatistic([5], 0)).toBe(5);
+    expect(orderStatistic([], 0.5)).toBeNaN();
   });
 });
 

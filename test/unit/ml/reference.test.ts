@@ -51,7 +51,7 @@ describe('buildReference', () => {
   it('merges repeated cut points of a discrete feature and handles a column with no values', () => {
     expect(ref.features[1]!.edges).toEqual([0, 1]);
     expect(ref.features[1]!.expected).toEqual([0.7, 0.3, 0, 0]);
-    expect(ref.features[2]).toEqual({ name: 'empty', edges: [], expected: [0, 1] });
+    expect(ref.features[2]).toMatchObject({ name: 'empty', edges: [], expected: [0, 1] });
   });
 
   it('records the probability histogram and the validation accuracy and Brier score', () => {
@@ -70,9 +70,40 @@ describe('buildReference', () => {
     expect(ref.rows).toBe(1000);
   });
 
+  it('keeps proportions per calendar month from the month feature, null where a month has too few rows', () => {
+    // 600 January rows with temp 30, 400 July rows with temp 10, 20 March rows.
+    const n = 1020;
+    const data = new Float64Array(2 * n);
+    for (let r = 0; r < n; r++) {
+      const month = r < 600 ? 1 : r < 1000 ? 7 : 3;
+      data[r] = month === 1 ? 30 : 10;
+      data[n + r] = month;
+    }
+    const dataset: Dataset = { featureNames: ['temp3pm', 'month'], nRows: n, data };
+    const training = Array.from({ length: n }, (_, r) => (r < 600 ? 0.05 : 0.95));
+    const seasonal = buildReference(dataset, [0.5], [1], { trainingProbabilities: training });
+    const temp = seasonal.features[0]!;
+    expect(temp.edges).toEqual([10, 30]);
+    expect(temp.byMonth[0]).toEqual([0, 1, 0, 0]); // January: all 30
+    expect(temp.byMonth[6]).toEqual([1, 0, 0, 0]); // July: all 10
+    expect(temp.byMonth[2]).toBeNull(); // March: 20 rows
+    expect(temp.byMonth[11]).toBeNull();
+    expect(seasonal.prediction.byMonth[0]![0]).toBe(1);
+    expect(seasonal.prediction.byMonth[6]![9]).toBe(1);
+    expect(ref.prediction.byMonth.every((m) => m === null)).toBe(true); // no training probabilities given
+    expect(() => buildReference(dataset, [0.5], [1], { trainingProbabilities: [0.5] })).toThrow(
+      DriftReferenceError,
+    );
+  });
+
   it('is JSON that parses back to itself; a malformed one is refused', () => {
     const stored = parseDriftReference(JSON.parse(JSON.stringify(ref)));
     expect(stored).toEqual(ref);
+    // One stored before per-month proportions existed reads as all-year only.
+    const legacy = JSON.parse(JSON.stringify(ref));
+    delete legacy.prediction.byMonth;
+    for (const f of legacy.features) delete f.byMonth;
+    expect(parseDriftReference(legacy)).toEqual(ref);
     const broken = JSON.parse(JSON.stringify(ref));
     broken.features[0].edges = [3, 2];
     expect(() => parseDriftReference(broken)).toThrow(DriftReferenceError);

@@ -196,6 +196,46 @@ describe('weekly drift', () => {
     ).toEqual([]);
   });
 
+  it('holds a week to the months it falls in: a warm January is not drift, a cold one is', () => {
+    // Training: January 30 degrees, July 10 degrees, as many rows of each.
+    const n = 2000;
+    const data = new Float64Array(2 * n);
+    for (let r = 0; r < n; r++) {
+      data[r] = (r % 2 === 0 ? 30 : 10) + (Math.floor(r / 2) % 10) / 10;
+      data[n + r] = r % 2 === 0 ? 1 : 7;
+    }
+    const seasonal = buildReference({ featureNames: ['temp3pm', 'month'], nRows: n, data }, [0.5], [1]);
+    const refs = (v: string) => (v === 's' ? seasonal : undefined);
+    const TEMP = FEATURE_NAMES.indexOf('temp3pm');
+    const januaryWeek = (temp: number) =>
+      week('2017-01-09', { modelVersion: 's' }).map((e, i) => {
+        const values = [...e.values];
+        values[TEMP] = temp + (i % 10) / 10;
+        return { ...e, values };
+      });
+    const close = (examples: LabeledExample[]) =>
+      closeWeeks(accumulateDrift(initialDriftState(), examples, refs).state, '2017-01-16', refs).rows.filter(
+        (r) => r.kind === 'feature',
+      );
+    const warm = close(januaryWeek(30));
+    expect(warm.map((r) => r.name)).toEqual(['temp3pm', 'temp3pm']); // month itself gets no rows
+    expect(warm.every((r) => !r.alert && r.value < 0.01)).toBe(true);
+    const cold = close(januaryWeek(10));
+    expect(cold.every((r) => r.alert)).toBe(true);
+    // Against all-year proportions (no month feature in the reference) the warm January would alert.
+    const allYear = buildReference(
+      { featureNames: ['temp3pm'], nRows: n, data: data.subarray(0, n) },
+      [0.5],
+      [1],
+    );
+    const yearRows = closeWeeks(
+      accumulateDrift(initialDriftState(), januaryWeek(30), () => allYear).state,
+      '2017-01-16',
+      () => allYear,
+    ).rows;
+    expect(yearRows.find((r) => r.name === 'temp3pm' && r.statistic === 'psi')!.alert).toBe(true);
+  });
+
   it('keeps model versions apart and skips examples whose model has no reference', () => {
     const mixed = [
       ...week('2017-01-02', { perDay: 10 }),
@@ -219,5 +259,10 @@ describe('weekly drift', () => {
     expect(() => parseDriftState('{"v":1,"closedBefore":null,"windows":[{"week":"x"}]}')).toThrow(
       /DriftState/,
     );
+    // State stored before months were counted falls back to the all-year proportions.
+    const legacy = JSON.parse(serializeDriftState(second));
+    for (const w of legacy.windows) delete w.monthCounts;
+    const legacyRows = rowsOf(parseDriftState(JSON.stringify(legacy)), '2017-01-09').rows;
+    expect(legacyRows.map((r) => r.value)).toEqual(rowsOf(second, '2017-01-09').rows.map((r) => r.value));
   });
 });
