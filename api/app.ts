@@ -16,6 +16,7 @@ import type { ChampionSource } from '../lib/champion.ts';
 import type { ClickHouse } from '../lib/clickhouse/client.ts';
 import type { Logger } from '../lib/log.ts';
 import type { RedisHandle } from '../lib/redis.ts';
+import { isRainstreamError, type RainstreamError } from '../lib/errors.ts';
 import { ApiError } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { locationRoutes } from './routes/locations.ts';
@@ -80,6 +81,13 @@ export function apiServerOptions(logger?: Logger): FastifyServerOptions {
  * keep their message; 5xx are logged in full and answered with the status text only, since their message
  * may name hosts, SQL or internals.
  */
+function statusOf(error: FastifyError | ApiError | RainstreamError): number {
+  const status = 'statusCode' in error ? error.statusCode : undefined;
+  if (status !== undefined && status >= 400 && status < 600) return status;
+  // Redis or ClickHouse away (a retriable platform error): the service is unavailable, not broken.
+  return isRainstreamError(error) && error.retriable ? 503 : 500;
+}
+
 export function apiErrorHandler(
   error: FastifyError | ApiError,
   request: FastifyRequest,
@@ -90,10 +98,7 @@ export function apiErrorHandler(
     const body: ErrorBody = { error: 'invalid request', ...issues[0], issues };
     return reply.code(400).send(body);
   }
-  const status =
-    error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600
-      ? error.statusCode
-      : 500;
+  const status = statusOf(error);
   if (status >= 500) {
     request.log.error({ err: error, url: request.url }, 'request failed');
     return reply

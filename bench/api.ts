@@ -1,0 +1,373 @@
+/**
+ * npm run bench:api — serving throughput (BENCH.md): autocannon (-c 50 -d 8) against
+ *   - a bare Fastify route returning {ok:true}, the anchor;
+ *   - `GET /predict?location=…` over the 49 stations (one Redis GET, the stored JSON passed through);
+ *   - `POST /predict` with each station's next-day observation (one Redis GET, features, a 300-tree GBDT);
+ * in the same run, each server in a child process started the same way (same Node, flags, Fastify
+ * options, logger), autocannon in this process. State is seeded from the weatherAUS file under a Redis
+ * prefix of its own and deleted at the end. Table on stdout, progress on stderr, summary line last.
+ *
+ * The same file is the child: `node bench/api.ts --child bare|api <redis-prefix> <model-file>`.
+ */
+import { execFileSync } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { apiServerOptions, buildApp } from '../api/app.ts';
+import { fixedChampionSource, type Champion } from '../lib/champion.ts';
+import { createClickHouse } from '../lib/clickhouse/client.ts';
+import { loadConfig } from '../lib/config.ts';
+import type { Observation } from '../lib/events.ts';
+import {
+  FEATURE_NAMES,
+  FEATURE_SET_VERSION,
+  STATIONS,
+  buildTrainingMatrix,
+  featuresStep,
+  type StationState,
+} from '../lib/features/index.ts';
+import { createLogger } from '../lib/log.ts';
+import { loadModel } from '../lib/ml/families.ts';
+import { gbdtFamily } from '../lib/ml/gbdt.ts';
+import type { ModelArtifact } from '../lib/ml/model.ts';
+import { createRedis, deleteByPrefix } from '../lib/redis.ts';
+import { STATE_KEYS } from '../lib/state-keys.ts';
+import { addDays } from '../lib/time.ts';
+import { readWeatherCsvFile } from '../lib/weather/csv.ts';
+import { latestForecastOf } from '../consumers/predictor.ts';
+import { predictStep, prepareChampion } from '../consumers/steps/predict.ts';
+import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
+
+const CONNECTIONS = 50;
+const DURATION_S = 8;
+/** Each measurement is preceded by this much load, unmeasured, so the JIT has compiled the hot path. */
+const WARMUP_S = 2;
+/** Training rows: the days before this (about 27,000 rows, a few seconds), 300 rounds without early stopping. */
+const TRAIN_BEFORE = '2010-07-01';
+const THRESHOLD = 0.5;
+const REPO = fileURLToPath(new URL('../', import.meta.url));
+
+type ChildKind = 'bare' | 'api';
+
+// ---------------------------------------------------------------- child
+
+async function runChild(kind: ChildKind, prefix: string, modelFile: string): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const logger = createLogger(config, undefined, { service: `bench-${kind}` });
+  let app: FastifyInstance;
+  if (kind === 'bare') {
+    const bare = Fastify(apiServerOptions(logger)) as unknown as FastifyInstance;
+    bare.get('/', async () => ({ ok: true }));
+    app = bare;
+  } else {
+    const artifact = JSON.parse(readFileSync(modelFile, 'utf8')) as ModelArtifact;
+    const champion: Champion = {
+      version: 'bench-gbdt',
+      family: artifact.family,
+      featureSetVersion: FEATURE_SET_VERSION,
+      model: loadModel(artifact, FEATURE_NAMES),
+      clip: null,
+      trainedUntil: addDays(TRAIN_BEFORE, -1),
+    };
+    app = buildApp(
+      {
+        redis: createRedis(config.redis, { prefix, connectionName: 'bench-api' }),
+        clickhouse: createClickHouse(config.clickhouse, { database: 'default' }),
+        champions: fixedChampionSource(champion),
+        decisionThreshold: THRESHOLD,
+      },
+      { logger },
+    );
+  }
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  process.send!({ port: address.port });
+  process.on('message', (message) => {
+    if (message === 'close') void app.close().then(() => process.exit(0));
+  });
+  process.on('disconnect', () => void app.close().then(() => process.exit(0)));
+}
+
+// ---------------------------------------------------------------- parent
+
+interface Seed {
+  gets: autocannon.Request[];
+  posts: autocannon.Request[];
+  keys: number;
+}
+
+interface Measurement {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function stackReachable(config: ReturnType<typeof loadConfig>): Promise<boolean> {
+  const clickhouse = createClickHouse(config.clickhouse, { database: 'default', requestTimeoutMs: 3000 });
+  const redis = createRedis(config.redis);
+  try {
+    const [ch, rd] = await Promise.all([
+      clickhouse.ping().catch(() => false),
+      redis.client.ping().then(
+        (r) => r === 'PONG',
+        () => false,
+      ),
+    ]);
+    return ch && rd;
+  } finally {
+    await Promise.allSettled([clickhouse.close(), redis.close()]);
+  }
+}
+
+/** Station-grouped observations of the file, each station in date order. */
+function byStation(observations: readonly Observation[]): Map<string, Observation[]> {
+  const out = new Map<string, Observation[]>();
+  for (const o of observations) {
+    let list = out.get(o.location);
+    if (!list) out.set(o.location, (list = []));
+    list.push(o);
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  return out;
+}
+
+/**
+ * For every station: its StationState and LatestForecast after its whole history (what the stream would
+ * hold), written under `prefix`; and the requests: GET each station, POST its next day's observation
+ * (its last day's readings, dated a day later).
+ */
+async function seed(
+  stations: Map<string, Observation[]>,
+  champion: Champion,
+  redis: ReturnType<typeof createRedis>,
+): Promise<Seed> {
+  const prepared = prepareChampion({ version: champion.version, model: champion.model });
+  const pipeline = redis.client.pipeline();
+  const gets: autocannon.Request[] = [];
+  const posts: autocannon.Request[] = [];
+  let keys = 0;
+  for (const location of STATIONS) {
+    const history = stations.get(location);
+    if (!history || history.length === 0) continue;
+    let state: StationState | null = null;
+    let last = null;
+    for (const obs of history) {
+      const step = featuresStep(state, obs, 0);
+      state = step.state;
+      if (step.output) last = step.output;
+    }
+    if (!state || !last) continue;
+    const prediction = predictStep(last, prepared, THRESHOLD, Date.now());
+    pipeline.set(redis.key(...STATE_KEYS.station(location)), JSON.stringify(state));
+    pipeline.set(redis.key(...STATE_KEYS.latest(location)), JSON.stringify(latestForecastOf(prediction)));
+    keys += 2;
+    gets.push({ method: 'GET', path: `/predict?location=${location}` });
+    const next: Partial<Observation> = {
+      ...history[history.length - 1]!,
+      date: addDays(state.lastDate, 1),
+      source: 'bench',
+    };
+    posts.push({
+      method: 'POST',
+      path: '/predict',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(next),
+    });
+  }
+  await pipeline.exec();
+  return { gets, posts, keys };
+}
+
+function startChild(
+  kind: ChildKind,
+  prefix: string,
+  modelFile: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--child', kind, prefix, modelFile], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, port: (m as { port: number }).port }));
+    child.once('exit', (code) =>
+      reject(new Error(`${kind} server exited with code ${code} before listening`)),
+    );
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.send('close');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function load(
+  url: string,
+  requests: autocannon.Request[],
+  durationS: number,
+): Promise<autocannon.Result> {
+  return autocannon({ url, connections: CONNECTIONS, duration: durationS, requests });
+}
+
+async function measure(name: string, port: number, requests: autocannon.Request[]): Promise<Measurement> {
+  const url = `http://127.0.0.1:${port}`;
+  progress(`${name}: ${WARMUP_S} s warm-up, then ${DURATION_S} s at ${CONNECTIONS} connections`);
+  await load(url, requests, WARMUP_S);
+  const r = await load(url, requests, DURATION_S);
+  return {
+    name,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  };
+}
+
+/** A figure is reported only when every request of its run succeeded. */
+function clean(m: Measurement | undefined): boolean {
+  return m !== undefined && m.non2xx === 0 && m.errors === 0 && m.total > 0;
+}
+
+async function checkApi(port: number, seeded: Seed): Promise<void> {
+  const url = `http://127.0.0.1:${port}`;
+  const ready = await fetch(`${url}/ready`);
+  if (!ready.ok) throw new Error(`API not ready: ${await ready.text()}`);
+  const get = await fetch(`${url}${seeded.gets[0]!.path}`);
+  const post = await fetch(`${url}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: seeded.posts[0]!.body as string,
+  });
+  if (!get.ok || !post.ok)
+    throw new Error(`API check failed: GET ${get.status}, POST ${post.status} ${await post.text()}`);
+  progress(`sample POST /predict → ${JSON.stringify(await post.json())}`);
+}
+
+async function runParent(): Promise<void> {
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  let startedStack = false;
+  if (!(await stackReachable(config))) {
+    progress('Redis or ClickHouse not answering: bash ops/stack up');
+    execFileSync('bash', ['ops/stack', 'up'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+    startedStack = true;
+  }
+
+  const prefix = `bench:api:${randomBytes(4).toString('hex')}`;
+  const redis = createRedis(config.redis, { prefix });
+  const dir = mkdtempSync(join(tmpdir(), 'rainstream-bench-api-'));
+  const modelFile = join(dir, 'model.json');
+  const children: ChildProcess[] = [];
+  const results: Measurement[] = [];
+  let trainRows = 0;
+  let seeded: Seed | undefined;
+  try {
+    progress(`reading ${config.dataFile}`);
+    const rows = await readWeatherCsvFile(config.dataFile);
+    const observations = rows.flatMap((r) => (r.ok ? [r.observation] : []));
+    const stations = byStation(observations);
+
+    progress(`training the champion: GBDT, 300 rounds, days before ${TRAIN_BEFORE}`);
+    const matrix = buildTrainingMatrix(observations.filter((o) => o.date < TRAIN_BEFORE));
+    trainRows = matrix.dataset.nRows;
+    const model = gbdtFamily.fit(
+      matrix.dataset,
+      matrix.target,
+      'classification',
+      { maxIterations: 300, earlyStoppingRounds: 0, validationFraction: 0 },
+      { seed: 1 },
+    );
+    writeFileSync(modelFile, JSON.stringify(model.toJSON()));
+    const champion: Champion = {
+      version: 'bench-gbdt',
+      family: 'gbdt',
+      featureSetVersion: FEATURE_SET_VERSION,
+      model,
+      clip: null,
+      trainedUntil: null,
+    };
+
+    progress(`seeding ${STATIONS.length} stations under ${prefix}:`);
+    seeded = await seed(stations, champion, redis);
+
+    const bare = await startChild('bare', prefix, modelFile);
+    children.push(bare.child);
+    results.push(await measure('bare GET / {ok:true}', bare.port, [{ method: 'GET', path: '/' }]));
+    await stopChild(bare.child);
+
+    const api = await startChild('api', prefix, modelFile);
+    children.push(api.child);
+    await checkApi(api.port, seeded);
+    results.push(await measure('api GET /predict?location=…', api.port, seeded.gets));
+    results.push(await measure('api POST /predict', api.port, seeded.posts));
+    await stopChild(api.child);
+  } finally {
+    await Promise.allSettled(children.map(stopChild));
+    const deleted = await deleteByPrefix(redis.client, prefix).catch(() => 0);
+    progress(`deleted ${deleted} Redis keys under ${prefix}:`);
+    await redis.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (startedStack)
+      execFileSync('bash', ['ops/stack', 'down'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+
+  const [bare, get, post] = results;
+  const bareRps = clean(bare) ? bare!.rps : null;
+  const ratio = (m: Measurement | undefined) => (bareRps !== null && clean(m) ? m!.rps / bareRps : null);
+  console.log(
+    `bench api: Node ${process.version}, ${availableParallelism()} CPUs; autocannon -c ${CONNECTIONS} -d ${DURATION_S} ` +
+      `(after ${WARMUP_S} s warm-up) in this process, each server in a child; ${seeded?.gets.length ?? 0} stations ` +
+      `seeded; champion GBDT 300 rounds on ${trainRows} rows before ${TRAIN_BEFORE}`,
+  );
+  console.log(
+    formatTable(
+      ['target', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors'],
+      results.map((m) => [
+        m.name,
+        fmt(m.rps, 0),
+        m === bare ? '1.000' : fmt(ratio(m), 3),
+        fmt(m.p50, 1),
+        fmt(m.p99, 1),
+        m.total,
+        m.non2xx,
+        m.errors,
+      ]),
+    ),
+  );
+  const failed = results.filter((m) => !clean(m));
+  for (const m of failed)
+    console.log(`${m.name}: left out of the summary (${m.non2xx} non-2xx, ${m.errors} errors)`);
+  console.log(
+    summaryLine('api', {
+      bare_rps: bareRps === null ? null : Math.round(bareRps),
+      get_rps: clean(get) ? Math.round(get!.rps) : null,
+      get_ratio: ratio(get),
+      get_p99_ms: clean(get) ? get!.p99 : null,
+      post_rps: clean(post) ? Math.round(post!.rps) : null,
+      post_ratio: ratio(post),
+      post_p99_ms: clean(post) ? post!.p99 : null,
+    }),
+  );
+}
+
+if (process.argv[2] === '--child') {
+  const kind = process.argv[3];
+  if (kind !== 'bare' && kind !== 'api') throw new Error(`unknown child kind ${kind}`);
+  await runChild(kind, process.argv[4]!, process.argv[5]!);
+} else {
+  await runParent();
+}
