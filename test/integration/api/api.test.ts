@@ -165,6 +165,10 @@ describe('health', () => {
         down: ['clickhouse'],
         checks: { redis: 'ok' },
       });
+      // A query that cannot reach ClickHouse is an outage (503), its message kept out of the answer.
+      const models = await down.inject('/models');
+      expect(models.statusCode).toBe(503);
+      expect(models.json()).toEqual({ error: 'service unavailable' });
     } finally {
       await down.close();
     }
