@@ -5,6 +5,7 @@
  * Bin b holds the values x with edges[b-1] < x <= edges[b]; the last bin is open to +Infinity. A split
  * "bin <= b" is therefore the raw test "x <= edges[b]", which lets prediction skip binning entirely.
  */
+import { ModelParamsError } from './artifact.ts';
 import type { Dataset } from './model.ts';
 import { Rng } from './tree-rng.ts';
 
@@ -22,10 +23,6 @@ export interface BinningOptions {
 }
 
 export const DEFAULT_BINNING: BinningOptions = { maxBins: MAX_VALUE_BINS, sampleSize: 200_000, seed: 0 };
-
-export class BinningError extends Error {
-  readonly code = 'BINNING';
-}
 
 /**
  * Upper bin edges of one feature from its sorted non-missing values. Few distinct values: one bin each,
@@ -65,10 +62,12 @@ export function fitBinEdges(data: Dataset, options: BinningOptions = DEFAULT_BIN
   const { nRows } = data;
   const nFeatures = data.featureNames.length;
   if (options.maxBins < 2 || options.maxBins > MAX_VALUE_BINS || !Number.isInteger(options.maxBins)) {
-    throw new BinningError(`maxBins must be an integer in [2, ${MAX_VALUE_BINS}], got ${options.maxBins}`);
+    throw new ModelParamsError(
+      `maxBins must be an integer in [2, ${MAX_VALUE_BINS}], got ${options.maxBins}`,
+    );
   }
   if (data.data.length !== nRows * nFeatures) {
-    throw new BinningError(`data holds ${data.data.length} values, expected ${nRows} x ${nFeatures}`);
+    throw new ModelParamsError(`data holds ${data.data.length} values, expected ${nRows} x ${nFeatures}`);
   }
   const rows = sampleRows(nRows, options.sampleSize, options.seed);
   const values = new Float64Array(rows ? rows.length : nRows);
@@ -126,7 +125,7 @@ export function binDataset(data: Dataset, edges: readonly Float64Array[]): Uint8
   const { nRows } = data;
   const nFeatures = edges.length;
   if (data.featureNames.length !== nFeatures || data.data.length !== nRows * nFeatures) {
-    throw new BinningError(`data has ${data.featureNames.length} features, the bin edges ${nFeatures}`);
+    throw new ModelParamsError(`data has ${data.featureNames.length} features, the bin edges ${nFeatures}`);
   }
   const out = new Uint8Array(nRows * nFeatures);
   for (let f = 0; f < nFeatures; f++) {

@@ -176,7 +176,8 @@ const NODE_BYTES = 24;
  * An ensemble laid out for the WebAssembly walk kernel (see tree-wasm.ts). The row is first copied to
  * 2 x nFeatures slots: slot f holds x with NaN replaced by -Infinity, slot nFeatures + f by +Infinity.
  * A node whose missing values go left reads the first copy, one sending them right the second, so a
- * single `x > threshold` decides every case. Trees are walked in groups of equal depth (sorted), so few
+ * single `x > threshold` decides every case (an open last bin, threshold +Infinity, becomes
+ * Number.MAX_VALUE, and a present +Infinity is clamped to it so that it still goes left). Trees are walked in groups of equal depth (sorted), so few
  * steps are wasted on finished trees.
  */
 export class CompiledTrees {
@@ -244,8 +245,9 @@ export class CompiledTrees {
     for (let f = 0; f < n; f++) {
       const v = row[f]!;
       if (v === v) {
-        x[f] = v;
-        x[n + f] = v;
+        const clamped = v > Number.MAX_VALUE ? Number.MAX_VALUE : v;
+        x[f] = clamped;
+        x[n + f] = clamped;
       } else {
         x[f] = -Infinity;
         x[n + f] = Infinity;
@@ -262,8 +264,9 @@ export class CompiledTrees {
       for (let f = 0; f < n; f++) {
         const v = data[f * nRows + r]!;
         if (v === v) {
-          x[f] = v;
-          x[n + f] = v;
+          const clamped = v > Number.MAX_VALUE ? Number.MAX_VALUE : v;
+          x[f] = clamped;
+          x[n + f] = clamped;
         } else {
           x[f] = -Infinity;
           x[n + f] = Infinity;
