@@ -92,12 +92,23 @@ export function createSchemaRegistry(config: Pick<Config, 'registry'>): SchemaRe
   return new SchemaRegistry({ host: config.registry.url, retry: { retries: 2 } });
 }
 
+const NETWORK_FAILURE =
+  /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)\b|socket hang up|timed? ?out/i;
+
 /** Maps a registry client error to ours: refused schema changes are final, an unreachable registry is not. */
 export function registryError(error: unknown, what: string): RainstreamError {
   if (error instanceof RainstreamError) return error;
   const status =
     typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
   const message = error instanceof Error ? error.message : String(error);
+  // The client's HTTP layer (mappersmith) reports a failed connection as a response with status 400
+  // and the socket error as its text; only the text tells it from a real 400 of the registry.
+  if (NETWORK_FAILURE.test(message)) {
+    return new RainstreamError('REGISTRY_UNAVAILABLE', `${what}: ${message}`, {
+      cause: error,
+      details: { status },
+    });
+  }
   if (status === 409) {
     return new RainstreamError('SCHEMA_INCOMPATIBLE', `${what}: refused as incompatible: ${message}`, {
       cause: error,

@@ -37,15 +37,26 @@ const RETRIABLE_SERVER_CODES = new Set([
   '425', // SYSTEM_ERROR
 ]);
 
+/**
+ * The server's error code: parsed by the client for current servers; 18.16 words its errors
+ * ("Code: 62, e.displayText() = DB::Exception: ...") in a way the client does not parse, so read the text.
+ */
+function serverErrorCode(error: unknown): string | undefined {
+  if (error instanceof ClickHouseError) return error.code;
+  const match = error instanceof Error ? /^Code: (\d+)[,.]/.exec(error.message) : null;
+  return match?.[1];
+}
+
 export function clickHouseError(error: unknown, what: string): RainstreamError {
   if (error instanceof RainstreamError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ClickHouseError) {
-    const retriable = RETRIABLE_SERVER_CODES.has(error.code);
+  const serverCode = serverErrorCode(error);
+  if (serverCode !== undefined) {
+    const retriable = RETRIABLE_SERVER_CODES.has(serverCode);
     return new RainstreamError(retriable ? 'CLICKHOUSE' : 'CLICKHOUSE_QUERY', `${what}: ${message}`, {
       cause: error,
       retriable,
-      details: { serverCode: error.code, type: error.type },
+      details: { serverCode },
     });
   }
   // No server answer at all (refused, reset, timed out): the server may be back soon.

@@ -44,6 +44,8 @@ export interface BatchConsumerOptions {
   commitIntervalMs?: number;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** How long a fetch waits for data; also bounds how long stop() waits for the fetch in flight. */
+  maxWaitTimeMs?: number;
 }
 
 export interface RunningConsumer {
@@ -85,6 +87,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
     groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30_000,
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
     retry: {
       retries: 5,
       // kafkajs restarts a crashed consumer when the deepest cause of the error looks transient; a
