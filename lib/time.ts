@@ -29,7 +29,12 @@ interface Civil {
 }
 
 function parse(date: string): Civil {
-  if (typeof date !== 'string' || date.length !== 10 || date[4] !== '-' || date[7] !== '-') {
+  if (
+    typeof date !== 'string' ||
+    date.length !== 10 ||
+    date.charCodeAt(4) !== 45 ||
+    date.charCodeAt(7) !== 45
+  ) {
     throw new DateFormatError(`not a YYYY-MM-DD date: ${JSON.stringify(date)}`);
   }
   const year = digit(date, 0) * 1000 + digit(date, 1) * 100 + digit(date, 2) * 10 + digit(date, 3);

@@ -109,8 +109,9 @@ function dayOf(obs: Observation): StationDay {
  * - late (older than lastDate, not seen): no output, because everything downstream (label join, drift
  *   weeks) relies on each location's stream moving forward in date, and the predictions for the days after
  *   it were already made. If the day still lies inside the window it is inserted, so the days that follow
- *   see it in their lags as they would have in order; older than the window it cannot affect any feature,
- *   and the state is left unchanged. Either way the state stays a function of the set of days seen.
+ *   see it in their lags and the state equals the in-order one. Older than the window it can change no lag
+ *   or window feature and is dropped, state unchanged; only days-since-rain could have used it, and keeps
+ *   counting from the rain seen in order.
  */
 export function featuresStep(
   state: StationState | null,

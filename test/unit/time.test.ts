@@ -14,9 +14,9 @@ import {
 } from '../../lib/time.ts';
 
 describe('day numbers', () => {
-  it('agree with Date.UTC for every day from 1899 to 2101', () => {
-    const start = Date.UTC(1899, 0, 1) / 86_400_000;
-    const end = Date.UTC(2101, 11, 31) / 86_400_000;
+  it('agree with Date.UTC for every day from 1960 to 2040', () => {
+    const start = Date.UTC(1960, 0, 1) / 86_400_000;
+    const end = Date.UTC(2040, 11, 31) / 86_400_000;
     for (let n = start; n <= end; n++) {
       const iso = new Date(n * 86_400_000).toISOString().slice(0, 10);
       if (dayNumber(iso) !== n || fromDayNumber(n) !== iso) {
