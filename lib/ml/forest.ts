@@ -24,7 +24,8 @@ import {
   addTreesBatch,
   concatTrees,
   decodeFloats,
-  encodeFloats,
+  edgesFromJson,
+  edgesToJson,
   normaliseImportance,
   sumTreesRow,
   treesFromJson,
@@ -148,8 +149,8 @@ export class ForestModel implements Model {
       featureNames: [...this.featureNames],
       params: { ...this.params },
       body: {
-        trees: treesToJson(this.trees),
-        binEdges: this.binEdges.map((e) => encodeFloats(e)),
+        binEdges: edgesToJson(this.binEdges),
+        trees: treesToJson(this.trees, this.binEdges),
         gain: Array.from(this.gain),
       },
     };
@@ -160,7 +161,7 @@ export class ForestModel implements Model {
 export interface ForestWorkerData {
   readonly nRows: number;
   readonly nFeatures: number;
-  readonly colBins: SharedArrayBuffer;
+  readonly rowBins: SharedArrayBuffer;
   readonly target: SharedArrayBuffer;
   readonly binary: boolean;
   readonly edges: readonly Float64Array[];
@@ -190,7 +191,7 @@ export function runForestWorker(d: ForestWorkerData): void {
     const data: ForestData = {
       nRows: d.nRows,
       nFeatures: d.nFeatures,
-      colBins: new Uint8Array(d.colBins),
+      rowBins: new Uint8Array(d.rowBins),
       target: new Float64Array(d.target),
       binary: d.binary,
       edges: d.edges,
@@ -264,7 +265,7 @@ function growTrees(
       const workerData: ForestWorkerData = {
         nRows: data.nRows,
         nFeatures: data.nFeatures,
-        colBins: toShared(data.colBins),
+        rowBins: toShared(data.rowBins),
         target: toShared(data.target),
         binary: data.binary,
         edges: data.edges,
@@ -325,6 +326,15 @@ function growTrees(
   return { grown: grown as GrownTree[], workerTrees, workerError };
 }
 
+function rowMajor(colBins: Uint8Array, nRows: number, nFeatures: number): Uint8Array {
+  const out = new Uint8Array(colBins.length);
+  for (let f = 0; f < nFeatures; f++) {
+    const base = f * nRows;
+    for (let r = 0, p = f; r < nRows; r++, p += nFeatures) out[p] = colBins[base + r]!;
+  }
+  return out;
+}
+
 function trainForest(
   data: Dataset,
   target: Float64Array,
@@ -339,7 +349,7 @@ function trainForest(
   const forestData: ForestData = {
     nRows: data.nRows,
     nFeatures,
-    colBins: binDataset(data, edges),
+    rowBins: rowMajor(binDataset(data, edges), data.nRows, nFeatures),
     target,
     binary: task === 'classification',
     edges,
@@ -377,10 +387,7 @@ function forestFromJson(artifact: ModelArtifact): ForestModel {
   const a = checkArtifact(artifact, 'forest', FOREST_FORMAT_VERSION);
   const names = a.featureNames;
   const body = bodyRecord(a);
-  const edgesJson = body.binEdges;
-  if (!Array.isArray(edgesJson) || edgesJson.length !== names.length) {
-    throw new ModelFormatError('forest body.binEdges must hold one array per feature');
-  }
+  const binEdges = edgesFromJson(body.binEdges, names.length);
   const gain = decodeFloats(body.gain, 'gain');
   if (gain.length !== names.length)
     throw new ModelFormatError('forest body.gain must hold one value per feature');
@@ -390,14 +397,14 @@ function forestFromJson(artifact: ModelArtifact): ForestModel {
   } catch (err) {
     throw new ModelFormatError(`forest params: ${(err as Error).message}`);
   }
-  const trees = treesFromJson(body.trees, names.length);
+  const trees = treesFromJson(body.trees, binEdges);
   if (trees.roots.length === 0) throw new ModelFormatError('forest has no trees');
   return new ForestModel({
     task: a.task,
     featureNames: [...names],
     params,
     trees,
-    binEdges: edgesJson.map((e, i) => decodeFloats(e, `binEdges[${i}]`)),
+    binEdges,
     gain,
     info: null,
   });

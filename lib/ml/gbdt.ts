@@ -19,7 +19,8 @@ import {
   CompiledTrees,
   concatTrees,
   decodeFloats,
-  encodeFloats,
+  edgesFromJson,
+  edgesToJson,
   normaliseImportance,
   TreeRecorder,
   treesFromJson,
@@ -512,8 +513,8 @@ export class GbdtModel implements Model {
       params: { ...this.params },
       body: {
         baseScore: this.baseScore,
-        trees: treesToJson(this.trees),
-        binEdges: this.binEdges.map((e) => encodeFloats(e)),
+        binEdges: edgesToJson(this.binEdges),
+        trees: treesToJson(this.trees, this.binEdges),
         gain: Array.from(this.gain),
       },
     };
@@ -624,10 +625,7 @@ function gbdtFromJson(artifact: ModelArtifact): GbdtModel {
   const names = a.featureNames;
   const body = bodyRecord(a);
   if (typeof body.baseScore !== 'number') throw new ModelFormatError('gbdt body lacks baseScore');
-  const edgesJson = body.binEdges;
-  if (!Array.isArray(edgesJson) || edgesJson.length !== names.length) {
-    throw new ModelFormatError('gbdt body.binEdges must hold one array per feature');
-  }
+  const binEdges = edgesFromJson(body.binEdges, names.length);
   const gain = decodeFloats(body.gain, 'gain');
   if (gain.length !== names.length)
     throw new ModelFormatError('gbdt body.gain must hold one value per feature');
@@ -641,9 +639,9 @@ function gbdtFromJson(artifact: ModelArtifact): GbdtModel {
     task: a.task,
     featureNames: [...names],
     params,
-    trees: treesFromJson(body.trees, names.length),
+    trees: treesFromJson(body.trees, binEdges),
     baseScore: body.baseScore,
-    binEdges: edgesJson.map((e, i) => decodeFloats(e, `binEdges[${i}]`)),
+    binEdges,
     gain,
     info: null,
   });

@@ -26,8 +26,11 @@ export interface ForestTreeParams {
 export interface ForestData {
   readonly nRows: number;
   readonly nFeatures: number;
-  /** Column-major bins: colBins[f * nRows + row]. */
-  readonly colBins: Uint8Array;
+  /**
+   * Row-major bins: rowBins[row * nFeatures + f]. Deep nodes visit scattered rows; row-major puts the
+   * few candidate features of a row in one cache line instead of one line per feature.
+   */
+  readonly rowBins: Uint8Array;
   readonly target: Float64Array;
   /** Every target is 0 or 1 (a node of one class is pure and becomes a leaf). */
   readonly binary: boolean;
@@ -47,30 +50,28 @@ const SMALL_NODE = 96;
 export class ForestScratch {
   readonly idx: Int32Array;
   readonly spare: Int32Array;
-  /** Per row: count scale + bootstrap multiplicity (0 when out of bag). */
-  readonly packed: Float64Array;
-  /** Per row: multiplicity x target. */
-  readonly weighted: Float64Array;
+  /**
+   * Per row r: [2r] count scale + bootstrap multiplicity (0 when out of bag), [2r + 1] multiplicity x
+   * target; side by side so a scattered row costs one cache miss.
+   */
+  readonly rowStats: Float64Array;
   readonly histA: Float64Array;
   readonly histB: Float64Array;
   readonly touched: Int32Array;
   readonly nTouched: Int32Array;
   readonly perm: Int32Array;
   readonly candidates: Int32Array;
-  readonly columnOffsets: Int32Array;
 
   constructor(nRows: number, nFeatures: number) {
     this.idx = new Int32Array(nRows);
     this.spare = new Int32Array(nRows);
-    this.packed = new Float64Array(nRows);
-    this.weighted = new Float64Array(nRows);
+    this.rowStats = new Float64Array(2 * nRows);
     this.histA = new Float64Array(nFeatures * BIN_STRIDE);
     this.histB = new Float64Array(nFeatures * BIN_STRIDE);
     this.touched = new Int32Array(nFeatures * BIN_STRIDE);
     this.nTouched = new Int32Array(nFeatures);
     this.perm = new Int32Array(nFeatures);
     this.candidates = new Int32Array(nFeatures);
-    this.columnOffsets = new Int32Array(nFeatures);
   }
 }
 
@@ -103,25 +104,26 @@ export function growForestTree(
   treeIndex: number,
   s: ForestScratch,
 ): GrownTree {
-  const { nRows, nFeatures, colBins, target } = data;
+  const { nRows, nFeatures, rowBins, target } = data;
   const rng = new Rng(seed, treeIndex + 1);
   const scale = packingScale(nRows * Math.max(1, p.sampleFraction));
   const invScale = 1 / scale;
-  const { packed, weighted, idx } = s;
-  packed.fill(0);
+  const { rowStats, idx } = s;
+  rowStats.fill(0);
   const draws = Math.max(1, Math.round(nRows * p.sampleFraction));
-  for (let i = 0; i < draws; i++) packed[rng.int(nRows)]! += 1;
+  for (let i = 0; i < draws; i++) rowStats[2 * rng.int(nRows)]! += 1;
   let inBag = 0;
   let rootWeight = 0;
   let rootSum = 0;
   for (let r = 0; r < nRows; r++) {
-    const w = packed[r]!;
+    const w = rowStats[2 * r]!;
     if (w === 0) continue;
     idx[inBag++] = r;
-    weighted[r] = w * target[r]!;
+    const wy = w * target[r]!;
+    rowStats[2 * r + 1] = wy;
     rootWeight += w;
-    rootSum += weighted[r]!;
-    packed[r] = scale + w;
+    rootSum += wy;
+    rowStats[2 * r] = scale + w;
   }
   for (let f = 0; f < nFeatures; f++) s.perm[f] = f;
 
@@ -157,7 +159,7 @@ export function growForestTree(
     );
     rec.setChild(node.parentNode, node.isLeft, id);
     gain[split.feature]! += split.score - (node.sum * node.sum) / node.weight;
-    const mid = partition(colBins, nRows, s, node, split);
+    const mid = partition(rowBins, nFeatures, s, node, split);
     const depth = node.depth + 1;
     // Right pushed first so the left subtree is grown first (any order gives the same tree).
     stack.push({
@@ -251,16 +253,17 @@ function buildHistograms(
   batch: number,
   small: boolean,
 ): void {
-  const { histA, histB, idx, packed, weighted, candidates, touched, nTouched } = s;
-  const { colBins, nRows } = data;
+  const { histA, histB, idx, rowStats, candidates, touched, nTouched } = s;
+  const { rowBins, nFeatures } = data;
   if (small) {
     for (let j = 0; j < batch; j++) nTouched[j] = 0;
     for (let i = node.start; i < node.end; i++) {
       const r = idx[i]!;
-      const a = packed[r]!;
-      const b = weighted[r]!;
+      const a = rowStats[2 * r]!;
+      const b = rowStats[2 * r + 1]!;
+      const rowAt = r * nFeatures;
       for (let j = 0; j < batch; j++) {
-        const bin = colBins[candidates[j]! * nRows + r]!;
+        const bin = rowBins[rowAt + candidates[j]!]!;
         const k = j * BIN_STRIDE + bin;
         if (histA[k] === 0) touched[j * BIN_STRIDE + nTouched[j]!++] = bin;
         histA[k]! += a;
@@ -269,14 +272,13 @@ function buildHistograms(
     }
     return;
   }
-  const offsets = s.columnOffsets;
-  for (let j = 0; j < batch; j++) offsets[j] = candidates[j]! * nRows;
   for (let i = node.start; i < node.end; i++) {
     const r = idx[i]!;
-    const a = packed[r]!;
-    const b = weighted[r]!;
+    const a = rowStats[2 * r]!;
+    const b = rowStats[2 * r + 1]!;
+    const rowAt = r * nFeatures;
     for (let j = 0, o = 0; j < batch; j++, o += BIN_STRIDE) {
-      const k = o + colBins[offsets[j]! + r]!;
+      const k = o + rowBins[rowAt + candidates[j]!]!;
       histA[k]! += a;
       histB[k]! += b;
     }
@@ -453,21 +455,21 @@ function scanTouched(
 
 /** Stable partition of the node's rows by the split; returns the first right position. */
 function partition(
-  colBins: Uint8Array,
-  nRows: number,
+  rowBins: Uint8Array,
+  nFeatures: number,
   s: ForestScratch,
   node: NodeTask,
   split: Split,
 ): number {
   const { idx, spare } = s;
-  const base = split.feature * nRows;
+  const f = split.feature;
   const threshold = split.bin;
   const missingLeft = split.missingLeft;
   let l = node.start;
   let k = 0;
   for (let i = node.start; i < node.end; i++) {
     const r = idx[i]!;
-    const bin = colBins[base + r]!;
+    const bin = rowBins[r * nFeatures + f]!;
     if (bin === MISSING_BIN ? missingLeft : bin <= threshold) idx[l++] = r;
     else spare[k++] = r;
   }

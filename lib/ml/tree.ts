@@ -325,15 +325,18 @@ export function addTreesBatch(
 }
 
 // ---------------------------------------------------------------------------------------------
-// JSON: plain number arrays; non-finite floats (an open last bin has threshold +Infinity) as strings
-// because JSON has no Infinity.
+// JSON. A node's threshold is always one of its feature's bin edges (or +Infinity past the last), so
+// the artifact stores the bin index (a small integer) with the edges once, instead of a float per
+// node: about half the size, and thresholds come back bit-exact. Non-finite floats (edges from data
+// holding +-Infinity) are written as strings because JSON has no Infinity.
 
 export type JsonFloat = number | 'Infinity' | '-Infinity' | 'NaN';
 
 export interface FlatTreesJson {
   roots: number[];
   feature: number[];
-  threshold: JsonFloat[];
+  /** Split "bin <= b": threshold = edges[feature][b], or +Infinity for b = edges.length. */
+  bin: number[];
   missingLeft: number[];
   left: number[];
   right: number[];
@@ -374,11 +377,40 @@ export function decodeInts(a: unknown, what: string): Int32Array {
   return out;
 }
 
-export function treesToJson(t: FlatTrees): FlatTreesJson {
+/** Bin edges as JSON, one array per feature. */
+export function edgesToJson(edges: readonly Float64Array[]): JsonFloat[][] {
+  return edges.map((e) => encodeFloats(e));
+}
+
+/** Bin edges from JSON: one strictly increasing array per feature. */
+export function edgesFromJson(a: unknown, nFeatures: number): Float64Array[] {
+  if (!Array.isArray(a) || a.length !== nFeatures) {
+    throw new ModelFormatError(`binEdges must hold one array per feature (${nFeatures})`);
+  }
+  return a.map((e, f) => {
+    const edges = decodeFloats(e, `binEdges[${f}]`);
+    for (let i = 1; i < edges.length; i++) {
+      if (!(edges[i]! > edges[i - 1]!)) throw new ModelFormatError(`binEdges[${f}] is not increasing`);
+    }
+    if (edges.length > 254) throw new ModelFormatError(`binEdges[${f}] has more than 254 edges`);
+    return edges;
+  });
+}
+
+/** Encodes trees whose thresholds are bin edges of `edges` (as the learners make them). */
+export function treesToJson(t: FlatTrees, edges: readonly Float64Array[]): FlatTreesJson {
+  const bin = new Array<number>(t.feature.length);
+  for (let i = 0; i < t.feature.length; i++) {
+    const e = edges[t.feature[i]!]!;
+    const threshold = t.threshold[i]!;
+    const b = threshold === Infinity ? e.length : e.indexOf(threshold);
+    if (b < 0) throw new RangeError(`node ${i}: threshold ${threshold} is not a bin edge of its feature`);
+    bin[i] = b;
+  }
   return {
     roots: Array.from(t.roots),
     feature: Array.from(t.feature),
-    threshold: encodeFloats(t.threshold),
+    bin,
     missingLeft: Array.from(t.missingLeft),
     left: Array.from(t.left),
     right: Array.from(t.right),
@@ -390,19 +422,20 @@ export function treesToJson(t: FlatTrees): FlatTreesJson {
  * Decodes and validates trees. Every child must point forward (child node index > parent index) or to
  * an existing leaf, so a walk always ends: a corrupt artifact fails here, not in an endless loop.
  */
-export function treesFromJson(body: unknown, nFeatures: number): FlatTrees {
+export function treesFromJson(body: unknown, edges: readonly Float64Array[]): FlatTrees {
   if (typeof body !== 'object' || body === null) throw new ModelFormatError('trees must be an object');
+  const nFeatures = edges.length;
   const b = body as Record<string, unknown>;
   const roots = decodeInts(b.roots, 'trees.roots');
   const feature = decodeInts(b.feature, 'trees.feature');
-  const threshold = decodeFloats(b.threshold, 'trees.threshold');
+  const bin = decodeInts(b.bin, 'trees.bin');
   const missing = decodeInts(b.missingLeft, 'trees.missingLeft');
   const left = decodeInts(b.left, 'trees.left');
   const right = decodeInts(b.right, 'trees.right');
   const leafValue = decodeFloats(b.leafValue, 'trees.leafValue');
   const nNodes = feature.length;
   const nLeaves = leafValue.length;
-  if ([threshold, missing, left, right].some((a) => a.length !== nNodes)) {
+  if ([bin, missing, left, right].some((a) => a.length !== nNodes)) {
     throw new ModelFormatError('tree node arrays differ in length');
   }
   const validRef = (ref: number, after: number) => (ref < 0 ? ~ref < nLeaves : ref > after && ref < nNodes);
@@ -410,14 +443,17 @@ export function treesFromJson(body: unknown, nFeatures: number): FlatTrees {
     if (!validRef(roots[k]!, -1)) throw new ModelFormatError(`tree ${k} has an invalid root`);
   }
   const missingLeft = new Uint8Array(nNodes);
+  const threshold = new Float64Array(nNodes);
   for (let i = 0; i < nNodes; i++) {
-    if (feature[i]! < 0 || feature[i]! >= nFeatures)
-      throw new ModelFormatError(`node ${i}: feature out of range`);
+    const f = feature[i]!;
+    if (f < 0 || f >= nFeatures) throw new ModelFormatError(`node ${i}: feature out of range`);
     if (!validRef(left[i]!, i) || !validRef(right[i]!, i))
       throw new ModelFormatError(`node ${i}: invalid child`);
     if (missing[i] !== 0 && missing[i] !== 1)
       throw new ModelFormatError(`node ${i}: missingLeft must be 0 or 1`);
-    if (Number.isNaN(threshold[i])) throw new ModelFormatError(`node ${i}: threshold is NaN`);
+    const e = edges[f]!;
+    if (bin[i]! < 0 || bin[i]! > e.length) throw new ModelFormatError(`node ${i}: bin out of range`);
+    threshold[i] = bin[i]! < e.length ? e[bin[i]!]! : Infinity;
     missingLeft[i] = missing[i]!;
   }
   return { roots, feature, threshold, missingLeft, left, right, leafValue };

@@ -186,6 +186,11 @@ describe('forestFamily determinism, threads and artifacts', () => {
   it('runs forest-worker.ts in a worker thread, growing the same trees as the calling thread', async () => {
     const edges = fitBinEdges(train.data);
     const colBins = binDataset(train.data, edges);
+    const rowBins = new Uint8Array(colBins.length);
+    for (let f = 0; f < names.length; f++) {
+      for (let r = 0; r < train.data.nRows; r++)
+        rowBins[r * names.length + f] = colBins[f * train.data.nRows + r]!;
+    }
     const shared = (a: Uint8Array | Float64Array) => {
       const buf = new SharedArrayBuffer(a.byteLength);
       new Uint8Array(buf).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -202,7 +207,7 @@ describe('forestFamily determinism, threads and artifacts', () => {
     const workerData: ForestWorkerData = {
       nRows: train.data.nRows,
       nFeatures: names.length,
-      colBins: shared(colBins),
+      rowBins: shared(rowBins),
       target: shared(train.y),
       binary: true,
       edges,
@@ -227,7 +232,7 @@ describe('forestFamily determinism, threads and artifacts', () => {
     const data = {
       nRows: train.data.nRows,
       nFeatures: names.length,
-      colBins,
+      rowBins,
       target: train.y,
       binary: true,
       edges,

@@ -111,35 +111,45 @@ describe('CompiledTrees (wasm walk)', () => {
 });
 
 describe('tree JSON', () => {
-  const rng = new Rng(4);
-  const trees = concatTrees([handTree(), randomTree(rng, 2, 8)]);
+  const edges = [Float64Array.of(-0.5, 0, 1), Float64Array.of(0.25, 5)];
+  const openLastBin = (() => {
+    const rec = new TreeRecorder();
+    const n = rec.addNode(1, Infinity, false);
+    rec.setChild(-1, true, n);
+    rec.setChild(n, true, rec.addLeaf(1));
+    rec.setChild(n, false, rec.addLeaf(2));
+    return rec.finish();
+  })();
+  const trees = concatTrees([handTree(), openLastBin, handTree()]);
 
-  it('round-trips, Infinity thresholds included, through JSON text', () => {
-    const open = concatTrees([
-      trees,
-      (() => {
-        const rec = new TreeRecorder();
-        const n = rec.addNode(1, Infinity, false);
-        rec.setChild(-1, true, n);
-        rec.setChild(n, true, rec.addLeaf(1));
-        rec.setChild(n, false, rec.addLeaf(2));
-        return rec.finish();
-      })(),
-    ]);
-    const back = treesFromJson(JSON.parse(JSON.stringify(treesToJson(open))), 2);
-    expect(back.threshold).toEqual(open.threshold);
-    expect(sumTreesRow(back, [0, NaN])).toBe(sumTreesRow(open, [0, NaN]));
-    expect(sumTreesRow(back, [0, 1e300])).toBe(sumTreesRow(open, [0, 1e300]));
+  it('stores bin indices and rebuilds the exact thresholds, +Infinity included, through JSON text', () => {
+    const json = treesToJson(trees, edges);
+    expect(json.bin).toEqual([2, 1, 2, 2, 1]);
+    const back = treesFromJson(JSON.parse(JSON.stringify(json)), edges);
+    expect(back).toEqual(trees);
+    for (const row of [
+      [0, NaN],
+      [0, 1e300],
+      [NaN, 3],
+      [1.5, 0],
+    ]) {
+      expect(sumTreesRow(back, row)).toBe(sumTreesRow(trees, row));
+    }
   });
 
-  it('rejects corrupt trees: backward child (a cycle), missing leaf, feature out of range', () => {
-    const json = treesToJson(trees);
-    expect(() => treesFromJson({ ...json, left: json.left.map((c, i) => (i === 1 ? 0 : c)) }, 2)).toThrow(
-      ModelFormatError,
-    );
-    expect(() => treesFromJson({ ...json, right: json.right.map(() => ~9999) }, 2)).toThrow(ModelFormatError);
-    expect(() => treesFromJson({ ...json, feature: json.feature.map(() => 2) }, 2)).toThrow(ModelFormatError);
-    expect(() => treesFromJson({ ...json, threshold: json.threshold.slice(1) }, 2)).toThrow(ModelFormatError);
-    expect(() => treesFromJson({ ...json, leafValue: ['x'] }, 2)).toThrow(ModelFormatError);
+  it('refuses to encode a threshold that is not a bin edge', () => {
+    expect(() => treesToJson(handTree(), [Float64Array.of(2), Float64Array.of(5)])).toThrow(RangeError);
+  });
+
+  it('rejects corrupt trees: backward child (a cycle), missing leaf, feature or bin out of range', () => {
+    const json = treesToJson(trees, edges);
+    const bad = (patch: Record<string, unknown>) => () => treesFromJson({ ...json, ...patch }, edges);
+    expect(bad({ left: json.left.map((c, i) => (i === 1 ? 0 : c)) })).toThrow(ModelFormatError);
+    expect(bad({ right: json.right.map(() => ~9999) })).toThrow(ModelFormatError);
+    expect(bad({ feature: json.feature.map(() => 2) })).toThrow(ModelFormatError);
+    expect(bad({ bin: json.bin.map(() => 3) })).toThrow(ModelFormatError);
+    expect(bad({ bin: json.bin.slice(1) })).toThrow(ModelFormatError);
+    expect(bad({ leafValue: ['x'] })).toThrow(ModelFormatError);
+    expect(bad({ roots: [json.left.length] })).toThrow(ModelFormatError);
   });
 });
