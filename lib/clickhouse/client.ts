@@ -1,4 +1,4 @@
-import { ClickHouseError, createClient } from '@clickhouse/client';
+import { ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../config.ts';
 import { RainstreamError } from '../errors.ts';
@@ -84,6 +84,8 @@ export function createClickHouse(
     request_timeout: options.requestTimeoutMs ?? 60_000,
     // 18.16 rejects settings it does not know; the client sends none unless told to.
     clickhouse_settings: {},
+    // Every failure reaches the caller as a typed error, who decides whether it is worth a log line.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   return {
     client,

@@ -178,7 +178,7 @@ export async function testContext(
   const redis = createRedis(config.redis);
   const groups = new Set<string>();
   const consumers: RunningConsumer[] = [];
-  const topicPrefix = `${config.topics.observations.split('.observations')[0]}.`;
+  const topicPrefix = `t.${base}.${id}.`;
 
   const context: TestContext = {
     name,
@@ -227,6 +227,10 @@ export async function testContext(
       await admin.connect();
       try {
         const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
+        // Groups named by this test, and any a stage under test named after the topic prefix.
+        for (const { groupId } of (await admin.listGroups()).groups) {
+          if (groupId.startsWith(topicPrefix)) groups.add(groupId);
+        }
         if (groups.size > 0) await admin.deleteGroups([...groups]).catch(() => undefined);
         if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
       } finally {

@@ -78,9 +78,16 @@ describe('ensureTopics', () => {
     } finally {
       await admin.disconnect();
     }
+    // Config changes reach the broker's metadata asynchronously (KRaft): wait until the drift shows.
+    const features = ctx.config.topics.features;
+    await pollUntil(async () => (await topicConfig(features, 'retention.ms')) === '3600000', {
+      what: 'drift',
+    });
     const report = await ctx.ensureTopics();
-    expect(report.reconfigured).toEqual([ctx.config.topics.features]);
-    expect(await topicConfig(ctx.config.topics.features, 'retention.ms')).toBe('-1');
+    expect(report.reconfigured).toEqual([features]);
+    await pollUntil(async () => (await topicConfig(features, 'retention.ms')) === '-1', {
+      what: 'the spec again',
+    });
   });
 
   it('refuses an existing topic whose partition count differs from the spec', async () => {
