@@ -3,14 +3,13 @@
  *   - a bare Fastify route returning {ok:true}, the anchor;
  *   - `GET /predict?location=…` over the 49 stations (one Redis GET, the stored JSON passed through);
  *   - `POST /predict` with each station's next-day observation (one Redis GET, features, a 300-tree GBDT);
- * in the same run, each server in a child process started the same way (same Node, flags, Fastify
- * options, logger), autocannon in this process. State is seeded from the weatherAUS file under a Redis
+ * in the same run (the bare route before and after the API, averaged), each server in a child process
+ * started the same way (same Node, flags, Fastify options, logger), autocannon in this process. State is seeded from the weatherAUS file under a Redis
  * prefix of its own and deleted at the end. Table on stdout, progress on stderr, summary line last.
  *
  * The same file is the child: `node bench/api.ts --child bare|api <redis-prefix> <model-file>`.
  */
-import { execFileSync } from 'node:child_process';
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -90,6 +89,10 @@ async function runChild(kind: ChildKind, prefix: string, modelFile: string): Pro
   process.send!({ port: address.port });
   process.on('message', (message) => {
     if (message === 'close') void app.close().then(() => process.exit(0));
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      process.send!({ cpuUs: user + system });
+    }
   });
   process.on('disconnect', () => void app.close().then(() => process.exit(0)));
 }
@@ -110,6 +113,8 @@ interface Measurement {
   total: number;
   non2xx: number;
   errors: number;
+  /** CPU time the server process spent per request (user + system): less sensitive to other load than req/s. */
+  cpuUsPerRequest: number;
 }
 
 async function stackReachable(config: ReturnType<typeof loadConfig>): Promise<boolean> {
@@ -188,11 +193,12 @@ async function seed(
   return { gets, posts, keys };
 }
 
-function startChild(
-  kind: ChildKind,
-  prefix: string,
-  modelFile: string,
-): Promise<{ child: ChildProcess; port: number }> {
+interface Server {
+  child: ChildProcess;
+  port: number;
+}
+
+function startChild(kind: ChildKind, prefix: string, modelFile: string): Promise<Server> {
   const child = fork(fileURLToPath(import.meta.url), ['--child', kind, prefix, modelFile], {
     execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -222,12 +228,29 @@ async function load(
   return autocannon({ url, connections: CONNECTIONS, duration: durationS, requests });
 }
 
-async function measure(name: string, port: number, requests: autocannon.Request[]): Promise<Measurement> {
-  const url = `http://127.0.0.1:${port}`;
+/** The child's CPU time so far, in microseconds. */
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      if (typeof m === 'object' && m !== null && 'cpuUs' in m) {
+        child.off('message', onMessage);
+        resolve((m as { cpuUs: number }).cpuUs);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+async function measure(name: string, server: Server, requests: autocannon.Request[]): Promise<Measurement> {
+  const url = `http://127.0.0.1:${server.port}`;
   progress(`${name}: ${WARMUP_S} s warm-up, then ${DURATION_S} s at ${CONNECTIONS} connections`);
   await load(url, requests, WARMUP_S);
+  const cpuBefore = await cpuOf(server.child);
   const r = await load(url, requests, DURATION_S);
+  const cpuUs = (await cpuOf(server.child)) - cpuBefore;
   return {
+    cpuUsPerRequest: cpuUs / r.requests.total,
     name,
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -304,17 +327,22 @@ async function runParent(): Promise<void> {
     progress(`seeding ${STATIONS.length} stations under ${prefix}:`);
     seeded = await seed(stations, champion, redis);
 
+    // The anchor is measured before and after the API and averaged: on a shared machine the load drifts
+    // over the minute a run takes, and bracketing spreads that drift evenly over both sides of the ratio.
     const bare = await startChild('bare', prefix, modelFile);
     children.push(bare.child);
-    results.push(await measure('bare GET / {ok:true}', bare.port, [{ method: 'GET', path: '/' }]));
-    await stopChild(bare.child);
+    const bareRoute: autocannon.Request[] = [{ method: 'GET', path: '/' }];
+    results.push(await measure('bare GET / {ok:true}, before', bare, bareRoute));
 
     const api = await startChild('api', prefix, modelFile);
     children.push(api.child);
     await checkApi(api.port, seeded);
-    results.push(await measure('api GET /predict?location=…', api.port, seeded.gets));
-    results.push(await measure('api POST /predict', api.port, seeded.posts));
+    results.push(await measure('api GET /predict?location=…', api, seeded.gets));
+    results.push(await measure('api POST /predict', api, seeded.posts));
     await stopChild(api.child);
+
+    results.push(await measure('bare GET / {ok:true}, after', bare, bareRoute));
+    await stopChild(bare.child);
   } finally {
     await Promise.allSettled(children.map(stopChild));
     const deleted = await deleteByPrefix(redis.client, prefix).catch(() => 0);
@@ -325,8 +353,8 @@ async function runParent(): Promise<void> {
       execFileSync('bash', ['ops/stack', 'down'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
   }
 
-  const [bare, get, post] = results;
-  const bareRps = clean(bare) ? bare!.rps : null;
+  const [bareBefore, get, post, bareAfter] = results;
+  const bareRps = clean(bareBefore) && clean(bareAfter) ? (bareBefore!.rps + bareAfter!.rps) / 2 : null;
   const ratio = (m: Measurement | undefined) => (bareRps !== null && clean(m) ? m!.rps / bareRps : null);
   console.log(
     `bench api: Node ${process.version}, ${availableParallelism()} CPUs; autocannon -c ${CONNECTIONS} -d ${DURATION_S} ` +
@@ -335,13 +363,24 @@ async function runParent(): Promise<void> {
   );
   console.log(
     formatTable(
-      ['target', 'req/s', 'vs bare', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors'],
+      [
+        'target',
+        'req/s',
+        'vs bare mean',
+        'p50 ms',
+        'p99 ms',
+        'server CPU us/req',
+        'requests',
+        'non-2xx',
+        'errors',
+      ],
       results.map((m) => [
         m.name,
         fmt(m.rps, 0),
-        m === bare ? '1.000' : fmt(ratio(m), 3),
+        fmt(ratio(m), 3),
         fmt(m.p50, 1),
         fmt(m.p99, 1),
+        fmt(m.cpuUsPerRequest, 1),
         m.total,
         m.non2xx,
         m.errors,
@@ -354,12 +393,20 @@ async function runParent(): Promise<void> {
   console.log(
     summaryLine('api', {
       bare_rps: bareRps === null ? null : Math.round(bareRps),
+      bare_before_rps: clean(bareBefore) ? Math.round(bareBefore!.rps) : null,
+      bare_after_rps: clean(bareAfter) ? Math.round(bareAfter!.rps) : null,
       get_rps: clean(get) ? Math.round(get!.rps) : null,
       get_ratio: ratio(get),
       get_p99_ms: clean(get) ? get!.p99 : null,
       post_rps: clean(post) ? Math.round(post!.rps) : null,
       post_ratio: ratio(post),
       post_p99_ms: clean(post) ? post!.p99 : null,
+      bare_cpu_us:
+        clean(bareBefore) && clean(bareAfter)
+          ? (bareBefore!.cpuUsPerRequest + bareAfter!.cpuUsPerRequest) / 2
+          : null,
+      get_cpu_us: clean(get) ? get!.cpuUsPerRequest : null,
+      post_cpu_us: clean(post) ? post!.cpuUsPerRequest : null,
     }),
   );
 }
