@@ -2,8 +2,12 @@
  * The API process: configuration, logger, clients and champion source, then the app, then a graceful close
  * on SIGINT/SIGTERM (stop accepting, let requests in flight finish, close the clients). `npm run api`.
  */
-import { fixedChampionSource, type ChampionSource } from '../lib/champion.ts';
-import { priorChampion } from '../lib/champion-watcher.ts';
+import type { ChampionSource } from '../lib/champion.ts';
+import { startChampionWatcher } from '../lib/champion-watcher.ts';
+import type { ClickHouse } from '../lib/clickhouse/client.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import { SCHEMAS_DIR } from '../ops/setup.ts';
 import { createClickHouse } from '../lib/clickhouse/client.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
@@ -13,9 +17,15 @@ import { buildApp } from './app.ts';
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
 
-async function championSource(_config: Config, _logger: Logger): Promise<ChampionSource> {
-  // Until the champion watcher is wired in, the API serves the prior climatology baseline.
-  return fixedChampionSource(priorChampion());
+/** The champion of the moment: loaded from the registry, switched on each promotion event. */
+async function championSource(
+  config: Config,
+  logger: Logger,
+  clickhouse: ClickHouse,
+): Promise<ChampionSource> {
+  const kafka = createKafka(config, logger, { clientId: 'rainstream-api' });
+  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  return startChampionWatcher({ kafka, codec, clickhouse, topics: config.topics, logger });
 }
 
 async function main(): Promise<void> {
@@ -23,7 +33,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config, undefined, { service: 'api' });
   const redis = createRedis(config.redis, { connectionName: 'rainstream-api' });
   const clickhouse = createClickHouse(config.clickhouse);
-  const champions = await championSource(config, logger);
+  const champions = await championSource(config, logger, clickhouse);
   const app = buildApp(
     { redis, clickhouse, champions, decisionThreshold: config.pipeline.decisionThreshold },
     { logger },

@@ -8,7 +8,8 @@ import type { Champion } from '../lib/champion.ts';
 import { clipDataset, fitClipping, type ClipBounds } from '../lib/features/clipping.ts';
 import { FEATURE_SET_VERSION } from '../lib/features/feature-set.ts';
 import { classificationReport, type ClassificationReport } from '../lib/ml/metrics.ts';
-import type { Dataset } from '../lib/ml/model.ts';
+import { loadModel } from '../lib/ml/families.ts';
+import type { Dataset, ModelArtifact } from '../lib/ml/model.ts';
 import { buildReference } from '../lib/ml/reference.ts';
 import { selectModel, type Candidate, type SelectionDecision } from '../lib/ml/selection.ts';
 import type { TrainingPool } from '../lib/ml/worker-pool.ts';
@@ -31,7 +32,7 @@ export const WEEKLY_CANDIDATES: readonly CandidateSpec[] = [
   { family: 'climatology', params: {}, minRows: 1 },
   { family: 'logreg', params: {}, minRows: 200 },
   { family: 'gbdt', params: {}, minRows: 500 },
-  { family: 'forest', params: { trees: 60 }, minRows: 500 },
+  { family: 'forest', params: { nTrees: 60, threads: 1 }, minRows: 500 },
 ];
 
 export interface TrainingRunOptions {
@@ -87,6 +88,26 @@ function championOnWindow(
   return classificationReport(target, champion.model.predictBatch(input), threshold);
 }
 
+/**
+ * The drift reference of a winner. Feature bins come from the raw training values (the drift stage sees
+ * labeled examples before clipping); probability bins per month from the model's own output on the
+ * training rows, since the validation window covers only a couple of months.
+ */
+function referenceFor(
+  artifact: ModelArtifact,
+  rawTrain: Dataset,
+  clippedTrain: Dataset,
+  validationPredictions: Float64Array,
+  validationTarget: Float64Array,
+  threshold: number,
+) {
+  const model = loadModel(artifact, clippedTrain.featureNames);
+  return buildReference(rawTrain, validationPredictions, validationTarget, {
+    threshold,
+    trainingProbabilities: model.predictBatch(clippedTrain),
+  });
+}
+
 export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunResult> {
   const clock = o.clock ?? Date.now;
   const window = trainingWindow(o.due.week, o.validationWeeks ?? 8);
@@ -123,7 +144,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
     string,
     {
       spec: CandidateSpec;
-      artifact: import('../lib/ml/model.ts').ModelArtifact;
+      artifact: ModelArtifact;
       predictions: Float64Array;
       trainSeconds: number;
       maxRssMb: number;

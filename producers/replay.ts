@@ -127,6 +127,14 @@ export async function replay(
   let paceStart = clock();
   let pacedDays = 0;
   for (const day of plan.days) {
+    if (!warmupDone && day.date > options.warmupUntil!) {
+      await flush();
+      log.info({ until: options.warmupUntil }, 'warm-up replayed; waiting for the first trained champion');
+      await deps.waitForTrainedChampion?.();
+      warmupDone = true;
+      paceStart = clock();
+      pacedDays = 0;
+    }
     const ingestedAt = clock();
     for (const o of day.observations) {
       pending.push({

@@ -1,4 +1,5 @@
 import { assertSameFeatures, checkArtifactTag, featureMismatch } from './artifact.ts';
+import { climatologyFamily } from './climatology.ts';
 import { forestFamily } from './forest.ts';
 import { gbdtFamily } from './gbdt.ts';
 import { linregFamily, logregFamily } from './linear.ts';
@@ -19,6 +20,7 @@ export const FAMILIES = Object.freeze({
   logreg: logregFamily as unknown as ModelFamily,
   linreg: linregFamily as unknown as ModelFamily,
   mlrf: mlrfFamily as unknown as ModelFamily,
+  climatology: climatologyFamily as unknown as ModelFamily,
 }) satisfies FamilyRegistry;
 
 export type FamilyName = keyof typeof FAMILIES;
