@@ -3,15 +3,26 @@
  * the same run on the identical matrix, scikit-learn's RandomForest, HistGradientBoosting,
  * LogisticRegression and XGBoost hist through Debian's Python. Each model trains in a process of its
  * own (peak RSS is per model). Table on stdout, progress on stderr, the summary line last (BENCH.md).
+ * A second table repeats the boosting models on the streaming feature set (lib/features, fs1), the
+ * matrix the pipeline itself trains on; `--raw-only` skips it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classificationReport, type ClassificationReport } from '../lib/ml/metrics.ts';
 import { readWeatherCsvFile } from '../lib/weather/csv.ts';
 import { ensureAnchors, PYTHON, pythonEnv } from './lib/anchors.ts';
 import { runJsonChild } from './lib/child.ts';
-import { buildProtocol1, readPredictions, writeLabeled } from './lib/protocol1.ts';
+import { buildTrainingMatrix, FEATURE_SET_VERSION } from '../lib/features/index.ts';
+import { sliceRows, sliceValues } from '../lib/ml/dataset.ts';
+import type { CsvRow } from '../lib/weather/csv.ts';
+import {
+  buildProtocol1,
+  PROTOCOL1_CUTOFF,
+  readPredictions,
+  writeLabeled,
+  type Labeled,
+} from './lib/protocol1.ts';
 import { fmt, formatTable, progress, summaryLine, type Cell } from './lib/report.ts';
 import type { ChildResult } from './lib/train-child.ts';
 
@@ -108,21 +119,208 @@ const RUNS: (RainstreamRun | AnchorRun)[] = [
   },
 ];
 
+/** The second table: the boosting models and the baselines on the streaming feature set. */
+const STREAMING_RUNS: (RainstreamRun | AnchorRun)[] = RUNS.filter((r) =>
+  ['gbdt', 'sk_hgb', 'xgb', 'rf', 'logreg', 'sk_logreg'].includes(r.key),
+);
+
+interface SuiteResult {
+  rows: Row[];
+  childInfo: Map<string, ChildResult>;
+  pyInfo: Map<string, PythonResult>;
+  loadBefore: number[];
+  loadAfter: number[];
+}
+
+interface Anchors {
+  ready: boolean;
+  failure: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Trains every run on the matrix files in `dir` (train/test), in order, and scores each on `test`. */
+async function runSuite(
+  dir: string,
+  test: Labeled,
+  runs: readonly (RainstreamRun | AnchorRun)[],
+  anchors: Anchors,
+): Promise<SuiteResult> {
+  const rows: Row[] = [];
+  const childInfo = new Map<string, ChildResult>();
+  const pyInfo = new Map<string, PythonResult>();
+  const nTest = test.data.nRows;
+  const loadBefore = loadavg();
+  for (const spec of runs) {
+    const failed = (failure: string) => {
+      progress(`  ${spec.key} failed: ${failure}`);
+      rows.push({
+        key: spec.key,
+        label: spec.label,
+        report: null,
+        trainSeconds: null,
+        predictUs: null,
+        maxRssMb: null,
+        failure,
+      });
+    };
+    if (spec.kind === 'anchor' && !anchors.ready) {
+      failed(anchors.failure);
+      continue;
+    }
+    progress(`training ${spec.label} ...`);
+    const out = join(dir, `${spec.key}.p.f64`);
+    try {
+      if (spec.kind === 'rainstream') {
+        const args = [
+          new URL('./lib/train-child.ts', import.meta.url).pathname,
+          ...['--dir', dir, '--family', spec.family, '--params', JSON.stringify(spec.params)],
+          ...['--seed', String(SEED), '--out', out],
+          ...(spec.latency ? ['--latency'] : []),
+        ];
+        const r = await runJsonChild<ChildResult>(process.execPath, args);
+        childInfo.set(spec.key, r);
+        rows.push({
+          key: spec.key,
+          label: spec.label,
+          report: classificationReport(test.target, readPredictions(out, nTest)),
+          trainSeconds: r.trainSeconds,
+          predictUs: r.predictUsPerRowBatch,
+          maxRssMb: r.maxRssMb,
+          ratioAgainst: spec.ratioAgainst,
+        });
+      } else {
+        const script = new URL('./anchors/train_anchor.py', import.meta.url).pathname;
+        const r = await runJsonChild<PythonResult>(PYTHON, [script, dir, spec.key, out], anchors.env);
+        pyInfo.set(spec.key, r);
+        rows.push({
+          key: spec.key,
+          label: spec.label,
+          report: classificationReport(test.target, readPredictions(out, nTest)),
+          trainSeconds: r.trainSeconds,
+          predictUs: r.predictUsPerRowBatch,
+          maxRssMb: r.maxRssMb,
+        });
+      }
+      const last = rows.at(-1)!;
+      progress(`  ${spec.key}: ${fmt(last.trainSeconds, 2)} s, AUC ${fmt(last.report?.rocAuc, 4)}`);
+    } catch (err) {
+      failed((err as Error).message);
+    }
+  }
+  return { rows, childInfo, pyInfo, loadBefore, loadAfter: loadavg() };
+}
+
+function trainSecondsOf(rows: readonly Row[], key: string): number | null {
+  return rows.find((r) => r.key === key)?.trainSeconds ?? null;
+}
+
+/** Training time over the fastest anchor the row is compared with. */
+function ratioOf(rows: readonly Row[], row: Row): { value: number | null; against: string } {
+  if (!row.ratioAgainst || row.trainSeconds === null) return { value: null, against: '' };
+  const refs = row.ratioAgainst
+    .map((k) => ({ k, s: trainSecondsOf(rows, k) }))
+    .filter((x): x is { k: string; s: number } => x.s !== null);
+  if (refs.length === 0) return { value: null, against: '' };
+  const best = refs.reduce((a, b) => (b.s < a.s ? b : a));
+  return { value: row.trainSeconds / best.s, against: best.k };
+}
+
+function renderTable(train: Labeled, test: Labeled, rows: readonly Row[]): string {
+  const prior = train.target.reduce((a, b) => a + b, 0) / train.data.nRows;
+  const priorReport = classificationReport(test.target, new Float64Array(test.data.nRows).fill(prior));
+  const headers = [
+    'model',
+    'ROC AUC',
+    'PR AUC',
+    'accuracy',
+    'F1 (Yes)',
+    'Brier',
+    'train s',
+    'predict µs/row (batch)',
+    'peak RSS MB',
+    'train ratio',
+  ];
+  const tableRows: Cell[][] = [
+    [
+      'prior (train rain rate)',
+      fmt(priorReport.rocAuc),
+      fmt(priorReport.prAuc),
+      fmt(priorReport.accuracy),
+      fmt(priorReport.f1),
+      fmt(priorReport.brier, 4),
+      '-',
+      '-',
+      '-',
+      '-',
+    ],
+  ];
+  for (const row of rows) {
+    const r = row.report;
+    const q = ratioOf(rows, row);
+    tableRows.push([
+      row.failure ? `${row.label} (failed)` : row.label,
+      fmt(r?.rocAuc, 4),
+      fmt(r?.prAuc),
+      fmt(r?.accuracy),
+      fmt(r?.f1),
+      fmt(r?.brier, 4),
+      fmt(row.trainSeconds, 2),
+      fmt(row.predictUs, 2),
+      fmt(row.maxRssMb, 0),
+      q.value === null ? '-' : `${q.value.toFixed(2)}x ${q.against}`,
+    ]);
+  }
+  return formatTable(headers, tableRows);
+}
+
+const loadText = (s: SuiteResult) =>
+  `load average (1, 5, 15 min) ${s.loadBefore.map((l) => l.toFixed(2)).join(', ')} before the runs, ${s.loadAfter.map((l) => l.toFixed(2)).join(', ')} after, on ${availableParallelism()} cores: timings compare within this run only, and load from other work skews them`;
+
+/**
+ * The streaming feature set: the pipeline's own features step run over every station's history, with
+ * the CSV's RainTomorrow as label (as protocol 1), split at the same date, rows sorted by date.
+ */
+function buildStreamingSets(csv: readonly CsvRow[]): { train: Labeled; test: Labeled } {
+  const ok = csv.filter((r): r is Extract<CsvRow, { ok: true }> => r.ok);
+  const m = buildTrainingMatrix(
+    ok.map((r) => r.observation),
+    { labels: ok.map((r) => r.rainTomorrow) },
+  );
+  const order = Array.from(m.dates.keys()).sort((a, b) =>
+    m.dates[a]! < m.dates[b]!
+      ? -1
+      : m.dates[a]! > m.dates[b]!
+        ? 1
+        : m.locations[a]! < m.locations[b]!
+          ? -1
+          : 1,
+  );
+  const trainIdx = order.filter((i) => m.dates[i]! < PROTOCOL1_CUTOFF);
+  const testIdx = order.filter((i) => m.dates[i]! >= PROTOCOL1_CUTOFF);
+  const part = (idx: number[]): Labeled => ({
+    data: sliceRows(m.dataset, idx),
+    target: sliceValues(m.target, idx),
+  });
+  return { train: part(trainIdx), test: part(testIdx) };
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const rawOnly = process.argv.includes('--raw-only');
   progress('checking the anchors (scikit-learn, XGBoost) ...');
-  let anchorsReady = true;
-  let anchorFailure = '';
+  const { env, unset } = pythonEnv();
+  const anchors: Anchors = { ready: true, failure: '', env };
   try {
     ensureAnchors();
   } catch (err) {
-    anchorsReady = false;
-    anchorFailure = (err as Error).message;
-    progress(`anchors unavailable: ${anchorFailure}`);
+    anchors.ready = false;
+    anchors.failure = (err as Error).message;
+    progress(`anchors unavailable: ${anchors.failure}`);
   }
 
   progress(`reading ${DATA_FILE} ...`);
-  const p1 = buildProtocol1(await readWeatherCsvFile(DATA_FILE));
+  const csv = await readWeatherCsvFile(DATA_FILE);
+  const p1 = buildProtocol1(csv);
   const nTrain = p1.train.data.nRows;
   const nTest = p1.test.data.nRows;
   const rate = p1.test.target.reduce((a, b) => a + b, 0) / nTest;
@@ -131,130 +329,13 @@ async function main(): Promise<void> {
   );
 
   const dir = mkdtempSync(join(tmpdir(), 'rainstream-bench-train-'));
-  const rows: Row[] = [];
-  const childInfo = new Map<string, ChildResult>();
-  const pyInfo = new Map<string, PythonResult>();
   try {
-    writeLabeled(dir, 'train', p1.train);
-    writeLabeled(dir, 'test', p1.test);
-
-    const { env, unset } = pythonEnv();
-    const loadBefore = loadavg();
-    for (const spec of RUNS) {
-      const failed = (failure: string) => {
-        progress(`  ${spec.key} failed: ${failure}`);
-        rows.push({
-          key: spec.key,
-          label: spec.label,
-          report: null,
-          trainSeconds: null,
-          predictUs: null,
-          maxRssMb: null,
-          failure,
-        });
-      };
-      if (spec.kind === 'anchor' && !anchorsReady) {
-        failed(anchorFailure);
-        continue;
-      }
-      progress(`training ${spec.label} ...`);
-      const out = join(dir, `${spec.key}.p.f64`);
-      try {
-        if (spec.kind === 'rainstream') {
-          const args = [
-            new URL('./lib/train-child.ts', import.meta.url).pathname,
-            ...['--dir', dir, '--family', spec.family, '--params', JSON.stringify(spec.params)],
-            ...['--seed', String(SEED), '--out', out],
-            ...(spec.latency ? ['--latency'] : []),
-          ];
-          const r = await runJsonChild<ChildResult>(process.execPath, args);
-          childInfo.set(spec.key, r);
-          rows.push({
-            key: spec.key,
-            label: spec.label,
-            report: classificationReport(p1.test.target, readPredictions(out, nTest)),
-            trainSeconds: r.trainSeconds,
-            predictUs: r.predictUsPerRowBatch,
-            maxRssMb: r.maxRssMb,
-            ratioAgainst: spec.ratioAgainst,
-          });
-        } else {
-          const script = new URL('./anchors/train_anchor.py', import.meta.url).pathname;
-          const r = await runJsonChild<PythonResult>(PYTHON, [script, dir, spec.key, out], env);
-          pyInfo.set(spec.key, r);
-          rows.push({
-            key: spec.key,
-            label: spec.label,
-            report: classificationReport(p1.test.target, readPredictions(out, nTest)),
-            trainSeconds: r.trainSeconds,
-            predictUs: r.predictUsPerRowBatch,
-            maxRssMb: r.maxRssMb,
-          });
-        }
-        const last = rows.at(-1)!;
-        progress(`  ${spec.key}: ${fmt(last.trainSeconds, 2)} s, AUC ${fmt(last.report?.rocAuc, 4)}`);
-      } catch (err) {
-        failed((err as Error).message);
-      }
-    }
-    const loadAfter = loadavg();
-
-    const byKey = new Map(rows.map((r) => [r.key, r]));
-    const train = (key: string) => byKey.get(key)?.trainSeconds ?? null;
-    const ratio = (row: Row): { value: number | null; against: string } => {
-      if (!row.ratioAgainst || row.trainSeconds === null) return { value: null, against: '' };
-      const refs = row.ratioAgainst
-        .map((k) => ({ k, s: train(k) }))
-        .filter((x): x is { k: string; s: number } => x.s !== null);
-      if (refs.length === 0) return { value: null, against: '' };
-      const best = refs.reduce((a, b) => (b.s < a.s ? b : a));
-      return { value: row.trainSeconds / best.s, against: best.k };
-    };
-
-    const prior = p1.train.target.reduce((a, b) => a + b, 0) / nTrain;
-    const priorReport = classificationReport(p1.test.target, new Float64Array(nTest).fill(prior));
-    const headers = [
-      'model',
-      'ROC AUC',
-      'PR AUC',
-      'accuracy',
-      'F1 (Yes)',
-      'Brier',
-      'train s',
-      'predict µs/row (batch)',
-      'peak RSS MB',
-      'train ratio',
-    ];
-    const tableRows: Cell[][] = [
-      [
-        'prior (train rain rate)',
-        fmt(priorReport.rocAuc),
-        fmt(priorReport.prAuc),
-        fmt(priorReport.accuracy),
-        fmt(priorReport.f1),
-        fmt(priorReport.brier),
-        '-',
-        '-',
-        '-',
-        '-',
-      ],
-    ];
-    for (const row of rows) {
-      const r = row.report;
-      const q = ratio(row);
-      tableRows.push([
-        row.failure ? `${row.label} (failed)` : row.label,
-        fmt(r?.rocAuc, 4),
-        fmt(r?.prAuc),
-        fmt(r?.accuracy),
-        fmt(r?.f1),
-        fmt(r?.brier, 4),
-        fmt(row.trainSeconds, 2),
-        fmt(row.predictUs, 2),
-        fmt(row.maxRssMb, 0),
-        q.value === null ? '-' : `${q.value.toFixed(2)}x ${q.against}`,
-      ]);
-    }
+    const rawDir = join(dir, 'raw');
+    mkdirSync(rawDir);
+    writeLabeled(rawDir, 'train', p1.train);
+    writeLabeled(rawDir, 'test', p1.test);
+    const raw = await runSuite(rawDir, p1.test, RUNS, anchors);
+    const { rows, childInfo, pyInfo } = raw;
 
     const gbdt = childInfo.get('gbdt');
     const mlrf = childInfo.get('mlrf');
@@ -264,53 +345,77 @@ async function main(): Promise<void> {
       {},
     );
     const notes = [
-      `Protocol 1, raw columns (${p1.featureNames.length} features): train Date < 2016-01-01 (${nTrain} rows), test after (${nTest} rows, ${(rate * 100).toFixed(1)} % rain). Same Float32 matrix for every model; metrics computed by lib/ml/metrics.ts for all.`,
-      `Each model trained in its own process; peak RSS is that process's (including the loaded matrix). Python: ${PYTHON}, ${
+      `Protocol 1, raw columns (${p1.featureNames.length} features): train Date < ${PROTOCOL1_CUTOFF} (${nTrain} rows), test after (${nTest} rows, ${(rate * 100).toFixed(1)} % rain). Same Float32 matrix for every model; every model's predictions scored by lib/ml/metrics.ts.`,
+      `Each model trained in a process of its own; peak RSS is that process's, including the loaded matrix. Python: ${PYTHON}, ${
         Object.entries(versions)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ') || 'not run'
       }.`,
       `OpenBLAS env for the Python children: ${unset.length ? `unset ${unset.join(' and ')}` : 'OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE were not set, nothing unset'}; BLAS in use: ${blas ? JSON.stringify(blas) : 'unknown'}.`,
       `gbdt rows: "300 rounds" trains on all ${nTrain} rows for 300 rounds (${gbdt?.trees ?? '?'} trees; the summary's gbdt_* keys); "early stopping" holds out the latest 10 % of training rows and kept ${childInfo.get('gbdt_es')?.trees ?? '?'} trees; sklearn HGB ran ${pyInfo.get('sk_hgb')?.trees ?? '?'} iterations (its default early stopping on a random 10 %).`,
-      `Load average (1, 5, 15 min) before the runs ${loadBefore.map((l) => l.toFixed(2)).join(', ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(', ')}, on ${availableParallelism()} cores: timings compare within this run only, and load from other work skews them.`,
       gbdt?.latency
         ? `predict_us: one row per predictRow call, ${gbdt.latency.trees}-tree GBDT, median over ${gbdt.latency.calls} calls = ${gbdt.latency.medianUs.toFixed(2)} µs (p99 ${gbdt.latency.p99Us.toFixed(2)} µs).`
         : 'predict_us: not measured (gbdt failed).',
       mlrf
         ? `ml-random-forest trained on ${String(mlrf.params.sampleRows)} of ${nTrain} rows (${String(mlrf.params.nEstimators)} trees, depth ${String(mlrf.params.maxDepth)}, ${String(mlrf.params.maxFeatures)} of the features per tree): its training time grows about quadratically with rows.`
         : 'ml-random-forest: failed (see above).',
+      `Timings: ${loadText(raw)}.`,
       ...rows.filter((r) => r.failure).map((r) => `${r.label}: not measured: ${r.failure}`),
     ];
-
     process.stdout.write(
-      `\n${formatTable(headers, tableRows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n`,
+      `\n## Raw columns\n\n${renderTable(p1.train, p1.test, rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n`,
     );
-    const auc = (k: string) => byKey.get(k)?.report?.rocAuc;
-    const gbdtRatio = ratio(byKey.get('gbdt')!).value;
-    const rfRow = byKey.get('rf')!;
-    const skRf = train('sk_rf');
+
+    let streaming: SuiteResult | null = null;
+    if (!rawOnly) {
+      progress(`building the streaming feature set (${FEATURE_SET_VERSION}) ...`);
+      const fs = buildStreamingSets(csv);
+      const fsDir = join(dir, 'fs');
+      mkdirSync(fsDir);
+      writeLabeled(fsDir, 'train', fs.train);
+      writeLabeled(fsDir, 'test', fs.test);
+      streaming = await runSuite(fsDir, fs.test, STREAMING_RUNS, anchors);
+      const fsNotes = [
+        `Streaming feature set ${FEATURE_SET_VERSION} (${fs.train.data.featureNames.length} features: raw readings plus lags, rolling rain sums, changes since the previous day), computed by lib/features' own step over each station's history; label = the CSV's RainTomorrow; same date split (${fs.train.data.nRows} train, ${fs.test.data.nRows} test rows).`,
+        `Timings: ${loadText(streaming)}.`,
+        ...streaming.rows.filter((r) => r.failure).map((r) => `${r.label}: not measured: ${r.failure}`),
+      ];
+      process.stdout.write(
+        `## Streaming feature set (${FEATURE_SET_VERSION})\n\n${renderTable(fs.train, fs.test, streaming.rows)}\n\n${fsNotes.map((n) => `- ${n}`).join('\n')}\n\n`,
+      );
+    }
+
+    const auc = (k: string) => rows.find((r) => r.key === k)?.report?.rocAuc;
+    const t = (k: string) => trainSecondsOf(rows, k);
+    const gbdtRow = rows.find((r) => r.key === 'gbdt');
+    const fsAuc = (k: string) => streaming?.rows.find((r) => r.key === k)?.report?.rocAuc;
     process.stdout.write(
       `${summaryLine('train', {
         gbdt_auc: auc('gbdt'),
-        gbdt_brier: byKey.get('gbdt')?.report?.brier,
-        gbdt_train_s: train('gbdt'),
+        gbdt_brier: gbdtRow?.report?.brier,
+        gbdt_train_s: t('gbdt'),
         rf_auc: auc('rf'),
-        rf_train_s: train('rf'),
+        rf_train_s: t('rf'),
         logreg_auc: auc('logreg'),
         mlrf_auc: auc('mlrf'),
-        mlrf_train_s: train('mlrf'),
+        mlrf_train_s: t('mlrf'),
         mlrf_rows: typeof mlrf?.params.sampleRows === 'number' ? mlrf.params.sampleRows : null,
         sk_hgb_auc: auc('sk_hgb'),
-        sk_hgb_train_s: train('sk_hgb'),
+        sk_hgb_train_s: t('sk_hgb'),
         sk_rf_auc: auc('sk_rf'),
-        sk_rf_train_s: skRf,
+        sk_rf_train_s: t('sk_rf'),
         sk_logreg_auc: auc('sk_logreg'),
         xgb_auc: auc('xgb'),
-        xgb_train_s: train('xgb'),
-        gbdt_train_ratio: train('sk_hgb') !== null && train('xgb') !== null ? gbdtRatio : null,
-        rf_train_ratio: rfRow.trainSeconds !== null && skRf !== null ? rfRow.trainSeconds / skRf : null,
+        xgb_train_s: t('xgb'),
+        // Ratios only when every time they are defined over was measured.
+        gbdt_train_ratio:
+          gbdtRow && t('sk_hgb') !== null && t('xgb') !== null ? ratioOf(rows, gbdtRow).value : null,
+        rf_train_ratio: t('rf') !== null && t('sk_rf') !== null ? t('rf')! / t('sk_rf')! : null,
         predict_us: gbdt?.latency?.medianUs,
         peak_rss_mb: gbdt?.maxRssMb,
+        fs_gbdt_auc: fsAuc('gbdt'),
+        fs_sk_hgb_auc: fsAuc('sk_hgb'),
+        fs_xgb_auc: fsAuc('xgb'),
       })}\n`,
     );
     progress(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -45,8 +45,17 @@ const TASKS: Record<string, Task[]> = {
 };
 
 describe('the family registry', () => {
-  it('knows the five families by name', () => {
-    expect(Object.keys(FAMILIES).sort()).toEqual(['forest', 'gbdt', 'linreg', 'logreg', 'mlrf']);
+  it('knows the families by name', () => {
+    // climatology (the baseline, lib/ml/climatology.ts) needs its own feature names: its round trip is
+    // tested beside it, not in the generic loop below.
+    expect(Object.keys(FAMILIES).sort()).toEqual([
+      'climatology',
+      'forest',
+      'gbdt',
+      'linreg',
+      'logreg',
+      'mlrf',
+    ]);
     for (const name of Object.keys(FAMILIES)) expect(familyByName(name).family).toBe(name);
     expect(isFamilyName('gbdt')).toBe(true);
     expect(isFamilyName('toString')).toBe(false);

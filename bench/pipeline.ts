@@ -1,0 +1,200 @@
+/**
+ * bench:pipeline — the full file (145,460 observations) replayed as fast as Kafka takes it through every
+ * stage into ClickHouse, retraining off; in the same run Kafka's ProducerPerformance for the same record
+ * count, the ceiling of getting those records into the broker at all. Reports wall time from first
+ * produce to last ClickHouse row, events/s per stage, end-to-end lag (observation in Kafka → prediction).
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { createClickHouse } from '../lib/clickhouse/client.ts';
+import { loadConfig } from '../lib/config.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import { createProducer } from '../lib/kafka/producer.ts';
+import { createLogger } from '../lib/log.ts';
+import { readWeatherCsvFile } from '../lib/weather/csv.ts';
+import { startPipeline } from '../consumers/pipeline.ts';
+import { replay } from '../producers/replay.ts';
+import { removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
+import { runSetup } from '../ops/setup.ts';
+import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const KAFKA_LIBS = `${ROOT}.state/lib/kafka/*`;
+
+function ensureStack(): void {
+  const r = spawnSync('bash', ['ops/stack', 'up'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) throw new Error('ops/stack up failed');
+}
+
+/** Kafka's own ProducerPerformance, same machine, same broker, same record count: the ceiling. */
+function producerPerformance(
+  brokers: string,
+  topic: string,
+  records: number,
+): { seconds: number; line: string } {
+  const started = performance.now();
+  const r = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-cp',
+      KAFKA_LIBS,
+      `-Dlog4j.configuration=file:${ROOT}ops/kafka/log4j.properties`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      '200',
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${brokers}`,
+      'acks=all',
+      'enable.idempotence=true',
+      'linger.ms=5',
+    ],
+    { encoding: 'utf8' },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`ProducerPerformance failed: ${r.stderr}`);
+  const line = r.stdout.trim().split('\n').at(-1) ?? '';
+  return { seconds, line };
+}
+
+ensureStack();
+const id = randomBytes(3).toString('hex');
+const config = loadConfig({
+  ...process.env,
+  TOPIC_PREFIX: `bench-pipeline-${id}`,
+  REDIS_PREFIX: `bench-pipeline-${id}`,
+  CLICKHOUSE_DATABASE: `bench_pipeline_${id}`,
+  RETRAIN_ENABLED: 'false',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const logger = createLogger(config);
+progress(`deployment bench-pipeline-${id}: setup`);
+await runSetup(config, logger);
+const rows = await readWeatherCsvFile(config.dataFile);
+
+try {
+  const pipeline = await startPipeline(config, logger);
+  const clickhouse = createClickHouse(config.clickhouse);
+  const kafka = createKafka(config, logger, { clientId: 'bench-replay' });
+  const producer = createProducer(kafka);
+  await producer.connect();
+
+  // Stage completion times, from the stages' own counters.
+  const stageTotals: Record<string, (c: Record<string, number>) => number> = {
+    features: (c) => sumPrefix(c, 'features_events'),
+    predictor: (c) => c.predictions ?? 0,
+    labeler: (c) => sumPrefix(c, 'labeler_events'),
+    drift: (c) => sumPrefix(c, 'drift_examples'),
+  };
+  const sumPrefix = (c: Record<string, number>, prefix: string) =>
+    Object.entries(c).reduce((s, [k, v]) => (k.startsWith(prefix) ? s + v : s), 0);
+  const lastChange: Record<string, { at: number; value: number }> = {};
+  const sampler = setInterval(() => {
+    const counters = pipeline.metrics.snapshot().counters;
+    const now = performance.now();
+    for (const [stage, total] of Object.entries(stageTotals)) {
+      const value = total(counters);
+      if (lastChange[stage]?.value !== value) lastChange[stage] = { at: now, value };
+    }
+  }, 50);
+
+  progress(`replaying ${config.dataFile} as fast as possible (retraining off)`);
+  const t0 = performance.now();
+  const summary = await replay(
+    rows,
+    config.dataFile,
+    { speed: 0, quiet: true },
+    {
+      producer,
+      codec: pipeline.deps.codec,
+      topics: config.topics,
+      logger,
+    },
+  );
+  const producedS = (performance.now() - t0) / 1000;
+  progress(`produced ${summary.events} observations in ${producedS.toFixed(2)} s; waiting for ClickHouse`);
+  const counts = await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 50 });
+  // waitForDrain returns a second after the last change; the wall time ends at the last change.
+  const drainedAt = Math.max(...Object.values(lastChange).map((c) => c.at));
+  clearInterval(sampler);
+  const wallS = (drainedAt - t0) / 1000;
+  const [lag] = await clickhouse.rows<{ p50: number; p99: number }>(
+    'SELECT quantile(0.5)(lag_ms) AS p50, quantile(0.99)(lag_ms) AS p99 FROM predictions FINAL',
+  );
+  const lagSamples = pipeline.metrics.snapshot().samples.prediction_lag_ms ?? new Float64Array(0);
+  const sortedLag = Float64Array.from(lagSamples).sort();
+  const lagP99 = sortedLag.length ? sortedLag[Math.floor(0.99 * (sortedLag.length - 1))]! : Number(lag?.p99);
+  const lagP50 = sortedLag.length ? sortedLag[Math.floor(0.5 * (sortedLag.length - 1))]! : Number(lag?.p50);
+  await producer.disconnect();
+  await pipeline.stop();
+  await clickhouse.close();
+
+  progress(`ProducerPerformance: ${summary.events} records of 200 bytes, acks=all, idempotent`);
+  const perfTopic = `bench-pipeline-${id}-perf`;
+  const perf = producerPerformance(config.kafka.brokers.join(','), perfTopic, summary.events);
+  const admin = createKafka(config, logger).admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [perfTopic] }).catch(() => undefined);
+  await admin.disconnect();
+
+  const stageRows = Object.entries(stageTotals).map(([stage]) => {
+    const done = lastChange[stage];
+    const seconds = done ? (done.at - t0) / 1000 : NaN;
+    return [stage, done?.value ?? 0, fmt(seconds, 2), fmt((done?.value ?? 0) / seconds, 0)];
+  });
+  console.log(
+    `\nbench:pipeline — ${summary.events} observations, every stage in one process, retraining off\n`,
+  );
+  console.log(
+    formatTable(
+      ['stage', 'events', 'done after s', 'events/s'],
+      [
+        ['replay producer', summary.events, fmt(producedS, 2), fmt(summary.events / producedS, 0)],
+        ...stageRows,
+      ],
+    ),
+  );
+  console.log('');
+  console.log(
+    formatTable(
+      ['figure', 'value'],
+      [
+        ['wall s (first produce → last ClickHouse row)', fmt(wallS, 2)],
+        ['events/s end to end', fmt(summary.events / wallS, 0)],
+        ['predictions in ClickHouse', counts.predictions],
+        ['labels joined in ClickHouse', counts.labeled_examples],
+        ['lag observation → prediction p50 ms', fmt(lagP50, 0)],
+        ['lag observation → prediction p99 ms', fmt(lagP99, 0)],
+        ['Kafka ProducerPerformance s (same count, JVM start incl.)', fmt(perf.seconds, 2)],
+        ['ratio wall / ProducerPerformance', fmt(wallS / perf.seconds, 2)],
+        ['peak RSS MB (pipeline process)', fmt(peakRssMb(), 0)],
+      ],
+    ),
+  );
+  console.log(`\nProducerPerformance said: ${perf.line}`);
+  console.log(
+    summaryLine('pipeline', {
+      events: summary.events,
+      wall_s: wallS,
+      events_per_s: summary.events / wallS,
+      producer_perf_s: perf.seconds,
+      ratio: wallS / perf.seconds,
+      predictions: counts.predictions,
+      labels_joined: counts.labeled_examples,
+      lag_p99_ms: lagP99,
+      lag_p50_ms: lagP50,
+      produce_s: producedS,
+      peak_rss_mb: peakRssMb(),
+    }),
+  );
+} finally {
+  progress('removing the bench deployment');
+  await removeDeployment(config, logger);
+}
