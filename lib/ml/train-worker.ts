@@ -76,6 +76,9 @@ export type WorkerReply =
       readonly error: { readonly name: string; readonly message: string; readonly code?: string };
     };
 
+/** First message of a worker whose modules are loaded and whose listener is attached. */
+export const WORKER_READY = { ready: true } as const;
+
 /** Marker the pool puts in workerData, so importing this module elsewhere never attaches a listener. */
 export const TRAIN_WORKER_MARKER = 'rainstream.train-worker';
 
@@ -103,4 +106,6 @@ if (parentPort && (workerData as { role?: unknown } | null)?.role === TRAIN_WORK
     }
     port.postMessage(reply, transfer);
   });
+  // Module loading takes a while (hundreds of ms); the pool starts a job's clock only after this.
+  port.postMessage(WORKER_READY);
 }

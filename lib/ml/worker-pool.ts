@@ -1,6 +1,9 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { TRAIN_WORKER_MARKER, type TrainJob, type TrainOutcome, type WorkerReply } from './train-worker.ts';
 
+/** Workers that die before they are ready, in a row, before the pool gives up (a broken worker script). */
+const MAX_BOOT_FAILURES = 3;
+
 /**
  * A small pool of worker threads that train models off the event loop, so consumers and the API keep
  * serving during a retraining. One job per worker at a time, FIFO queue. A worker that crashes, runs
@@ -61,6 +64,8 @@ interface PendingJob {
 
 interface Slot {
   worker: Worker;
+  /** The worker has loaded its modules and said so; jobs go only to ready workers. */
+  ready: boolean;
   current: PendingJob | null;
   timer: NodeJS.Timeout | null;
   /** Set once the slot's worker is being replaced, so its exit event is not treated as a crash. */
@@ -88,6 +93,9 @@ export class TrainingPool {
   private nextId = 1;
   private closed = false;
   private crashes = 0;
+  private bootFailures = 0;
+  /** Set when workers keep dying before they are ready: the pool then refuses work instead of respawning. */
+  private broken: string | null = null;
 
   constructor(options: TrainingPoolOptions = {}) {
     const size = options.size ?? 1;
@@ -117,6 +125,7 @@ export class TrainingPool {
 
   train(job: TrainJob, submit: SubmitOptions = {}): Promise<TrainOutcome> {
     if (this.closed) return Promise.reject(new TrainingError('POOL_CLOSED', 'training pool is closed'));
+    if (this.broken !== null) return Promise.reject(new TrainingError('WORKER_CRASHED', this.broken));
     return new Promise<TrainOutcome>((resolve, reject) => {
       this.queue.push({
         id: this.nextId++,
@@ -152,10 +161,16 @@ export class TrainingPool {
       workerData: { role: TRAIN_WORKER_MARKER },
       ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
     });
-    const slot: Slot = { worker, current: null, timer: null, retired: false };
+    const slot: Slot = { worker, ready: false, current: null, timer: null, retired: false };
     // An idle worker must not keep the process alive (a CLI that forgot close() still exits).
     worker.unref();
-    worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+    worker.on('message', (reply: WorkerReply | { ready: true }) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        this.bootFailures = 0;
+        this.dispatch();
+      } else this.onReply(slot, reply);
+    });
     worker.on('error', (err: Error) => this.onCrash(slot, `worker error: ${err.message}`, err));
     worker.on('exit', (code: number) => this.onCrash(slot, `worker exited with code ${code}`));
     return slot;
@@ -164,7 +179,7 @@ export class TrainingPool {
   private dispatch(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.current !== null || slot.retired) continue;
+      if (slot.current !== null || slot.retired || !slot.ready) continue;
       const pending = this.queue.shift()!;
       slot.current = pending;
       // A running job keeps the process alive until its answer comes.
@@ -226,6 +241,11 @@ export class TrainingPool {
     this.crashes++;
     if (pending) pending.reject(err);
     if (this.closed) return;
+    if (!slot.ready && ++this.bootFailures >= MAX_BOOT_FAILURES) {
+      this.broken = `training workers fail to start (${this.bootFailures} in a row): ${err.message}`;
+      for (const p of this.queue.splice(0)) p.reject(new TrainingError('WORKER_CRASHED', this.broken));
+      return;
+    }
     const index = this.slots.indexOf(slot);
     this.slots[index] = this.spawn();
     this.dispatch();

@@ -152,6 +152,17 @@ describe('TrainingPool when a worker dies', () => {
     expect(pool.replacedWorkers).toBe(2);
   });
 
+  it('gives up, instead of respawning forever, when workers cannot even start', async () => {
+    pool = new TrainingPool({ workerUrl: new URL('../../fixtures/ml/no-such-worker.ts', import.meta.url) });
+    const err = await pool.train(job()).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'WORKER_CRASHED',
+      message: expect.stringMatching(/fail to start \(3 in a row\)/),
+    });
+    await expect(pool.train(job())).rejects.toMatchObject({ code: 'WORKER_CRASHED' });
+    expect(pool.replacedWorkers).toBe(3);
+  });
+
   it('rejects a size that is not a positive integer', () => {
     expect(() => new TrainingPool({ size: 0 })).toThrow(RangeError);
   });
