@@ -4,7 +4,7 @@
  * split, the smaller child's histogram built and the sibling's obtained by subtraction, early stopping
  * on a validation slice. Logloss (output: probability) for classification, squared error for regression.
  */
-import { binDataset, fitBinEdges, MISSING_BIN, thresholdOfBin, valueBinCount } from './binning.ts';
+import { binDataset, fitBinEdges, thresholdOfBin, valueBinCount } from './binning.ts';
 import {
   ModelFormatError,
   type Dataset,
@@ -57,10 +57,18 @@ export type GbdtParams = {
    * by time) is held out for early stopping; 0 trains on every row for maxIterations.
    */
   validationFraction: number;
+  /** 2: a worker thread builds half of each large histogram; 1: everything on the calling thread. */
+  threads: number;
 };
 
 export const GBDT_FORMAT_VERSION = 1;
 
+/**
+ * Defaults chosen on protocol 1's training period (train before 2015, score 2015), not on its test
+ * rows: l2 = 5..10 scored 0.002 ROC AUC above l2 = 1, and holding out a tail slice for early stopping
+ * costs more (the newest rows are the most useful) than it saves, so early stopping runs only on
+ * options.validation unless validationFraction asks for a tail slice.
+ */
 export const gbdtDefaults: GbdtParams = {
   learningRate: 0.1,
   maxIterations: 300,
@@ -68,11 +76,12 @@ export const gbdtDefaults: GbdtParams = {
   maxDepth: 0,
   minSamplesLeaf: 20,
   minHessianLeaf: 1e-3,
-  l2: 1,
+  l2: 10,
   minGain: 0,
   maxBins: 255,
   earlyStoppingRounds: 20,
-  validationFraction: 0.1,
+  validationFraction: 0,
+  threads: 2,
 };
 
 const RULES: { readonly [K in keyof GbdtParams]: NumberRule } = {
@@ -87,6 +96,7 @@ const RULES: { readonly [K in keyof GbdtParams]: NumberRule } = {
   maxBins: { min: 2, max: 255, integer: true },
   earlyStoppingRounds: { min: 0, max: 100_000, integer: true },
   validationFraction: { min: 0, max: 0.9 },
+  threads: { min: 1, max: 2, integer: true },
 };
 
 interface Split {
@@ -120,12 +130,10 @@ interface Booster {
   readonly nRows: number;
   readonly nFeatures: number;
   readonly arena: HistArena;
-  readonly colBins: Uint8Array;
   readonly edges: readonly Float64Array[];
   readonly valueBins: Int32Array;
   readonly scale: number;
   readonly invScale: number;
-  readonly scratch: Int32Array;
   readonly gain: Float64Array;
 }
 
@@ -206,25 +214,6 @@ function findBestSplit(b: Booster, histPtr: number, leaf: Leaf): Split | null {
   return best;
 }
 
-/** Stable in-place partition of idx[start..end) by the split; returns the first right position. */
-function partition(b: Booster, leaf: Leaf, split: Split): number {
-  const { scratch, colBins, nRows } = b;
-  const idx = b.arena.idx;
-  const base = split.feature * nRows;
-  const threshold = split.bin;
-  const missingLeft = split.missingLeft;
-  let l = leaf.start;
-  let k = 0;
-  for (let i = leaf.start; i < leaf.end; i++) {
-    const r = idx[i]!;
-    const bin = colBins[base + r]!;
-    if (bin === MISSING_BIN ? missingLeft : bin <= threshold) idx[l++] = r;
-    else scratch[k++] = r;
-  }
-  idx.set(scratch.subarray(0, k), l);
-  return l;
-}
-
 function buildHist(b: Booster, histPtr: number, leaf: Leaf, isRoot: boolean): void {
   if (isRoot) b.arena.histogramOfRange(histPtr, 0, b.nRows);
   else b.arena.histogramOfRows(histPtr, leaf.start, leaf.end);
@@ -297,7 +286,7 @@ function growTree(b: Booster, scores: Scores): FlatTrees {
     );
     rec.setChild(parent.parentNode, parent.isLeft, node);
     b.gain[split.feature]! += split.gain;
-    const mid = partition(b, parent, split);
+    const mid = arena.partition(parent.start, parent.end, split.feature, split.bin, split.missingLeft);
     const depth = parent.depth + 1;
     const left: Leaf = {
       start: parent.start,
@@ -428,6 +417,9 @@ export interface GbdtTrainingInfo {
   readonly validationLoss: readonly number[];
   readonly trainRows: number;
   readonly validationRows: number;
+  /** Histograms built by both threads, and why the helper thread was given up (if it was). */
+  readonly sharedHistograms: number;
+  readonly helperError: string | null;
 }
 
 export class GbdtModel implements Model {
@@ -565,13 +557,11 @@ function trainGbdt(
     p,
     nRows,
     nFeatures,
-    arena: new HistArena(colBins, nRows, nFeatures),
-    colBins,
+    arena: new HistArena(colBins, nRows, nFeatures, p.threads),
     edges,
     valueBins,
     scale,
     invScale: 1 / scale,
-    scratch: new Int32Array(nRows),
     gain: new Float64Array(nFeatures),
   };
 
@@ -586,20 +576,24 @@ function trainGbdt(
   const validationLoss: number[] = [];
   let bestLoss = Infinity;
   let bestTrees = 0;
-  for (let it = 0; it < p.maxIterations; it++) {
-    computeGradients(scores, y, b);
-    const tree = growTree(b, scores);
-    trees.push(tree);
-    if (validation && valRaw) {
-      addTreesBatch(tree, validation.data.data, validation.data.nRows, valRaw);
-      const loss = meanLoss(task, valRaw, validation.target);
-      validationLoss.push(loss);
-      gainAfter.push(b.gain.slice());
-      if (bestTrees === 0 || loss < bestLoss - 1e-7 * Math.abs(bestLoss)) {
-        bestLoss = loss;
-        bestTrees = trees.length;
-      } else if (trees.length - bestTrees >= p.earlyStoppingRounds) break;
+  try {
+    for (let it = 0; it < p.maxIterations; it++) {
+      computeGradients(scores, y, b);
+      const tree = growTree(b, scores);
+      trees.push(tree);
+      if (validation && valRaw) {
+        addTreesBatch(tree, validation.data.data, validation.data.nRows, valRaw);
+        const loss = meanLoss(task, valRaw, validation.target);
+        validationLoss.push(loss);
+        gainAfter.push(b.gain.slice());
+        if (bestTrees === 0 || loss < bestLoss - 1e-7 * Math.abs(bestLoss)) {
+          bestLoss = loss;
+          bestTrees = trees.length;
+        } else if (trees.length - bestTrees >= p.earlyStoppingRounds) break;
+      }
     }
+  } finally {
+    b.arena.dispose();
   }
   const kept = validation ? Math.max(1, bestTrees) : trees.length;
   return new GbdtModel({
@@ -616,6 +610,8 @@ function trainGbdt(
       validationLoss,
       trainRows: nRows,
       validationRows: validation ? validation.data.nRows : 0,
+      sharedHistograms: b.arena.sharedBuilds,
+      helperError: b.arena.helperError,
     },
   });
 }

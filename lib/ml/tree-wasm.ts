@@ -30,7 +30,13 @@ const LOCAL_SET = 0x21;
 const BLOCK = 0x02;
 const I32_LOAD = 0x28;
 const F64_LOAD = 0x2b;
+const I32_LOAD8_U = 0x2d;
 const I32_LOAD16_U = 0x2f;
+const I32_STORE = 0x36;
+const SELECT = 0x1b;
+const I32_EQ = 0x46;
+const I32_LE_U = 0x4d;
+const I32_XOR = 0x73;
 const I32_CONST = 0x41;
 const I32_EQZ = 0x45;
 const I32_LT_U = 0x49;
@@ -44,6 +50,7 @@ const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const V128_LOAD = 0x00;
 const V128_STORE = 0x0b;
+const V128_CONST = 0x0c;
 const F64X2_ADD = 0xf0;
 const F64X2_SUB = 0xf1;
 const I32 = 0x7f;
@@ -202,6 +209,48 @@ const HISTOGRAM_FUNCS: Func[] = [
       ...[...get(0), ...get(3), I32_LT_U, BR_IF, 0, END],
     ],
   },
+  {
+    // histZero(target, pairs): target = 0, pairs of f64
+    name: 'histZero',
+    params: 2,
+    locals: [[1, I32]], // 2 end
+    body: [
+      ...[...get(0), ...get(1), ...i32(4), I32_SHL, I32_ADD, ...set(2)],
+      ...[...get(0), ...get(2), I32_GE_U, IF, BLOCK_EMPTY, RETURN, END],
+      ...[LOOP, BLOCK_EMPTY],
+      ...[...get(0), ...simd(V128_CONST), ...Array<number>(16).fill(0), ...simd(V128_STORE), ...mem(3)],
+      ...[...get(0), ...i32(16), I32_ADD, ...set(0)],
+      ...[...get(0), ...get(2), I32_LT_U, BR_IF, 0, END],
+    ],
+  },
+  {
+    // partition(col, idx, spare, start, end, threshold, missingLeft) -> first right position.
+    // Stable split of idx[start..end) by col[row] (a byte bin, 255 = missing): rows going left are
+    // compacted in place, the others copied to spare[0..]. Branch-free: every row is written to both
+    // places and the comparison only advances one of the two cursors, because left or right is a coin
+    // flip the branch predictor loses half the time.
+    name: 'partition',
+    params: 7,
+    result: I32,
+    locals: [[5, I32]], // 7 i, 8 l, 9 spare cursor, 10 row, 11 goes left
+    body: [
+      ...[...get(3), ...set(7), ...get(3), ...set(8), ...get(2), ...set(9)],
+      ...[BLOCK, BLOCK_EMPTY, ...get(7), ...get(4), I32_GE_U, BR_IF, 0, LOOP, BLOCK_EMPTY],
+      // row = idx[i]
+      ...[...get(1), ...get(7), ...i32(2), I32_SHL, I32_ADD, I32_LOAD, ...mem(2), ...set(10)],
+      // goes left = bin == 255 ? missingLeft : bin <= threshold
+      ...[...get(6), ...get(0), ...get(10), I32_ADD, I32_LOAD8_U, ...mem(0), ...get(5), I32_LE_U],
+      ...[...get(0), ...get(10), I32_ADD, I32_LOAD8_U, ...mem(0), ...i32(255), I32_EQ, SELECT, ...set(11)],
+      // idx[l] = row; spare[cursor] = row
+      ...[...get(1), ...get(8), ...i32(2), I32_SHL, I32_ADD, ...get(10), I32_STORE, ...mem(2)],
+      ...[...get(9), ...get(10), I32_STORE, ...mem(2)],
+      ...[...get(8), ...get(11), I32_ADD, ...set(8)],
+      ...[...get(9), ...get(11), ...i32(1), I32_XOR, ...i32(2), I32_SHL, I32_ADD, ...set(9)],
+      ...[...get(7), ...i32(1), I32_ADD, ...set(7)],
+      ...[...get(7), ...get(4), I32_LT_U, BR_IF, 0, END, END],
+      ...get(8),
+    ],
+  },
 ];
 
 /** Module bytes: the functions, exported by name, over an imported memory `env.memory`. */
@@ -259,6 +308,16 @@ export interface HistogramKernels {
     gh: number,
   ): void;
   histSub(target: number, other: number, pairs: number): void;
+  histZero(target: number, pairs: number): void;
+  partition(
+    col: number,
+    idx: number,
+    spare: number,
+    start: number,
+    end: number,
+    threshold: number,
+    missingLeft: number,
+  ): number;
 }
 
 /**

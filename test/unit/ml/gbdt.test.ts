@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelParamsError } from '../../../lib/ml/artifact.ts';
 import { gbdtFamily, type GbdtModel } from '../../../lib/ml/gbdt.ts';
 import { ModelFormatError, type Dataset, type ModelArtifact } from '../../../lib/ml/model.ts';
+import { HistArena } from '../../../lib/ml/tree-arena.ts';
 import { Rng } from '../../../lib/ml/tree-rng.ts';
 
 /** Column-major data set from a row generator. */
@@ -300,5 +301,48 @@ describe('gbdtFamily determinism and artifacts', () => {
         train.y.map((v) => v * 2),
       ),
     ).toThrow(ModelParamsError);
+  });
+});
+
+describe('HistArena with a helper thread', () => {
+  it('builds the same histograms as one thread, the helper taking half of the features', async () => {
+    const n = 20_000;
+    const nFeatures = 6;
+    const rng = new Rng(14);
+    const colBins = Uint8Array.from({ length: n * nFeatures }, () => (rng.next() < 0.1 ? 255 : rng.int(40)));
+    const solo = new HistArena(colBins, n, nFeatures, 1);
+    const duo = new HistArena(colBins, n, nFeatures, 2);
+    try {
+      for (let i = 0; i < 200 && !duo.helperReady(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(duo.helperReady()).toBe(true);
+      for (const arena of [solo, duo]) {
+        for (let r = 0; r < n; r++) {
+          arena.gh[2 * r] = Math.sin(r);
+          arena.gh[2 * r + 1] = 65536 + (r % 7) / 10;
+          arena.idx[r] = r;
+        }
+      }
+      const a = solo.takeHist();
+      const b = duo.takeHist();
+      for (let round = 0; round < 20; round++) {
+        const start = round * 100;
+        solo.histogramOfRows(a, start, n);
+        duo.histogramOfRows(b, start, n);
+        const words = solo.histBytes / 8;
+        expect(duo.f64.subarray(b / 8, b / 8 + words)).toEqual(solo.f64.subarray(a / 8, a / 8 + words));
+      }
+      expect(duo.sharedBuilds).toBeGreaterThan(0);
+      expect(duo.helperError).toBeNull();
+    } finally {
+      duo.dispose();
+    }
+  });
+
+  it('gives the same model with threads 1 and 2', () => {
+    const train = makeData(20_000, ['a', 'b', 'noise'], 15, xorRow);
+    const params = { maxIterations: 15, earlyStoppingRounds: 0 };
+    const one = gbdtFamily.fit(train.data, train.y, 'classification', { ...params, threads: 1 }, { seed: 1 });
+    const two = gbdtFamily.fit(train.data, train.y, 'classification', { ...params, threads: 2 }, { seed: 1 });
+    expect(JSON.stringify(two.toJSON().body)).toBe(JSON.stringify(one.toJSON().body));
   });
 });
