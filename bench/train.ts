@@ -88,7 +88,7 @@ const RUNS: (RainstreamRun | AnchorRun)[] = [
     key: 'gbdt_es',
     family: 'gbdt',
     label: 'rainstream gbdt (<= 300 rounds, early stopping)',
-    params: { maxIterations: 300 },
+    params: { maxIterations: 300, earlyStoppingRounds: 20, validationFraction: 0.1 },
     ratioAgainst: ['sk_hgb', 'xgb'],
   },
   {
