@@ -21,13 +21,12 @@ import {
   type Task,
 } from './model.ts';
 import {
-  addTreesBatch,
+  CompiledTrees,
   concatTrees,
   decodeFloats,
   edgesFromJson,
   edgesToJson,
   normaliseImportance,
-  sumTreesRow,
   treesFromJson,
   treesToJson,
   type FlatTrees,
@@ -88,6 +87,7 @@ export class ForestModel implements Model {
   readonly gain: Float64Array;
   /** How the fit went (null for a model loaded from JSON). */
   readonly info: ForestTrainingInfo | null;
+  private compiledTrees: CompiledTrees | null = null;
 
   constructor(fields: {
     task: Task;
@@ -117,7 +117,16 @@ export class ForestModel implements Model {
         `row has ${row.length} values, the model ${this.featureNames.length} features`,
       );
     }
-    return sumTreesRow(this.trees, row) / this.trees.roots.length;
+    return this.compiled().sumRow(row) / this.trees.roots.length;
+  }
+
+  /**
+   * The wasm walk (tree.ts), built on first prediction: 16 µs instead of 76 µs per row for 100 deep
+   * trees, for about 24 bytes per node more memory (45 MB for 100 trees of ~9,000 splits).
+   */
+  private compiled(): CompiledTrees {
+    this.compiledTrees ??= new CompiledTrees(this.trees, this.featureNames.length);
+    return this.compiledTrees;
   }
 
   predictBatch(data: Dataset, out?: Float64Array): Float64Array {
@@ -125,8 +134,7 @@ export class ForestModel implements Model {
     const n = data.nRows;
     const result = out ?? new Float64Array(n);
     if (result.length < n) throw new ModelFormatError(`out has ${result.length} slots for ${n} rows`);
-    result.fill(0, 0, n);
-    addTreesBatch(this.trees, data.data, n, result);
+    this.compiled().sumBatch(data.data, n, result);
     const k = this.trees.roots.length;
     for (let i = 0; i < n; i++) result[i] = result[i]! / k;
     return result;

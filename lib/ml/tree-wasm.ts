@@ -1,5 +1,5 @@
 /**
- * The two hot loops of the tree learners as tiny WebAssembly modules, assembled here from readable
+ * The hot loops of the tree learners as tiny WebAssembly modules, assembled here from readable
  * instructions (no binary blob, no build step):
  *
  * 1. Histogram building (GBDT training). The same loop in JavaScript costs about 1.8 ns per (row,
@@ -10,6 +10,8 @@
  *    mispredictions (left or right is a coin flip). The kernel here walks 8 trees at once without a
  *    branch (the comparison result indexes the child), each for a fixed number of steps (leaves point
  *    at themselves), so 8 independent dependency chains overlap: about 4 µs for 300 trees.
+ * 3. Row partition after a split (GBDT training), branch-free for the same reason: 1.4 ns per row
+ *    instead of about 4 ns.
  *
  * Histogram memory layout (byte offsets into the module's memory):
  * - codes: Uint16 row-major, codes[row * nFeatures + f] = f * 256 + bin
