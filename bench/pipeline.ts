@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createClickHouse } from '../lib/clickhouse/client.ts';
 import { loadConfig } from '../lib/config.ts';
+import { ensureTopics } from '../lib/kafka/admin.ts';
 import { createKafka } from '../lib/kafka/client.ts';
 import { createProducer } from '../lib/kafka/producer.ts';
 import { createLogger } from '../lib/log.ts';
@@ -138,8 +139,13 @@ try {
 
   progress(`ProducerPerformance: ${summary.events} records of 200 bytes, acks=all, idempotent`);
   const perfTopic = `bench-pipeline-${id}-perf`;
+  // Same partition count as the observations topic; the broker does not auto-create topics.
+  const perfKafka = createKafka(config, logger);
+  await ensureTopics(perfKafka, [
+    { topic: perfTopic, numPartitions: config.topicPartitions, replicationFactor: 1, configEntries: {} },
+  ]);
   const perf = producerPerformance(config.kafka.brokers.join(','), perfTopic, summary.events);
-  const admin = createKafka(config, logger).admin();
+  const admin = perfKafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [perfTopic] }).catch(() => undefined);
   await admin.disconnect();

@@ -31,8 +31,8 @@ export interface CandidateSpec {
 export const WEEKLY_CANDIDATES: readonly CandidateSpec[] = [
   { family: 'climatology', params: {}, minRows: 1 },
   { family: 'logreg', params: {}, minRows: 200 },
-  { family: 'gbdt', params: {}, minRows: 500 },
-  { family: 'forest', params: { nTrees: 60, threads: 1 }, minRows: 500 },
+  { family: 'gbdt', params: { threads: 1 }, minRows: 500 },
+  { family: 'forest', params: { nTrees: 60, minSamplesLeaf: 10, threads: 1 }, minRows: 500 },
 ];
 
 export interface TrainingRunOptions {
@@ -222,7 +222,7 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       bundle: { model: out.artifact, clip },
       // The reference bins raw values: the drift stage sees the labeled examples before clipping.
       reference: isWinner
-        ? buildReference(train.data, out.predictions, validation.target, { threshold: o.threshold })
+        ? referenceFor(out.artifact, train.data, trainData, out.predictions, validation.target, o.threshold)
         : null,
       status: isWinner && decision.promote ? 'candidate' : 'rejected',
       trainedAt,

@@ -4,7 +4,12 @@
  * not from counters in memory).
  */
 import { prequentialScores, tableCounts, type Score } from '../lib/clickhouse/analytics.ts';
-import type { SqlRunner } from '../lib/clickhouse/client.ts';
+import { createClickHouse, type SqlRunner } from '../lib/clickhouse/client.ts';
+import { quoteIdentifier } from '../lib/clickhouse/sql.ts';
+import type { Config } from '../lib/config.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import type { Logger } from '../lib/log.ts';
+import { createRedis, deleteByPrefix } from '../lib/redis.ts';
 
 export interface DrainTarget {
   predictions: number;
@@ -71,4 +76,38 @@ export async function pipelineSummary(runner: SqlRunner): Promise<PipelineSummar
     firstTrainedChampionFrom,
     prequential: prequential ?? null,
   };
+}
+
+/**
+ * Removes a throw-away deployment (benchmarks): its topics, consumer groups, Redis keys and database.
+ * Never called on the default deployment.
+ */
+export async function removeDeployment(config: Config, logger: Logger): Promise<void> {
+  if (config.groupPrefix === 'rainstream') throw new Error('refusing to remove the default deployment');
+  const kafka = createKafka(config, logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const ours = groups.filter((g) => g.startsWith(`${config.groupPrefix}.`));
+    if (ours.length > 0) await admin.deleteGroups(ours).catch(() => undefined);
+    const topics = Object.values(config.topics);
+    const present = new Set(await admin.listTopics());
+    const existing = topics.filter((t) => present.has(t));
+    if (existing.length > 0) await admin.deleteTopics({ topics: existing });
+  } finally {
+    await admin.disconnect();
+  }
+  const redis = createRedis(config.redis);
+  try {
+    await deleteByPrefix(redis.client, redis.prefix);
+  } finally {
+    await redis.close();
+  }
+  const clickhouse = createClickHouse(config.clickhouse, { database: 'default' });
+  try {
+    await clickhouse.command(`DROP DATABASE IF EXISTS ${quoteIdentifier(config.clickhouse.database)}`);
+  } finally {
+    await clickhouse.close();
+  }
 }

@@ -125,6 +125,8 @@ export interface TestContext {
   readonly id: string;
   /** Config of this test: endpoints of the stack, names of its own. */
   readonly config: Config;
+  /** The environment that gives a child process this very config. */
+  readonly env: Readonly<Record<string, string>>;
   readonly logger: Logger;
   readonly kafka: Kafka;
   /** Connected to this test's database, created and migrated. */
@@ -162,7 +164,7 @@ export async function testContext(
   const endpoints = options.endpoints ?? inject('endpoints');
   const base = slug(name);
   const id = randomBytes(4).toString('hex');
-  const config = loadConfig({
+  const env = {
     ...endpointEnv(endpoints),
     TOPIC_PREFIX: `t.${base}.${id}`,
     TOPIC_PARTITIONS: '3',
@@ -170,7 +172,8 @@ export async function testContext(
     REDIS_PREFIX: `t:${base}:${id}`,
     KAFKA_CLIENT_ID: `t-${base}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-  });
+  };
+  const config = loadConfig(env);
   const logger = createLogger(config, undefined, { test: name });
   const kafka = createKafka(config, logger);
   await migrateDatabase(config.clickhouse, MIGRATIONS_DIR, logger);
@@ -183,6 +186,7 @@ export async function testContext(
   const context: TestContext = {
     name,
     id,
+    env,
     config,
     logger,
     kafka,

@@ -1,0 +1,144 @@
+/**
+ * Crash and state loss: the stages run in a child process that is SIGKILLed mid-stream, Redis loses every
+ * key of the deployment, and a new process takes over. Kafka is the source of truth: the restarted stages
+ * rebuild their state from the log up to their committed offsets, re-process what was not committed, and
+ * the idempotent sinks make the replayed part invisible. The result must equal an uninterrupted run:
+ * one prediction per observation, one label per joinable day, and feature values equal to the offline
+ * training matrix built from the same observations.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTrainingMatrix } from '../../../lib/features/matrix.ts';
+import { FEATURE_NAMES } from '../../../lib/features/feature-set.ts';
+import type { Producer } from '../../../lib/kafka/client.ts';
+import { createProducer } from '../../../lib/kafka/producer.ts';
+import { deleteByPrefix } from '../../../lib/redis.ts';
+import type { EventCodec } from '../../../lib/registry.ts';
+import { readWeatherCsvFile, type CsvRow } from '../../../lib/weather/csv.ts';
+import type { Observation } from '../../../lib/weather/observation.ts';
+import { replay, type ReplayOptions } from '../../../producers/replay.ts';
+import { planReplay } from '../../../producers/replay-plan.ts';
+import { waitForDrain } from '../../../ops/orchestrate.ts';
+import { pollUntil, testContext, type TestContext } from '../helpers.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DATA = new URL('../../../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
+const OPTIONS: ReplayOptions = {
+  locations: ['Albury', 'Darwin', 'Hobart'],
+  from: '2011-01-01',
+  to: '2011-12-31',
+  speed: 150,
+  quiet: true,
+};
+
+describe('recovery after a crash and a Redis flush', () => {
+  let ctx: TestContext;
+  let producer: Producer;
+  let codec: EventCodec;
+  let rows: CsvRow[];
+  let child: ChildProcess | null = null;
+  let observations: Observation[];
+  let killedAt = 0;
+
+  const startStages = async () => {
+    const proc = spawn(process.execPath, ['consumers/main.ts', '--stages', 'features,predictor,labeler'], {
+      cwd: ROOT,
+      env: { ...process.env, ...ctx.env, RETRAIN_ENABLED: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child = proc;
+    // Each stage marks its state as built once it reflects the log: then it consumes.
+    await pollUntil(
+      async () =>
+        (await ctx.redis.client.exists(
+          ctx.redis.key('features', 'built'),
+          ctx.redis.key('labeler', 'built'),
+        )) === 2,
+      { timeoutMs: 60_000, what: 'the stages to start' },
+    );
+    return proc;
+  };
+  const count = async (sql: string) => Number((await ctx.clickhouse.rows<{ n: string }>(sql))[0]!.n);
+
+  beforeAll(async () => {
+    ctx = await testContext('recovery');
+    await ctx.ensureTopics();
+    codec = await ctx.registerSchemas();
+    rows = await readWeatherCsvFile(DATA);
+    observations = planReplay(rows, OPTIONS).days.flatMap((d) => d.observations);
+    producer = createProducer(ctx.kafka);
+    await producer.connect();
+
+    const first = await startStages();
+    const replaying = replay(rows, 'slice', OPTIONS, {
+      producer,
+      codec,
+      topics: ctx.config.topics,
+      logger: ctx.logger,
+    });
+    // Kill -9 in the middle of the stream, then lose every Redis key of the deployment.
+    killedAt = await pollUntil(
+      async () => {
+        const n = await count('SELECT count() AS n FROM predictions');
+        return n >= observations.length / 3 ? n : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, what: 'a third of the predictions' },
+    );
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    await deleteByPrefix(ctx.redis.client, ctx.redis.prefix);
+    await startStages();
+    const summary = await replaying;
+    expect(summary.events).toBe(observations.length);
+    await waitForDrain(ctx.clickhouse, { predictions: observations.length, stallMs: 60_000 });
+  }, 240_000);
+
+  afterAll(async () => {
+    child?.kill('SIGTERM');
+    if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));
+    await producer?.disconnect();
+    await ctx?.cleanup();
+  });
+
+  it('was killed part-way through', () => {
+    expect(killedAt).toBeGreaterThan(0);
+    expect(killedAt).toBeLessThan(observations.length);
+  });
+
+  it('ends with exactly one prediction per observation', async () => {
+    expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(observations.length);
+  });
+
+  it('ends with the labels of an uninterrupted run, computed from the same features as offline training', async () => {
+    const offline = buildTrainingMatrix(
+      [...observations].sort((a, b) =>
+        a.location < b.location ? -1 : a.location > b.location ? 1 : a.date < b.date ? -1 : 1,
+      ),
+    );
+    const stored = await ctx.clickhouse.rows<{
+      location: string;
+      date: string;
+      features: number[];
+      label: number;
+    }>('SELECT location, toString(date) AS date, features, label FROM labeled_examples FINAL');
+    expect(stored.length).toBe(offline.dataset.nRows);
+    const rowOf = new Map(offline.dates.map((d, i) => [`${offline.locations[i]}|${d}`, i]));
+    const n = offline.dataset.nRows;
+    let compared = 0;
+    for (const s of stored) {
+      const i = rowOf.get(`${s.location}|${s.date}`);
+      expect(i, `${s.location} ${s.date} is a labeled day offline too`).toBeDefined();
+      expect(s.label).toBe(offline.target[i!]);
+      for (let j = 0; j < FEATURE_NAMES.length; j++) {
+        const want = offline.dataset.data[j * n + i!]!;
+        const got = Number(s.features[j]);
+        if (Number.isNaN(want))
+          expect(Number.isNaN(got), `${FEATURE_NAMES[j]} of ${s.location} ${s.date}`).toBe(true);
+        else expect(got, `${FEATURE_NAMES[j]} of ${s.location} ${s.date}`).toBe(want);
+      }
+      compared++;
+    }
+    expect(compared).toBe(n);
+  });
+});
