@@ -14,10 +14,12 @@ import { createKafka } from '../lib/kafka/client.ts';
 import { createProducer } from '../lib/kafka/producer.ts';
 import { createLogger } from '../lib/log.ts';
 import { readWeatherCsvFile } from '../lib/weather/csv.ts';
-import { startPipeline } from '../consumers/pipeline.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
+import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+
 import { replay } from '../producers/replay.ts';
 import { removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
-import { runSetup } from '../ops/setup.ts';
+import { runSetup, SCHEMAS_DIR } from '../ops/setup.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -81,7 +83,8 @@ await runSetup(config, logger);
 const rows = await readWeatherCsvFile(config.dataFile);
 
 try {
-  const pipeline = await startPipeline(config, logger);
+  const pipeline = await startPipelineThreads(config, TWO_THREADS);
+  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
   const clickhouse = createClickHouse(config.clickhouse);
   const kafka = createKafka(config, logger, { clientId: 'bench-replay' });
   const producer = createProducer(kafka);
@@ -98,7 +101,7 @@ try {
     Object.entries(c).reduce((s, [k, v]) => (k.startsWith(prefix) ? s + v : s), 0);
   const lastChange: Record<string, { at: number; value: number }> = {};
   const sampler = setInterval(() => {
-    const counters = pipeline.metrics.snapshot().counters;
+    const counters = pipeline.counters();
     const now = performance.now();
     for (const [stage, total] of Object.entries(stageTotals)) {
       const value = total(counters);
@@ -114,14 +117,14 @@ try {
     { speed: 0, quiet: true },
     {
       producer,
-      codec: pipeline.deps.codec,
+      codec,
       topics: config.topics,
       logger,
     },
   );
   const producedS = (performance.now() - t0) / 1000;
   progress(`produced ${summary.events} observations in ${producedS.toFixed(2)} s; waiting for ClickHouse`);
-  const counts = await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 50 });
+  const counts = await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 200 });
   // waitForDrain returns a second after the last change; the wall time ends at the last change.
   const drainedAt = Math.max(...Object.values(lastChange).map((c) => c.at));
   clearInterval(sampler);
@@ -129,13 +132,13 @@ try {
   const [lag] = await clickhouse.rows<{ p50: number; p99: number }>(
     'SELECT quantile(0.5)(lag_ms) AS p50, quantile(0.99)(lag_ms) AS p99 FROM predictions FINAL',
   );
-  const lagSamples = pipeline.metrics.snapshot().samples.prediction_lag_ms ?? new Float64Array(0);
+  await producer.disconnect();
+  const final = await pipeline.stop();
+  await clickhouse.close();
+  const lagSamples = final.samples.prediction_lag_ms ?? new Float64Array(0);
   const sortedLag = Float64Array.from(lagSamples).sort();
   const lagP99 = sortedLag.length ? sortedLag[Math.floor(0.99 * (sortedLag.length - 1))]! : Number(lag?.p99);
   const lagP50 = sortedLag.length ? sortedLag[Math.floor(0.5 * (sortedLag.length - 1))]! : Number(lag?.p50);
-  await producer.disconnect();
-  await pipeline.stop();
-  await clickhouse.close();
 
   progress(`ProducerPerformance: ${summary.events} records of 200 bytes, acks=all, idempotent`);
   const perfTopic = `bench-pipeline-${id}-perf`;

@@ -17,6 +17,7 @@ import {
   loadStates,
   replayLogUntil,
   saveStates,
+  PARTITIONS_IN_FLIGHT,
   type RunningStage,
   type StageDeps,
 } from './shell.ts';
@@ -39,13 +40,13 @@ function stepBatch(
   decoded: { record: ConsumedRecord; event: import('../lib/events.ts').Observation }[],
   states: Map<string, StationState | null>,
   encode: ((fv: import('../lib/events.ts').FeatureVector) => Buffer) | null,
-  count: (outcome: string) => void,
+  outcomes: Record<string, number>,
 ): BatchResult {
   const messages: Message[] = [];
   const changed = new Map<string, StationState | null>();
   for (const { record, event } of decoded) {
     const result = featuresStep(states.get(event.location) ?? null, event, record.timestamp);
-    count(result.outcome);
+    outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
     if (result.state !== states.get(event.location)) {
       states.set(event.location, result.state);
       changed.set(event.location, result.state);
@@ -61,7 +62,6 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
   const groupId = groupIdOf(config, 'features');
   const stationKey = (location: string) => STATE_KEYS.station(location);
   const builtKey = redis.key(...STATE_KEYS.featuresBuilt());
-  const count = (outcome: string) => metrics.inc('features_events', { outcome });
 
   const handle = async (records: ConsumedRecord[], emit: boolean) => {
     const { decoded, dlq } = await decodeBatch(codec, 'observation', records);
@@ -70,7 +70,9 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
     const encode = emit
       ? (fv: import('../lib/events.ts').FeatureVector) => codec.encode('features', fv)
       : null;
-    const result = stepBatch(decoded, states, encode, count);
+    const outcomes: Record<string, number> = {};
+    const result = stepBatch(decoded, states, encode, outcomes);
+    for (const [outcome, n] of Object.entries(outcomes)) metrics.inc('features_events', { outcome }, n);
     if (emit) {
       await sendBounded(deps.producer, config.topics.features, result.messages);
       await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
@@ -100,6 +102,9 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
     topics: [config.topics.observations],
     fromBeginning: true,
     logger: log,
+    // Stations of different partitions never share state, so partitions may be handled side by side:
+    // one waits on Kafka acks or ClickHouse while another computes.
+    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     handleBatch: (records) => handle(records, true),
   });
   return { name: 'features', stop: running.stop, done: running.done };

@@ -16,6 +16,7 @@ import {
   loadStates,
   replayLogUntil,
   saveStates,
+  PARTITIONS_IN_FLIGHT,
   type RunningStage,
   type StageDeps,
 } from './shell.ts';
@@ -53,9 +54,10 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     const labeled: LabeledExample[] = [];
     const actuals: Actual[] = [];
     let watermark = watermarks.get(partition) ?? '';
+    const outcomes: Record<string, number> = {};
     for (const { event } of decoded) {
       const result = labelStep(states.get(event.location) ?? null, event);
-      metrics.inc('labeler_events', { outcome: result.outcome });
+      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
       labeled.push(...result.labeled);
       actuals.push(...result.actuals);
       if (result.state !== states.get(event.location)) {
@@ -66,6 +68,7 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       if (event.date > watermark) watermark = event.date;
     }
     watermarks.set(partition, watermark);
+    for (const [outcome, n] of Object.entries(outcomes)) metrics.inc('labeler_events', { outcome }, n);
     for (const [location, state] of stations) {
       const swept = sweepExpired(state, watermark, config.pipeline.labelGraceDays);
       if (swept.state !== state) {
@@ -116,6 +119,9 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     topics: [config.topics.predictions],
     fromBeginning: true,
     logger: log,
+    // Stations of different partitions never share state, so partitions may be handled side by side:
+    // one waits on Kafka acks or ClickHouse while another computes.
+    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     handleBatch: (records) => handle(records, true),
   });
   return { name: 'labeler', stop: running.stop, done: running.done };

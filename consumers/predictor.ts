@@ -12,7 +12,7 @@ import { STATE_KEYS, type LatestForecast } from '../lib/state-keys.ts';
 import { addDays } from '../lib/time.ts';
 import type { Prediction } from '../lib/events.ts';
 import { predictionRow } from './rows.ts';
-import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from './shell.ts';
+import { decodeBatch, groupIdOf, PARTITIONS_IN_FLIGHT, type RunningStage, type StageDeps } from './shell.ts';
 import { PredictError, predictStep, prepareChampion, type PreparedChampion } from './steps/predict.ts';
 
 export function latestForecastOf(p: Prediction): LatestForecast {
@@ -57,6 +57,9 @@ export async function startPredictorStage(deps: StageDeps): Promise<RunningStage
     topics: [config.topics.features],
     fromBeginning: true,
     logger: log,
+    // Stations of different partitions never share state, so partitions may be handled side by side:
+    // one waits on Kafka acks or ClickHouse while another computes.
+    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     async handleBatch(records) {
       const { decoded, dlq } = await decodeBatch(codec, 'features', records);
       const ready = currentChampion();

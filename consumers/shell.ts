@@ -169,6 +169,9 @@ export async function replayLogUntil(
   return replayed;
 }
 
+/** Partitions a keyed stage works on at once (stations of different partitions share no state). */
+export const PARTITIONS_IN_FLIGHT = 3;
+
 export function groupIdOf(config: Config, stage: string): string {
   return `${config.groupPrefix}.${stage}`;
 }

@@ -29,18 +29,26 @@ export async function waitForDrain(runner: SqlRunner, target: DrainTarget): Prom
   let lastChange = Date.now();
   let stableSince = Number.POSITIVE_INFINITY;
   for (;;) {
-    const counts = await tableCounts(runner);
-    const signature = `${counts.predictions}|${counts.actuals}|${counts.labeled_examples}`;
+    // Plain counts while polling: FINAL on every poll would make ClickHouse merge-on-read all the time
+    // and take the CPU the pipeline needs. A re-delivered row can only make them larger, never smaller.
+    const [row] = await runner.rows<{ p: string; a: string; l: string }>(
+      `SELECT (SELECT count() FROM predictions) AS p, (SELECT count() FROM actuals) AS a,
+         (SELECT count() FROM labeled_examples) AS l`,
+    );
+    const signature = `${row!.p}|${row!.a}|${row!.l}`;
     const now = Date.now();
     if (signature !== last) {
       last = signature;
       lastChange = now;
       stableSince = now;
     }
-    if (counts.predictions >= target.predictions && now - stableSince >= 1_000) return counts;
+    if (Number(row!.p) >= target.predictions && now - stableSince >= 1_000) {
+      const counts = await tableCounts(runner);
+      if (counts.predictions >= target.predictions) return counts;
+    }
     if (now - lastChange > stallMs) {
       throw new Error(
-        `pipeline stalled: ${counts.predictions}/${target.predictions} predictions, ${counts.actuals} actuals after ${stallMs} ms without progress`,
+        `pipeline stalled: ${row!.p}/${target.predictions} predictions, ${row!.a} actuals after ${stallMs} ms without progress`,
       );
     }
     await new Promise((r) => setTimeout(r, pollMs));
