@@ -22,7 +22,7 @@ import {
   type DueTraining,
   type RetrainScheduleState,
 } from './steps/retrain-schedule.ts';
-import { runTraining, type TrainingRunResult } from './training-run.ts';
+import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from './training-run.ts';
 
 const BOUNDARY_GRACE_DAYS = 2;
 
@@ -86,6 +86,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
       champion: current,
       threshold: config.pipeline.decisionThreshold,
       minRows: config.pipeline.retrainMinRows,
+      candidates: WEEKLY_CANDIDATES.filter((c) => config.pipeline.retrainFamilies.includes(c.family)),
       codeVersion: version,
       clock,
     });

@@ -31,8 +31,8 @@ export interface CandidateSpec {
 export const WEEKLY_CANDIDATES: readonly CandidateSpec[] = [
   { family: 'climatology', params: {}, minRows: 1 },
   { family: 'logreg', params: {}, minRows: 200 },
-  { family: 'gbdt', params: { threads: 1 }, minRows: 500 },
-  { family: 'forest', params: { nTrees: 60, minSamplesLeaf: 10, threads: 1 }, minRows: 500 },
+  { family: 'gbdt', params: { maxIterations: 200, learningRate: 0.12 }, minRows: 500 },
+  { family: 'forest', params: { nTrees: 40, minSamplesLeaf: 20, threads: 1 }, minRows: 500 },
 ];
 
 export interface TrainingRunOptions {

@@ -42,6 +42,9 @@ export const configSchema = z.object({
   DRIFT_PSI_ALERT: z.coerce.number().positive().default(0.2),
   RETRAIN_ENABLED: bool.default(true),
   RETRAIN_MIN_ROWS: z.coerce.number().int().min(1).default(2000),
+  RETRAIN_FAMILIES: csv
+    .pipe(z.array(z.enum(['climatology', 'logreg', 'gbdt', 'forest'])))
+    .default(['climatology', 'logreg', 'gbdt', 'forest']),
   DATA_FILE: z.string().default('../shared/data/weatherAUS.csv.gz'),
 });
 
@@ -64,6 +67,8 @@ export interface Config {
     driftPsiAlert: number;
     retrainEnabled: boolean;
     retrainMinRows: number;
+    /** Families that compete at each weekly retraining. */
+    retrainFamilies: string[];
   };
   dataFile: string;
 }
@@ -123,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       driftPsiAlert: c.DRIFT_PSI_ALERT,
       retrainEnabled: c.RETRAIN_ENABLED,
       retrainMinRows: c.RETRAIN_MIN_ROWS,
+      retrainFamilies: c.RETRAIN_FAMILIES,
     },
     dataFile: c.DATA_FILE,
   };

@@ -15,6 +15,7 @@ import { createProducer, sendBounded } from '../lib/kafka/producer.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createSchemaRegistry, registerAll, type EventCodec } from '../lib/registry.ts';
 import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { addDays } from '../lib/time.ts';
 import { isIsoDate, readWeatherCsvFile, type CsvRow } from '../lib/weather/csv.ts';
 import { planReplay, type ReplayFilter } from './replay-plan.ts';
 
@@ -38,6 +39,8 @@ export const replayOptionsSchema = z.strictObject({
   /** Replay up to this date at full speed, then wait for the first trained champion before going on. */
   warmupUntil: isoDate.optional(),
   limit: z.coerce.number().int().positive().optional(),
+  /** Stay at most this many days ahead of the latest retraining (weekly retraining kept honest). */
+  maxLeadDays: z.coerce.number().int().positive().optional(),
   quiet: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
 });
 export type ReplayOptions = z.infer<typeof replayOptionsSchema>;
@@ -49,6 +52,11 @@ export interface ReplayDeps {
   logger: Logger;
   /** Resolves once a trained champion exists (used after `warmupUntil`). */
   waitForTrainedChampion?: () => Promise<void>;
+  /**
+   * With `maxLeadDays`: resolves once the retraining has caught up with `date` (latest training run's
+   * data reaches date - maxLeadDays), so a fast replay cannot outrun weekly retraining.
+   */
+  waitForTraining?: (date: string, beforeWaiting: () => Promise<void>) => Promise<void>;
   progress?: Progress;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -135,6 +143,8 @@ export async function replay(
       paceStart = clock();
       pacedDays = 0;
     }
+    // What is pending goes out before waiting: the retraining waits on exactly those days.
+    if (options.maxLeadDays !== undefined && warmupDone) await deps.waitForTraining?.(day.date, flush);
     const ingestedAt = clock();
     for (const o of day.observations) {
       pending.push({
@@ -169,6 +179,37 @@ export async function replay(
   return summary;
 }
 
+/**
+ * Gate for `maxLeadDays`: day D may go out once the latest training run's data reaches D - leadDays
+ * (runs that were skipped for want of rows count: the trainer looked at those weeks). Until the first run
+ * the replay's own first day stands in, so the stream can get to its first week boundary.
+ */
+export function trainingGate(
+  clickhouse: Parameters<typeof modelOfAlias>[0],
+  leadDays: number,
+  options: { intervalMs?: number; timeoutMs?: number } = {},
+): (date: string, beforeWaiting: () => Promise<void>) => Promise<void> {
+  let first: string | null = null;
+  let reached = '';
+  return async (date, beforeWaiting) => {
+    first ??= date;
+    const needed = addDays(date, -leadDays);
+    if (needed <= first || needed <= reached) return;
+    await beforeWaiting();
+    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    for (;;) {
+      const [row] = await clickhouse.rows<{ until: string; n: string }>(
+        'SELECT toString(max(data_until)) AS until, count() AS n FROM training_runs',
+      );
+      if (row && Number(row.n) > 0) reached = row.until;
+      if (needed <= reached) return;
+      if (Date.now() > deadline)
+        throw new Error(`retraining did not reach ${needed} in time (at ${reached || 'none'})`);
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+    }
+  };
+}
+
 /** Polls the registry until the champion alias points at a trained model (not the prior baseline). */
 export function championPoller(
   clickhouse: Parameters<typeof modelOfAlias>[0],
@@ -192,7 +233,7 @@ if (import.meta.main) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`replay: ${error.message}`);
     console.error(
-      'usage: node producers/replay.ts [--file F] [--from DATE] [--to DATE] [--locations A,B] [--speed DAYS_PER_S] [--warmup-until DATE] [--limit N] [--quiet]',
+      'usage: node producers/replay.ts [--file F] [--from DATE] [--to DATE] [--locations A,B] [--speed DAYS_PER_S] [--warmup-until DATE] [--max-lead-days N] [--limit N] [--quiet]',
     );
     process.exit(2);
   }
@@ -218,6 +259,7 @@ if (import.meta.main) {
       topics: config.topics,
       logger,
       waitForTrainedChampion: championPoller(clickhouse),
+      waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
       progress: options.quiet ? undefined : createProgress('replay', planned.events),
     });
     console.log(JSON.stringify(summary));

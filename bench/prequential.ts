@@ -1,0 +1,142 @@
+/**
+ * bench:prequential — protocol 2 of EVALUATION.md, forecast quality as users live it: the whole file
+ * replayed in date order through every stage with weekly retraining on; each prediction is made by the
+ * champion of that moment, before its label exists; every prediction is scored once its label joined,
+ * read back from ClickHouse. The replay stays at most --max-lead-days ahead of the retraining, so a week
+ * is never scored by a model older than the retraining schedule allows.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { prequentialScores, type Score } from '../lib/clickhouse/analytics.ts';
+import { createClickHouse } from '../lib/clickhouse/client.ts';
+import { createProgress } from '../lib/cli/progress.ts';
+import { loadConfig } from '../lib/config.ts';
+import { createKafka } from '../lib/kafka/client.ts';
+import { createProducer } from '../lib/kafka/producer.ts';
+import { createLogger } from '../lib/log.ts';
+import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import { readWeatherCsvFile } from '../lib/weather/csv.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
+import { replay, trainingGate } from '../producers/replay.ts';
+import { planReplay } from '../producers/replay-plan.ts';
+import { pipelineSummary, removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
+import { runSetup, SCHEMAS_DIR } from '../ops/setup.ts';
+import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 14);
+const FAMILIES = process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt';
+const KEEP = process.env.BENCH_KEEP === '1';
+
+const stack = spawnSync('bash', ['ops/stack', 'up'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+if (stack.status !== 0) throw new Error('ops/stack up failed');
+const id = randomBytes(3).toString('hex');
+const config = loadConfig({
+  ...process.env,
+  TOPIC_PREFIX: `bench-prequential-${id}`,
+  REDIS_PREFIX: `bench-prequential-${id}`,
+  CLICKHOUSE_DATABASE: `bench_prequential_${id}`,
+  RETRAIN_ENABLED: 'true',
+  RETRAIN_FAMILIES: FAMILIES,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+});
+const logger = createLogger(config);
+progress(
+  `deployment bench-prequential-${id}: setup (retraining families ${FAMILIES}, lead ${LEAD_DAYS} days)`,
+);
+await runSetup(config, logger);
+const rows = await readWeatherCsvFile(config.dataFile);
+
+try {
+  const pipeline = await startPipelineThreads(config, TWO_THREADS);
+  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  const clickhouse = createClickHouse(config.clickhouse);
+  const producer = createProducer(createKafka(config, logger, { clientId: 'bench-replay' }));
+  await producer.connect();
+  const started = performance.now();
+  const summary = await replay(
+    rows,
+    config.dataFile,
+    { speed: 0, maxLeadDays: LEAD_DAYS, quiet: false },
+    {
+      producer,
+      codec,
+      topics: config.topics,
+      logger,
+      waitForTraining: trainingGate(clickhouse, LEAD_DAYS, { timeoutMs: 30 * 60_000 }),
+      progress: createProgress('replay', planReplay(rows).events),
+    },
+  );
+  await producer.disconnect();
+  await waitForDrain(clickhouse, { predictions: summary.events, stallMs: 120_000 });
+  const wallS = (performance.now() - started) / 1000;
+  const overall = await pipelineSummary(clickhouse);
+  const from = overall.firstTrainedChampionFrom ?? undefined;
+  const [byYear, bySeason, byLocation, byModel] = await Promise.all(
+    (['year', 'season', 'location', 'model'] as const).map((g) => prequentialScores(clickhouse, g, { from })),
+  );
+  const [staleness] = await clickhouse.rows<{
+    runs: string;
+    skipped: string;
+    coalesced: string;
+    p50: number;
+    max: number;
+  }>(
+    `SELECT count() AS runs, countIf(winner = '') AS skipped, sum(coalesced_weeks) AS coalesced,
+       quantile(0.5)(staleness_days) AS p50, max(staleness_days) AS max
+     FROM training_runs FINAL WHERE staleness_days >= 0`,
+  );
+  await pipeline.stop();
+  await clickhouse.close();
+
+  const p = overall.prequential;
+  const row = (s: Score) => [
+    s.bucket,
+    s.n,
+    fmt(s.auc, 4),
+    fmt(s.brier, 4),
+    fmt(s.accuracy, 4),
+    fmt(s.positives / s.n, 3),
+  ];
+  const head = ['bucket', 'scored', 'ROC AUC', 'Brier', 'accuracy', 'rain share'];
+  const locations = [...byLocation!].sort((a, b) => a.auc - b.auc);
+  console.log(
+    `\nbench:prequential — ${summary.events} observations replayed in date order, weekly retraining on`,
+  );
+  console.log(
+    `(families ${FAMILIES}; replay at most ${LEAD_DAYS} days ahead of the retraining; scored from ${from ?? '-'}, the first trained champion)\n`,
+  );
+  console.log(formatTable(head, p ? [row({ ...p, bucket: 'all' })] : []));
+  console.log(`\nper year\n${formatTable(head, byYear!.map(row))}`);
+  console.log(`\nper season\n${formatTable(head, bySeason!.map(row))}`);
+  console.log(
+    `\nworst and best stations\n${formatTable(head, [...locations.slice(0, 5), ...locations.slice(-3)].map(row))}`,
+  );
+  console.log(`\nper serving model (first 5 by date)\n${formatTable(head, byModel!.slice(0, 5).map(row))}`);
+  console.log(
+    `\ntraining runs ${staleness?.runs ?? 0} (skipped for want of rows: ${staleness?.skipped ?? 0}), weeks covered ${staleness?.coalesced ?? 0}, staleness days median ${fmt(Number(staleness?.p50), 0)} max ${fmt(Number(staleness?.max), 0)}`,
+  );
+  console.log(
+    `models registered ${overall.modelsTrained}, promoted ${overall.modelsPromoted}; wall ${fmt(wallS, 1)} s`,
+  );
+  console.log(
+    summaryLine('prequential', {
+      scored: p?.n,
+      auc: p?.auc,
+      brier: p?.brier,
+      accuracy: p?.accuracy,
+      models_trained: overall.modelsTrained,
+      models_promoted: overall.modelsPromoted,
+      worst_location_auc: locations[0]?.auc,
+      wall_s: wallS,
+      events: summary.events,
+      training_runs: Number(staleness?.runs ?? NaN),
+    }),
+  );
+} finally {
+  if (!KEEP) {
+    progress('removing the bench deployment');
+    await removeDeployment(config, logger);
+  }
+}
