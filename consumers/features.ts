@@ -5,19 +5,17 @@
  * first rebuilds the stations from the observations log up to the committed offsets, silently.
  */
 import { featuresStep, type StationState } from '../lib/features/step.ts';
+import type { FeatureVector, Observation } from '../lib/events.ts';
 import type { Message } from '../lib/kafka/client.ts';
-import { runBatchConsumer, type ConsumedRecord } from '../lib/kafka/consumer.ts';
+import type { ConsumedRecord } from '../lib/kafka/consumer.ts';
 import { sendToDlq } from '../lib/kafka/dlq.ts';
 import { sendBounded } from '../lib/kafka/producer.ts';
 import { STATE_KEYS } from '../lib/state-keys.ts';
 import {
-  committedOffsets,
   decodeBatch,
-  groupIdOf,
   loadStates,
-  replayLogUntil,
+  runKeyedStage,
   saveStates,
-  PARTITIONS_IN_FLIGHT,
   type RunningStage,
   type StageDeps,
 } from './shell.ts';
@@ -37,9 +35,9 @@ interface BatchResult {
 
 /** Runs the step over a partition's records in order; pure apart from reading the loaded states. */
 function stepBatch(
-  decoded: { record: ConsumedRecord; event: import('../lib/events.ts').Observation }[],
+  decoded: { record: ConsumedRecord; event: Observation }[],
   states: Map<string, StationState | null>,
-  encode: ((fv: import('../lib/events.ts').FeatureVector) => Buffer) | null,
+  encode: ((fv: FeatureVector) => Buffer) | null,
   outcomes: Record<string, number>,
 ): BatchResult {
   const messages: Message[] = [];
@@ -59,7 +57,6 @@ function stepBatch(
 export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics } = deps;
   const log = deps.logger.child({ stage: 'features' });
-  const groupId = groupIdOf(config, 'features');
   const stationKey = (location: string) => STATE_KEYS.station(location);
   const builtKey = redis.key(...STATE_KEYS.featuresBuilt());
 
@@ -67,13 +64,11 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
     const { decoded, dlq } = await decodeBatch(codec, 'observation', records);
     const locations = [...new Set(decoded.map((d) => d.event.location))];
     const states = await loadStates(redis, stationKey, locations, parseStationState);
-    const encode = emit
-      ? (fv: import('../lib/events.ts').FeatureVector) => codec.encode('features', fv)
-      : null;
+    const encode = emit ? (fv: FeatureVector) => codec.encode('features', fv) : null;
     const outcomes: Record<string, number> = {};
     const result = stepBatch(decoded, states, encode, outcomes);
-    for (const [outcome, n] of Object.entries(outcomes)) metrics.inc('features_events', { outcome }, n);
     if (emit) {
+      for (const [outcome, n] of Object.entries(outcomes)) metrics.inc('features_events', { outcome }, n);
       await sendBounded(deps.producer, config.topics.features, result.messages);
       await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
       metrics.inc('features_dlq', undefined, dlq.length);
@@ -81,31 +76,12 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
     await saveStates(redis, stationKey, result.states, JSON.stringify, [[builtKey, '1']]);
   };
 
-  if ((await redis.client.exists(builtKey)) === 0) {
-    const until = await committedOffsets(deps.kafka, groupId, config.topics.observations);
-    const started = Date.now();
-    const replayed = await replayLogUntil(
-      deps.kafka,
-      config.topics.observations,
-      until,
-      (r) => handle(r, false),
-      log,
-    );
-    if (replayed > 0)
-      log.warn({ replayed, ms: Date.now() - started }, 'station state rebuilt from the observations log');
-    else await redis.client.set(builtKey, '1');
-  }
-
-  const running = await runBatchConsumer({
-    kafka: deps.kafka,
-    groupId,
-    topics: [config.topics.observations],
-    fromBeginning: true,
+  return runKeyedStage({
+    deps,
+    name: 'features',
+    inputTopic: config.topics.observations,
+    builtKey,
+    handle,
     logger: log,
-    // Stations of different partitions never share state, so partitions may be handled side by side:
-    // one waits on Kafka acks or ClickHouse while another computes.
-    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
-    handleBatch: (records) => handle(records, true),
   });
-  return { name: 'features', stop: running.stop, done: running.done };
 }

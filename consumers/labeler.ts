@@ -4,19 +4,16 @@
  * recorded missing once the partition's event time has passed it by the grace period.
  */
 import type { Message } from '../lib/kafka/client.ts';
-import { runBatchConsumer, type ConsumedRecord } from '../lib/kafka/consumer.ts';
+import type { ConsumedRecord } from '../lib/kafka/consumer.ts';
 import { sendToDlq } from '../lib/kafka/dlq.ts';
 import { sendBounded } from '../lib/kafka/producer.ts';
 import { STATE_KEYS } from '../lib/state-keys.ts';
 import { actualRow, labeledRow } from './rows.ts';
 import {
-  committedOffsets,
   decodeBatch,
-  groupIdOf,
   loadStates,
-  replayLogUntil,
+  runKeyedStage,
   saveStates,
-  PARTITIONS_IN_FLIGHT,
   type RunningStage,
   type StageDeps,
 } from './shell.ts';
@@ -36,7 +33,6 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
   const { config, codec, redis, metrics } = deps;
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'labeler' });
-  const groupId = groupIdOf(config, 'labeler');
   const keyOf = (location: string) => STATE_KEYS.pendingLabel(location);
   const builtKey = redis.key(...BUILT);
   /** Stations seen per partition with their last state: what the event-time sweep looks at. */
@@ -100,29 +96,12 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     await saveStates(redis, keyOf, changed, serializeJoinState, [[builtKey, '1']]);
   };
 
-  if ((await redis.client.exists(builtKey)) === 0) {
-    const until = await committedOffsets(deps.kafka, groupId, config.topics.predictions);
-    const replayed = await replayLogUntil(
-      deps.kafka,
-      config.topics.predictions,
-      until,
-      (r) => handle(r, false),
-      log,
-    );
-    if (replayed > 0) log.warn({ replayed }, 'pending labels rebuilt from the predictions log');
-    else await redis.client.set(builtKey, '1');
-  }
-
-  const running = await runBatchConsumer({
-    kafka: deps.kafka,
-    groupId,
-    topics: [config.topics.predictions],
-    fromBeginning: true,
+  return runKeyedStage({
+    deps,
+    name: 'labeler',
+    inputTopic: config.topics.predictions,
+    builtKey,
+    handle,
     logger: log,
-    // Stations of different partitions never share state, so partitions may be handled side by side:
-    // one waits on Kafka acks or ClickHouse while another computes.
-    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
-    handleBatch: (records) => handle(records, true),
   });
-  return { name: 'labeler', stop: running.stop, done: running.done };
 }

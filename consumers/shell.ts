@@ -175,3 +175,41 @@ export const PARTITIONS_IN_FLIGHT = 3;
 export function groupIdOf(config: Config, stage: string): string {
   return `${config.groupPrefix}.${stage}`;
 }
+
+export interface KeyedStageOptions {
+  deps: StageDeps;
+  name: string;
+  inputTopic: string;
+  /** Redis key that says the stage's state reflects the log (absent after a flush or on a new Redis). */
+  builtKey: string;
+  /** Handles a partition's records; `emit` false while rebuilding state (no outputs, state only). */
+  handle(records: ConsumedRecord[], emit: boolean): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * Runs a stage whose state is per station in Redis: first, if Redis lost that state, rebuilds it by
+ * re-reading the input log up to the group's committed offsets without emitting anything; then consumes,
+ * several partitions at a time (stations of different partitions share no state).
+ */
+export async function runKeyedStage(o: KeyedStageOptions): Promise<RunningStage> {
+  const { deps, logger } = o;
+  const groupId = groupIdOf(deps.config, o.name);
+  if ((await deps.redis.client.exists(o.builtKey)) === 0) {
+    const until = await committedOffsets(deps.kafka, groupId, o.inputTopic);
+    const started = Date.now();
+    const replayed = await replayLogUntil(deps.kafka, o.inputTopic, until, (r) => o.handle(r, false), logger);
+    if (replayed > 0) logger.warn({ replayed, ms: Date.now() - started }, 'state rebuilt from the log');
+    else await deps.redis.client.set(o.builtKey, '1');
+  }
+  const running = await runBatchConsumer({
+    kafka: deps.kafka,
+    groupId,
+    topics: [o.inputTopic],
+    fromBeginning: true,
+    logger,
+    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
+    handleBatch: (records) => o.handle(records, true),
+  });
+  return { name: o.name, stop: running.stop, done: running.done };
+}

@@ -16,11 +16,12 @@ import { createKafka } from '../lib/kafka/client.ts';
 import { createProducer } from '../lib/kafka/producer.ts';
 import { createLogger } from '../lib/log.ts';
 import { isIsoDate, readWeatherCsvFile } from '../lib/weather/csv.ts';
-import { startPipeline } from '../consumers/pipeline.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
+import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
 import { championPoller, replay } from '../producers/replay.ts';
 import { planReplay } from '../producers/replay-plan.ts';
 import { pipelineSummary, waitForDrain } from './orchestrate.ts';
-import { runSetup } from './setup.ts';
+import { runSetup, SCHEMAS_DIR } from './setup.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const optionsSchema = z.strictObject({
@@ -57,8 +58,9 @@ const logger = createLogger(config);
 step(`setup (topics ${config.topics.observations} ..., database ${config.clickhouse.database})`);
 await runSetup(config, logger);
 
-step('pipeline: features, predictor, labeler, drift, trainer');
-const pipeline = await startPipeline(config, logger);
+step('pipeline: features + predictor | labeler + drift + trainer, in two threads');
+const pipeline = await startPipelineThreads(config, TWO_THREADS);
+const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
 pipeline.done.catch((error: unknown) => {
   logger.fatal({ err: error }, 'a stage gave up');
   process.exit(1);
@@ -82,7 +84,7 @@ const replayed = await replay(
   { warmupUntil: options.warmupUntil, speed: options.speed, quiet: false },
   {
     producer,
-    codec: pipeline.deps.codec,
+    codec,
     topics: config.topics,
     logger,
     waitForTrainedChampion: championPoller(clickhouse),
