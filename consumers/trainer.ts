@@ -16,6 +16,7 @@ import { addDays } from '../lib/time.ts';
 import { LabeledHistory } from './labeled-history.ts';
 import { decodeBatch, type RunningStage, type StageDeps } from './shell.ts';
 import {
+  BOUNDARY_GRACE_DAYS,
   initialScheduleState,
   onLabeled,
   onTrainingFinished,
@@ -23,8 +24,6 @@ import {
   type RetrainScheduleState,
 } from './steps/retrain-schedule.ts';
 import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from './training-run.ts';
-
-const BOUNDARY_GRACE_DAYS = 2;
 
 /** The boundary Monday of the newest recorded run: the schedule resumes after it instead of redoing weeks. */
 async function lastTrainedWeek(deps: StageDeps): Promise<string | null> {

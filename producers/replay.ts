@@ -15,7 +15,8 @@ import { createProducer, sendBounded } from '../lib/kafka/producer.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createSchemaRegistry, registerAll, type EventCodec } from '../lib/registry.ts';
 import { SCHEMAS_DIR } from '../ops/setup.ts';
-import { addDays } from '../lib/time.ts';
+import { addDays, mondayOf } from '../lib/time.ts';
+import { BOUNDARY_GRACE_DAYS } from '../consumers/steps/retrain-schedule.ts';
 import { isIsoDate, readWeatherCsvFile, type CsvRow } from '../lib/weather/csv.ts';
 import { planReplay, type ReplayFilter } from './replay-plan.ts';
 
@@ -191,38 +192,61 @@ export async function replay(
 }
 
 /**
- * Gate for `maxLeadDays`: day D may go out once the latest training run's data reaches D - leadDays
- * (runs that were skipped for want of rows count: the trainer looked at those weeks). Until the first run
- * the replay's own first day stands in, so the stream can get to its first week boundary. Across a hole in
- * the data (weatherAUS has no April 2011) the retraining cannot get past the days already sent, so the
- * target is measured from the day after the previous one sent, not from D.
+ * Gate for `maxLeadDays`: day D may go out once the retraining has caught up with the data sent so far.
+ * The target is the training run on data up to D - leadDays, lowered to what the labels in ClickHouse
+ * make reachable: a week's run needs a label dated BOUNDARY_GRACE_DAYS past its boundary, and a hole in
+ * the data (weatherAUS has no April 2011) yields no labels at all. Before waiting on the retraining, the
+ * pipeline must have predicted every day sent, so the labels read are current.
  */
 export function trainingGate(
   clickhouse: Parameters<typeof modelOfAlias>[0],
   leadDays: number,
   options: { intervalMs?: number; timeoutMs?: number } = {},
 ): (date: string, previousDate: string | null, beforeWaiting: () => Promise<void>) => Promise<void> {
-  let first: string | null = null;
   let reached = '';
   return async (date, previousDate, beforeWaiting) => {
-    first ??= date;
-    const reachable = previousDate === null ? date : addDays(previousDate, 1);
-    const needed = addDays(reachable < date ? reachable : date, -leadDays);
-    if (needed <= first || needed <= reached) return;
+    const needed = addDays(date, -leadDays);
+    if (previousDate === null || needed <= reached) return;
     await beforeWaiting();
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
     for (;;) {
-      const [row] = await clickhouse.rows<{ until: string; n: string }>(
-        'SELECT toString(max(data_until)) AS until, count() AS n FROM training_runs',
-      );
-      if (row && Number(row.n) > 0) reached = row.until;
-      if (needed <= reached) return;
-      if (Date.now() > deadline)
+      const [row] = await clickhouse.rows<GateRow>(GATE_SQL);
+      const state = row!;
+      if (Number(state.runs) > 0) reached = state.until;
+      if (state.predicted >= previousDate && needed <= reached) return;
+      if (state.predicted >= previousDate) {
+        // Labels present: the last boundary they let the trainer cross, and the data end of its run.
+        if (Number(state.labels) === 0) return;
+        const firstRun = addDays(mondayOf(addDays(state.labeledFrom, -BOUNDARY_GRACE_DAYS)), 7);
+        const lastRun = mondayOf(addDays(state.labeledUntil, -BOUNDARY_GRACE_DAYS));
+        if (lastRun < firstRun) return;
+        const reachable = addDays(lastRun, -1);
+        if ((reachable < needed ? reachable : needed) <= reached) return;
+      }
+      if (Date.now() > deadline) {
         throw new Error(`retraining did not reach ${needed} in time (at ${reached || 'none'})`);
+      }
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
     }
   };
 }
+
+interface GateRow {
+  predicted: string;
+  labeledFrom: string;
+  labeledUntil: string;
+  labels: string;
+  until: string;
+  runs: string;
+}
+
+const GATE_SQL = `SELECT
+  (SELECT toString(max(date)) FROM predictions) AS predicted,
+  (SELECT toString(min(date)) FROM labeled_examples) AS labeledFrom,
+  (SELECT toString(max(date)) FROM labeled_examples) AS labeledUntil,
+  (SELECT count() FROM labeled_examples) AS labels,
+  (SELECT toString(max(data_until)) FROM training_runs) AS until,
+  (SELECT count() FROM training_runs) AS runs`;
 
 /** Polls the registry until the champion alias points at a trained model (not the prior baseline). */
 export function championPoller(

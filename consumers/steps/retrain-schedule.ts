@@ -7,6 +7,12 @@
  */
 import { addDays, daysBetween, mondayOf } from '../../lib/time.ts';
 
+/**
+ * Days a week boundary is crossed late: partitions are read in turn, so the stragglers of the week before
+ * are in the history when its run starts. The trainer feeds `onLabeled` with date - this.
+ */
+export const BOUNDARY_GRACE_DAYS = 2;
+
 export interface RetrainScheduleState {
   v: 1;
   /** Monday of the latest labeled date seen. */

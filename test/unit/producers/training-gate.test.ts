@@ -2,45 +2,97 @@ import { describe, expect, it } from 'vitest';
 import type { SqlRunner } from '../../../lib/clickhouse/client.ts';
 import { trainingGate } from '../../../producers/replay.ts';
 
-/** The gate reads one figure, the latest training run's data end; this runner serves it from a variable. */
-function runner(state: { until: string | null }): SqlRunner {
+interface Store {
+  predicted: string;
+  labeledFrom: string;
+  labeledUntil: string;
+  labels: number;
+  until: string | null;
+}
+
+/** The gate reads a few figures of the deployment's tables; this runner serves them from a variable. */
+function runner(s: Store): SqlRunner {
   return {
     command: async () => undefined,
-    rows: async <T>() => [{ until: state.until ?? '1970-01-01', n: state.until === null ? '0' : '1' }] as T[],
+    rows: async <T>() =>
+      [
+        {
+          predicted: s.predicted,
+          labeledFrom: s.labeledFrom,
+          labeledUntil: s.labeledUntil,
+          labels: String(s.labels),
+          until: s.until ?? '1970-01-01',
+          runs: s.until === null ? '0' : '1',
+        },
+      ] as T[],
   };
 }
 
+const noop = async () => undefined;
+
 describe('trainingGate', () => {
-  it('lets the first weeks through before any run, then holds the replay to the lead', async () => {
-    const state = { until: null as string | null };
-    const gate = trainingGate(runner(state), 14, { intervalMs: 1 });
-    let flushed = 0;
-    const flush = async () => {
-      flushed++;
+  it('holds the replay to the lead once the labels allow a run, after flushing', async () => {
+    const store: Store = {
+      predicted: '2010-01-30',
+      labeledFrom: '2010-01-01',
+      labeledUntil: '2010-01-29',
+      labels: 100,
+      until: null,
     };
-    await gate('2010-01-01', null, flush);
-    await gate('2010-01-15', '2010-01-14', flush);
-    expect(flushed).toBe(0);
-    // 2010-01-16 needs a run on data up to 2010-01-02: it waits (after flushing) until one exists.
-    const waiting = gate('2010-01-16', '2010-01-15', flush);
+    const gate = trainingGate(runner(store), 14, { intervalMs: 1 });
+    await gate('2010-01-01', null, noop);
+    let flushed = 0;
+    // 2010-01-31 needs a run on data up to 2010-01-17; the labels allow runs up to the 2010-01-25 boundary.
+    const waiting = gate('2010-01-31', '2010-01-30', async () => {
+      flushed++;
+    });
     await new Promise((r) => setTimeout(r, 20));
     expect(flushed).toBe(1);
-    state.until = '2010-01-03';
+    store.until = '2010-01-17';
     await waiting;
   });
 
-  it('measures the lead from the days already sent across a hole in the data', async () => {
-    const state = { until: '2011-03-27' as string | null };
-    const gate = trainingGate(runner(state), 14, { intervalMs: 1 });
-    await gate('2010-01-01', null, async () => undefined);
-    // No April 2011 in the file: May 1 follows March 31. The retraining cannot get past March, so
-    // the gate asks for data up to March 18 (April 1 - 14), which it has, instead of April 17.
-    await expect(gate('2011-05-01', '2011-03-31', async () => undefined)).resolves.toBeUndefined();
+  it('waits for the pipeline to predict what was sent before judging the labels', async () => {
+    const store: Store = {
+      predicted: '2010-01-10',
+      labeledFrom: '2010-01-01',
+      labeledUntil: '2010-01-09',
+      labels: 40,
+      until: null,
+    };
+    const gate = trainingGate(runner(store), 14, { intervalMs: 1 });
+    let done = false;
+    const waiting = gate('2010-01-31', '2010-01-30', noop).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(false);
+    store.predicted = '2010-01-30';
+    store.labeledUntil = '2010-01-29';
+    store.until = '2010-01-17';
+    await waiting;
+  });
+
+  it('does not wait for a run the labels cannot produce: a hole in the data', async () => {
+    // No April 2011 in the file: after March 31 the next day sent is May 1, which has no label yet.
+    const store: Store = {
+      predicted: '2011-05-01',
+      labeledFrom: '2009-01-01',
+      labeledUntil: '2011-03-30',
+      labels: 9e4,
+      until: '2011-03-27',
+    };
+    const gate = trainingGate(runner(store), 14, { intervalMs: 1, timeoutMs: 50 });
+    await expect(gate('2011-05-02', '2011-05-01', noop)).resolves.toBeUndefined();
   });
 
   it('fails loudly when the retraining never catches up', async () => {
-    const gate = trainingGate(runner({ until: '2010-01-01' }), 14, { intervalMs: 1, timeoutMs: 20 });
-    await gate('2010-01-01', null, async () => undefined);
-    await expect(gate('2010-03-01', '2010-02-28', async () => undefined)).rejects.toThrow(/did not reach/);
+    const store: Store = {
+      predicted: '2010-03-01',
+      labeledFrom: '2010-01-01',
+      labeledUntil: '2010-02-28',
+      labels: 300,
+      until: '2010-01-03',
+    };
+    const gate = trainingGate(runner(store), 14, { intervalMs: 1, timeoutMs: 20 });
+    await expect(gate('2010-03-02', '2010-03-01', noop)).rejects.toThrow(/did not reach/);
   });
 });
