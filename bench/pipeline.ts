@@ -5,30 +5,21 @@
  * produce to last ClickHouse row, events/s per stage, end-to-end lag (observation in Kafka → prediction).
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { loadConfig } from '../lib/config.ts';
 import { ensureTopics } from '../lib/kafka/admin.ts';
 import { createKafka } from '../lib/kafka/client.ts';
 import { createProducer } from '../lib/kafka/producer.ts';
-import { createLogger } from '../lib/log.ts';
 import { readWeatherCsvFile } from '../lib/weather/csv.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
 import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
 
 import { replay } from '../producers/replay.ts';
 import { removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
-import { runSetup, SCHEMAS_DIR } from '../ops/setup.ts';
+import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { benchDeployment, ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const KAFKA_LIBS = `${ROOT}.state/lib/kafka/*`;
-
-function ensureStack(): void {
-  const r = spawnSync('bash', ['ops/stack', 'up'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-  if (r.status !== 0) throw new Error('ops/stack up failed');
-}
 
 /** Kafka's own ProducerPerformance, same machine, same broker, same record count: the ceiling. */
 function producerPerformance(
@@ -67,19 +58,7 @@ function producerPerformance(
   return { seconds, line };
 }
 
-ensureStack();
-const id = randomBytes(3).toString('hex');
-const config = loadConfig({
-  ...process.env,
-  TOPIC_PREFIX: `bench-pipeline-${id}`,
-  REDIS_PREFIX: `bench-pipeline-${id}`,
-  CLICKHOUSE_DATABASE: `bench_pipeline_${id}`,
-  RETRAIN_ENABLED: 'false',
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-});
-const logger = createLogger(config);
-progress(`deployment bench-pipeline-${id}: setup`);
-await runSetup(config, logger);
+const { config, logger, id } = await benchDeployment('pipeline', { RETRAIN_ENABLED: 'false' });
 const rows = await readWeatherCsvFile(config.dataFile);
 
 try {

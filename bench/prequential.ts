@@ -5,47 +5,30 @@
  * read back from ClickHouse. The replay stays at most --max-lead-days ahead of the retraining, so a week
  * is never scored by a model older than the retraining schedule allows.
  */
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { prequentialScores, type Score } from '../lib/clickhouse/analytics.ts';
 import { createClickHouse } from '../lib/clickhouse/client.ts';
 import { createProgress } from '../lib/cli/progress.ts';
-import { loadConfig } from '../lib/config.ts';
 import { createKafka } from '../lib/kafka/client.ts';
 import { createProducer } from '../lib/kafka/producer.ts';
-import { createLogger } from '../lib/log.ts';
 import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
 import { readWeatherCsvFile } from '../lib/weather/csv.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
 import { replay, trainingGate } from '../producers/replay.ts';
 import { planReplay } from '../producers/replay-plan.ts';
 import { pipelineSummary, removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
-import { runSetup, SCHEMAS_DIR } from '../ops/setup.ts';
+import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { benchDeployment } from './lib/deployment.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 14);
 const FAMILIES = process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt';
 const KEEP = process.env.BENCH_KEEP === '1';
 
-const stack = spawnSync('bash', ['ops/stack', 'up'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-if (stack.status !== 0) throw new Error('ops/stack up failed');
-const id = randomBytes(3).toString('hex');
-const config = loadConfig({
-  ...process.env,
-  TOPIC_PREFIX: `bench-prequential-${id}`,
-  REDIS_PREFIX: `bench-prequential-${id}`,
-  CLICKHOUSE_DATABASE: `bench_prequential_${id}`,
+const { config, logger } = await benchDeployment('prequential', {
   RETRAIN_ENABLED: 'true',
   RETRAIN_FAMILIES: FAMILIES,
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 });
-const logger = createLogger(config);
-progress(
-  `deployment bench-prequential-${id}: setup (retraining families ${FAMILIES}, lead ${LEAD_DAYS} days)`,
-);
-await runSetup(config, logger);
+progress(`retraining families ${FAMILIES}, replay at most ${LEAD_DAYS} days ahead of the retraining`);
 const rows = await readWeatherCsvFile(config.dataFile);
 
 try {
