@@ -2,6 +2,7 @@
  * The only module that imports kafkajs. Everything else in the project sees the types re-exported here,
  * so a maintained client (kafkajs has had no release since 2.2.4) can replace it in one place.
  */
+import { createRequire } from 'node:module';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
 import type { Config } from '../config.ts';
@@ -79,6 +80,38 @@ export function silenceKafkajsTimeoutWarning(): void {
   } as typeof process.emitWarning;
 }
 
+interface RequestQueueInternals {
+  pending: unknown[];
+  throttledUntil: number;
+  scheduleCheckPendingRequests(): void;
+}
+
+const SPIN_FIX_INSTALLED = Symbol.for('rainstream.kafkajs-request-queue-spin-fix');
+
+/**
+ * kafkajs 2.2.4 re-arms its "check pending requests" timer after every check, even when nothing is
+ * pending and nothing is throttled: the delay is then `-1 - Date.now()`, which Node turns into 1 ms, so
+ * every broker connection runs a 1 kHz timer loop for as long as it lives. That is what Node 24's
+ * TimeoutNegativeWarning points at (tulios/kafkajs#1751), and it is not harmless: an idle process with a
+ * producer and a few consumers burned a whole core here. The timer only has work when requests wait, or
+ * when the broker throttles us; this skips it otherwise. Pushing a request that cannot go out at once
+ * still schedules the check (pending is then non-empty), and a finished request checks the queue itself.
+ */
+export function fixKafkajsRequestQueueSpin(): void {
+  const require = createRequire(import.meta.url);
+  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
+    prototype: RequestQueueInternals & { [SPIN_FIX_INSTALLED]?: true };
+  };
+  const proto = RequestQueue.prototype;
+  if (proto[SPIN_FIX_INSTALLED]) return;
+  proto[SPIN_FIX_INSTALLED] = true;
+  const schedule = proto.scheduleCheckPendingRequests;
+  proto.scheduleCheckPendingRequests = function scheduleOnlyWithWork(this: RequestQueueInternals) {
+    if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return;
+    schedule.call(this);
+  };
+}
+
 export interface KafkaClientOptions {
   /** Overrides config.kafka.clientId, e.g. to tell stages apart in broker logs. */
   clientId?: string;
@@ -92,6 +125,7 @@ export function createKafka(
   options: KafkaClientOptions = {},
 ): Kafka {
   silenceKafkajsTimeoutWarning();
+  fixKafkajsRequestQueueSpin();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId ?? config.kafka.clientId,
