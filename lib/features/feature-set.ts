@@ -17,8 +17,8 @@ export const RAIN_WINDOWS = [1, 3, 7] as const;
 /** Days since rain is capped: beyond a month of dry weather the exact count says little more. */
 export const DAYS_SINCE_RAIN_CAP = 30;
 
-export const FEATURE_NAMES: readonly string[] = Object.freeze([
-  ...RAW_FEATURES,
+/** Angles, flags, calendar and station codes: encodings, never clipped. */
+const ENCODED_FEATURES = [
   'windGustDirSin',
   'windGustDirCos',
   'windDir9amSin',
@@ -32,6 +32,11 @@ export const FEATURE_NAMES: readonly string[] = Object.freeze([
   'dayOfYearSin',
   'dayOfYearCos',
   'locationCode',
+] as const;
+
+export const FEATURE_NAMES: readonly string[] = Object.freeze([
+  ...RAW_FEATURES,
+  ...ENCODED_FEATURES,
   'tempRange',
   'humidityChange9to3',
   'pressureChange9to3',
@@ -54,19 +59,7 @@ export const FEATURE_NAMES: readonly string[] = Object.freeze([
  * change their meaning (a rare station code or a calm compass point is not an outlier).
  */
 export const UNCLIPPED_FEATURES: ReadonlySet<string> = new Set([
-  'windGustDirSin',
-  'windGustDirCos',
-  'windDir9amSin',
-  'windDir9amCos',
-  'windDir3pmSin',
-  'windDir3pmCos',
-  'rainToday',
-  'month',
-  'monthSin',
-  'monthCos',
-  'dayOfYearSin',
-  'dayOfYearCos',
-  'locationCode',
+  ...ENCODED_FEATURES,
   ...RAIN_WINDOWS.map((k) => `rainDays${k}d`),
   'daysSinceRain',
 ]);
