@@ -12,11 +12,11 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import pkg from '../package.json' with { type: 'json' };
-import type { ChampionSource } from '../lib/champion.ts';
-import type { ClickHouse } from '../lib/clickhouse/client.ts';
-import type { Logger } from '../lib/log.ts';
-import type { RedisHandle } from '../lib/redis.ts';
-import { isRainstreamError, type RainstreamError } from '../lib/errors.ts';
+import type { ChampionSource } from '../lib/models/champion.ts';
+import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
+import type { Logger } from '../lib/platform/log.ts';
+import type { RedisHandle } from '../lib/platform/redis.ts';
+import { isRainstreamError, type RainstreamError } from '../lib/platform/errors.ts';
 import { ApiError } from './errors.ts';
 import { healthRoutes } from './routes/health.ts';
 import { locationRoutes } from './routes/locations.ts';

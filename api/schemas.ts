@@ -4,9 +4,9 @@
  * and `/openapi.json` publishes the very same objects: the documentation cannot drift from what is enforced.
  */
 import { z } from 'zod';
-import { SCORE_GROUPINGS } from '../lib/clickhouse/analytics.ts';
-import type { LatestForecast } from '../lib/state-keys.ts';
-import { COMPASS_POINTS, NUMERIC_FIELDS, type NumericField } from '../lib/weather/observation.ts';
+import { SCORE_GROUPINGS } from '../lib/platform/clickhouse/queries/quality.ts';
+import type { LatestForecast } from '../lib/domain/state-keys.ts';
+import { COMPASS_POINTS, NUMERIC_FIELDS, type NumericField } from '../lib/domain/weather/observation.ts';
 
 /** Same rule as the CSV edge (lib/weather/csv.ts): a station name never holds ':' or glob characters. */
 export const LOCATION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

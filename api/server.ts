@@ -2,16 +2,16 @@
  * The API process: configuration, logger, clients and champion source, then the app, then a graceful close
  * on SIGINT/SIGTERM (stop accepting, let requests in flight finish, close the clients). `npm run api`.
  */
-import type { ChampionSource } from '../lib/champion.ts';
-import { startChampionWatcher } from '../lib/champion-watcher.ts';
-import type { ClickHouse } from '../lib/clickhouse/client.ts';
-import { createKafka } from '../lib/kafka/client.ts';
-import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import type { ChampionSource } from '../lib/models/champion.ts';
+import { startChampionWatcher } from '../lib/models/champion-watcher.ts';
+import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
 import { SCHEMAS_DIR } from '../ops/setup.ts';
-import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { loadConfig, type Config } from '../lib/config.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
-import { createRedis } from '../lib/redis.ts';
+import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { loadConfig, type Config } from '../lib/platform/config.ts';
+import { createLogger, type Logger } from '../lib/platform/log.ts';
+import { createRedis } from '../lib/platform/redis.ts';
 import { buildApp } from './app.ts';
 
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */

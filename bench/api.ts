@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiServerOptions, buildApp } from '../api/app.ts';
-import { fixedChampionSource, type Champion } from '../lib/champion.ts';
-import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { loadConfig } from '../lib/config.ts';
-import type { Observation } from '../lib/events.ts';
+import { fixedChampionSource, type Champion } from '../lib/models/champion.ts';
+import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { loadConfig } from '../lib/platform/config.ts';
+import type { Observation } from '../lib/domain/events.ts';
 import {
   FEATURE_NAMES,
   FEATURE_SET_VERSION,
@@ -29,17 +29,17 @@ import {
   buildTrainingMatrix,
   featuresStep,
   type StationState,
-} from '../lib/features/index.ts';
-import { createLogger } from '../lib/log.ts';
+} from '../lib/domain/features/index.ts';
+import { createLogger } from '../lib/platform/log.ts';
 import { loadModel } from '../lib/ml/families.ts';
 import { gbdtFamily } from '../lib/ml/gbdt.ts';
 import type { ModelArtifact } from '../lib/ml/model.ts';
-import { createRedis, deleteByPrefix } from '../lib/redis.ts';
-import { STATE_KEYS } from '../lib/state-keys.ts';
-import { addDays } from '../lib/time.ts';
-import { readWeatherCsvFile } from '../lib/weather/csv.ts';
-import { latestForecastOf } from '../consumers/predictor.ts';
-import { predictStep, prepareChampion } from '../consumers/steps/predict.ts';
+import { createRedis, deleteByPrefix } from '../lib/platform/redis.ts';
+import { STATE_KEYS } from '../lib/domain/state-keys.ts';
+import { addDays } from '../lib/domain/time.ts';
+import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
+import { latestForecastOf } from '../consumers/predictor/shell.ts';
+import { predictStep, prepareChampion } from '../consumers/predictor/step.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
 
 const CONNECTIONS = 50;

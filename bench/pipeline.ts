@@ -5,16 +5,16 @@
  * produce to last ClickHouse row, events/s per stage, end-to-end lag (observation in Kafka → prediction).
  */
 import { spawnSync } from 'node:child_process';
-import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { ensureTopics } from '../lib/kafka/admin.ts';
-import { createKafka } from '../lib/kafka/client.ts';
-import { createProducer } from '../lib/kafka/producer.ts';
-import { readWeatherCsvFile } from '../lib/weather/csv.ts';
-import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
-import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { ensureTopics } from '../lib/platform/kafka/admin.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/host/pipeline.ts';
+import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
 
-import { replay } from '../producers/replay.ts';
-import { removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
+import { replay } from '../producers/replay/replay.ts';
+import { removeDeployment, waitForDrain } from '../lib/deployment/drain.ts';
 import { SCHEMAS_DIR } from '../ops/setup.ts';
 import { benchDeployment, ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';

@@ -5,17 +5,17 @@
  * read back from ClickHouse. The replay stays at most --max-lead-days ahead of the retraining, so a week
  * is never scored by a model older than the retraining schedule allows.
  */
-import { prequentialScores, type Score } from '../lib/clickhouse/analytics.ts';
-import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { createProgress } from '../lib/cli/progress.ts';
-import { createKafka } from '../lib/kafka/client.ts';
-import { createProducer } from '../lib/kafka/producer.ts';
-import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
-import { readWeatherCsvFile } from '../lib/weather/csv.ts';
-import { startPipelineThreads, TWO_THREADS } from '../consumers/pipeline.ts';
-import { replay, trainingGate } from '../producers/replay.ts';
-import { planReplay } from '../producers/replay-plan.ts';
-import { pipelineSummary, removeDeployment, waitForDrain } from '../ops/orchestrate.ts';
+import { prequentialScores, type Score } from '../lib/platform/clickhouse/queries/quality.ts';
+import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { createProgress } from '../lib/platform/cli/progress.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
+import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/host/pipeline.ts';
+import { replay, trainingGate } from '../producers/replay/replay.ts';
+import { planReplay } from '../producers/replay/plan.ts';
+import { pipelineSummary, removeDeployment, waitForDrain } from '../lib/deployment/drain.ts';
 import { SCHEMAS_DIR } from '../ops/setup.ts';
 import { benchDeployment } from './lib/deployment.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';

@@ -10,12 +10,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classificationReport, type ClassificationReport } from '../lib/ml/metrics.ts';
-import { readWeatherCsvFile } from '../lib/weather/csv.ts';
+import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
 import { ensureAnchors, PYTHON, pythonEnv } from './lib/anchors.ts';
 import { runJsonChild } from './lib/child.ts';
-import { buildTrainingMatrix, FEATURE_SET_VERSION } from '../lib/features/index.ts';
+import { buildTrainingMatrix, FEATURE_SET_VERSION } from '../lib/domain/features/index.ts';
 import { sliceRows, sliceValues } from '../lib/ml/dataset.ts';
-import type { CsvRow } from '../lib/weather/csv.ts';
+import type { CsvRow } from '../lib/domain/weather/csv.ts';
 import {
   buildProtocol1,
   PROTOCOL1_CUTOFF,

@@ -3,14 +3,14 @@
  * Promotion and rollback go through the same path as the trainer's (registry row, then the event that
  * running predictors follow), so they take effect without a restart.
  */
-import { loadConfig } from '../lib/config.ts';
-import { createClickHouse } from '../lib/clickhouse/client.ts';
-import { createKafka } from '../lib/kafka/client.ts';
-import { createProducer } from '../lib/kafka/producer.ts';
-import { createLogger } from '../lib/log.ts';
-import { aliasHistory, currentAlias, listModels, loadStoredModel } from '../lib/model-registry.ts';
-import { promote } from '../lib/promotion.ts';
-import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
+import { loadConfig } from '../lib/platform/config.ts';
+import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import { createLogger } from '../lib/platform/log.ts';
+import { aliasHistory, currentAlias, listModels, loadStoredModel } from '../lib/models/registry.ts';
+import { promote } from '../lib/models/promotion.ts';
+import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
 import { SCHEMAS_DIR } from './setup.ts';
 
 const USAGE = 'usage: node ops/models.ts list | champion | promote <version> | rollback';

@@ -3,17 +3,17 @@
  * `npm run setup` (reads the environment like every process); tests call `runSetup` with their own config.
  */
 import { fileURLToPath } from 'node:url';
-import { type Config, loadConfig } from '../lib/config.ts';
-import { migrateDatabase, type MigrationReport } from '../lib/clickhouse/migrate.ts';
-import { ensureTopics, type EnsureTopicsReport } from '../lib/kafka/admin.ts';
-import { createKafka } from '../lib/kafka/client.ts';
-import { topicSpecs } from '../lib/kafka/topics.ts';
-import { createLogger, type Logger } from '../lib/log.ts';
-import { createSchemaRegistry, registerAll } from '../lib/registry.ts';
-import type { EventKind } from '../lib/events.ts';
+import { type Config, loadConfig } from '../lib/platform/config.ts';
+import { migrateDatabase, type MigrationReport } from '../lib/platform/clickhouse/migrate.ts';
+import { ensureTopics, type EnsureTopicsReport } from '../lib/platform/kafka/admin.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { topicSpecs } from '../lib/platform/kafka/topics.ts';
+import { createLogger, type Logger } from '../lib/platform/log.ts';
+import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
+import type { EventKind } from '../lib/domain/events.ts';
 
 export const SCHEMAS_DIR = fileURLToPath(new URL('../schemas/', import.meta.url));
-export const MIGRATIONS_DIR = fileURLToPath(new URL('./clickhouse/migrations/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../schemas/clickhouse/', import.meta.url));
 
 export interface SetupReport {
   topics: EnsureTopicsReport;

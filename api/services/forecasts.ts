@@ -2,9 +2,9 @@
  * The latest forecasts the predictor keeps in Redis. Reads only: one GET per forecast served, one MGET for
  * the station list.
  */
-import { FEATURE_SET_VERSION, STATIONS, locationCode } from '../../lib/features/index.ts';
-import type { RedisHandle } from '../../lib/redis.ts';
-import { STATE_KEYS } from '../../lib/state-keys.ts';
+import { FEATURE_SET_VERSION, STATIONS, locationCode } from '../../lib/domain/features/index.ts';
+import type { RedisHandle } from '../../lib/platform/redis.ts';
+import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import type { LocationsBody } from '../schemas.ts';
 
 export interface ForecastService {

@@ -1,6 +1,6 @@
 /** Prequential scores (each prediction scored once its outcome joined), from ClickHouse. */
-import { prequentialScores } from '../../lib/clickhouse/analytics.ts';
-import type { SqlRunner } from '../../lib/clickhouse/client.ts';
+import { prequentialScores } from '../../lib/platform/clickhouse/queries/quality.ts';
+import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 import { ApiError } from '../errors.ts';
 import type { PrequentialBody, PrequentialQuery } from '../schemas.ts';
 

@@ -2,10 +2,10 @@
  * The model registry as the API shows it: trained versions newest first (metadata only: artifacts can be
  * megabytes) and where the champion alias points, with what this process is actually serving.
  */
-import type { ChampionSource } from '../../lib/champion.ts';
-import { modelOfAlias } from '../../lib/clickhouse/analytics.ts';
-import type { SqlRunner } from '../../lib/clickhouse/client.ts';
-import { currentAlias, listModels, type Alias } from '../../lib/model-registry.ts';
+import type { ChampionSource } from '../../lib/models/champion.ts';
+import { modelOfAlias } from '../../lib/platform/clickhouse/queries/quality.ts';
+import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
+import { currentAlias, listModels, type Alias } from '../../lib/models/registry.ts';
 import type { ChampionBody, ModelsBody } from '../schemas.ts';
 
 const ALIASES: readonly Alias[] = ['champion', 'challenger'];

@@ -4,18 +4,18 @@
  * `featuresStep` from lib/features, and the predictor's own `prepareChampion` / `predictStep` with the
  * champion of the moment.
  */
-import type { Champion, ChampionSource } from '../../lib/champion.ts';
-import type { Observation } from '../../lib/events.ts';
-import { featuresStep, type StationState } from '../../lib/features/index.ts';
-import type { RedisHandle } from '../../lib/redis.ts';
-import { STATE_KEYS } from '../../lib/state-keys.ts';
-import { addDays, dayNumber } from '../../lib/time.ts';
+import type { Champion, ChampionSource } from '../../lib/models/champion.ts';
+import type { Observation } from '../../lib/domain/events.ts';
+import { featuresStep, type StationState } from '../../lib/domain/features/index.ts';
+import type { RedisHandle } from '../../lib/platform/redis.ts';
+import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { addDays, dayNumber } from '../../lib/domain/time.ts';
 import {
   PredictError,
   predictStep,
   prepareChampion,
   type PreparedChampion,
-} from '../../consumers/steps/predict.ts';
+} from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
 import type { ObservationBody, PredictionResult } from '../schemas.ts';
 

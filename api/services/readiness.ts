@@ -3,8 +3,8 @@
  * scores) answer. Each check is bounded so a hung dependency makes /ready fail fast instead of hanging the
  * orchestrator's probe.
  */
-import type { ClickHouse } from '../../lib/clickhouse/client.ts';
-import type { RedisHandle } from '../../lib/redis.ts';
+import type { ClickHouse } from '../../lib/platform/clickhouse/client.ts';
+import type { RedisHandle } from '../../lib/platform/redis.ts';
 import type { Dependency, ReadyBody } from '../schemas.ts';
 
 export interface ReadinessService {

@@ -5,8 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, type Config } from '../../lib/config.ts';
-import { createLogger, type Logger } from '../../lib/log.ts';
+import { loadConfig, type Config } from '../../lib/platform/config.ts';
+import { createLogger, type Logger } from '../../lib/platform/log.ts';
 import { runSetup } from '../../ops/setup.ts';
 import { progress } from './report.ts';
 

@@ -2,13 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetFromColumns } from '../../lib/ml/dataset.ts';
 import type { Dataset } from '../../lib/ml/model.ts';
-import type { CsvRow } from '../../lib/weather/csv.ts';
+import type { CsvRow } from '../../lib/domain/weather/csv.ts';
 import {
   COMPASS_POINTS,
   DIRECTION_FIELDS,
   NUMERIC_FIELDS,
   type Observation,
-} from '../../lib/weather/observation.ts';
+} from '../../lib/domain/weather/observation.ts';
 
 /**
  * Protocol 1 of EVALUATION.md with raw columns: numeric readings as they are, wind directions as sin/cos,

@@ -8,7 +8,7 @@
  * expected proportions are also kept per calendar month, and a week is held to the months its days fall
  * in; the all-year proportions remain for months the training data lacks.
  */
-import { orderStatistic, sortedColumn } from '../features/quantiles.ts';
+import { orderStatistic, sortedColumn } from './quantiles.ts';
 import type { Dataset } from './model.ts';
 
 /**

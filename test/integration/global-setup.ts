@@ -10,8 +10,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
-import { loadConfig } from '../../lib/config.ts';
-import { waitForEndpoints, type TestEndpoints } from './helpers.ts';
+import { loadConfig } from '../../lib/platform/config.ts';
+import { waitForEndpoints, type TestEndpoints } from '../support/integration.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

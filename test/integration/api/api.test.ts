@@ -5,9 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../api/app.ts';
-import type { Champion, ChampionSource } from '../../../lib/champion.ts';
-import { createClickHouse } from '../../../lib/clickhouse/client.ts';
-import type { Observation } from '../../../lib/events.ts';
+import type { Champion, ChampionSource } from '../../../lib/models/champion.ts';
+import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
+import type { Observation } from '../../../lib/domain/events.ts';
 import {
   FEATURE_NAMES,
   FEATURE_SET_VERSION,
@@ -15,16 +15,16 @@ import {
   buildTrainingMatrix,
   featuresStep,
   type StationState,
-} from '../../../lib/features/index.ts';
+} from '../../../lib/domain/features/index.ts';
 import { priorClimatologyModel } from '../../../lib/ml/climatology.ts';
 import { gbdtFamily } from '../../../lib/ml/gbdt.ts';
 import type { Model } from '../../../lib/ml/model.ts';
-import { recordAlias, registerModels, type ModelRecord } from '../../../lib/model-registry.ts';
-import { createRedis, type RedisHandle } from '../../../lib/redis.ts';
-import { STATE_KEYS, type LatestForecast } from '../../../lib/state-keys.ts';
-import { addDays } from '../../../lib/time.ts';
-import { predictStep, prepareChampion } from '../../../consumers/steps/predict.ts';
-import { testContext, type TestContext } from '../helpers.ts';
+import { recordAlias, registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
+import { createRedis, type RedisHandle } from '../../../lib/platform/redis.ts';
+import { STATE_KEYS, type LatestForecast } from '../../../lib/domain/state-keys.ts';
+import { addDays } from '../../../lib/domain/time.ts';
+import { predictStep, prepareChampion } from '../../../consumers/predictor/step.ts';
+import { testContext, type TestContext } from '../../support/integration.ts';
 
 const THRESHOLD = 0.5;
 

@@ -6,12 +6,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChampionWatcher, type ChampionWatcher } from '../../../lib/champion-watcher.ts';
-import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../lib/features/feature-set.ts';
+import { startChampionWatcher, type ChampionWatcher } from '../../../lib/models/champion-watcher.ts';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../lib/domain/features/feature-set.ts';
 import { climatologyFamily } from '../../../lib/ml/climatology.ts';
 import { datasetFromRows } from '../../../lib/ml/dataset.ts';
-import { currentAlias, registerModels, type ModelRecord } from '../../../lib/model-registry.ts';
-import { testContext, type TestContext } from '../helpers.ts';
+import { currentAlias, registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
+import { testContext, type TestContext } from '../../support/integration.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -5,16 +5,16 @@
  * DLQ with their reasons; a second replay of the same slice changes nothing in ClickHouse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDlqHeaders } from '../../../lib/kafka/dlq.ts';
-import { createProducer } from '../../../lib/kafka/producer.ts';
-import type { Producer } from '../../../lib/kafka/client.ts';
-import type { EventCodec } from '../../../lib/registry.ts';
-import { addDays } from '../../../lib/time.ts';
-import { parseWeatherCsv, readWeatherCsvFile, type CsvRow } from '../../../lib/weather/csv.ts';
-import { startPipeline, type Pipeline } from '../../../consumers/pipeline.ts';
-import { championPoller, replay, type ReplayOptions } from '../../../producers/replay.ts';
-import { waitForDrain } from '../../../ops/orchestrate.ts';
-import { pollUntil, testContext, type TestContext } from '../helpers.ts';
+import { readDlqHeaders } from '../../../lib/platform/kafka/dlq.ts';
+import { createProducer } from '../../../lib/platform/kafka/producer.ts';
+import type { Producer } from '../../../lib/platform/kafka/client.ts';
+import type { EventCodec } from '../../../lib/platform/schema-registry.ts';
+import { addDays } from '../../../lib/domain/time.ts';
+import { parseWeatherCsv, readWeatherCsvFile, type CsvRow } from '../../../lib/domain/weather/csv.ts';
+import { startPipeline, type Pipeline } from '../../../consumers/host/pipeline.ts';
+import { championPoller, replay, type ReplayOptions } from '../../../producers/replay/replay.ts';
+import { waitForDrain } from '../../../lib/deployment/drain.ts';
+import { pollUntil, testContext, type TestContext } from '../../support/integration.ts';
 
 const DATA = new URL('../../../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
 const STATIONS = ['Sydney', 'Melbourne', 'Brisbane', 'Perth'];

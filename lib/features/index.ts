@@ -1,5 +1,0 @@
-/** The one feature implementation shared by training, the streaming stages and the API. */
-export * from './feature-set.ts';
-export * from './step.ts';
-export * from './matrix.ts';
-export * from './clipping.ts';

@@ -1,0 +1,255 @@
+/**
+ * The analytics the API and the report read, as SQL text builders (values escaped by sql.ts) plus thin
+ * runners. All SQL here runs on ClickHouse 18.16 and 26.x: explicit ALL INNER JOIN ... USING between
+ * sub-queries, no window functions, no query parameters.
+ */
+import type { SqlRunner } from '../client.ts';
+import { quoteDate, quoteString } from '../sql.ts';
+
+export const SCORE_GROUPINGS = ['overall', 'location', 'year', 'season', 'week', 'model'] as const;
+export type ScoreGrouping = (typeof SCORE_GROUPINGS)[number];
+
+export interface ScoreFilter {
+  /** Prediction dates, inclusive, YYYY-MM-DD. */
+  from?: string;
+  to?: string;
+  modelVersion?: string;
+  location?: string;
+}
+
+/** Southern-hemisphere seasons (the stations are Australian): DJF summer, MAM autumn, JJA winter. */
+const SEASON = `multiIf(toMonth(date) IN (12, 1, 2), 'summer', toMonth(date) IN (3, 4, 5), 'autumn', toMonth(date) IN (6, 7, 8), 'winter', 'spring')`;
+
+const BUCKET: Readonly<Record<ScoreGrouping, string>> = {
+  overall: `'all'`,
+  location: 'location',
+  year: 'toString(toYear(date))',
+  season: SEASON,
+  week: 'toString(toMonday(date))',
+  model: 'model_version',
+};
+
+function predictionFilter(filter: ScoreFilter): string {
+  const conditions = ['1 = 1'];
+  if (filter.from !== undefined) conditions.push(`date >= ${quoteDate(filter.from)}`);
+  if (filter.to !== undefined) conditions.push(`date <= ${quoteDate(filter.to)}`);
+  if (filter.modelVersion !== undefined)
+    conditions.push(`model_version = ${quoteString(filter.modelVersion)}`);
+  if (filter.location !== undefined) conditions.push(`location = ${quoteString(filter.location)}`);
+  return conditions.join(' AND ');
+}
+
+/**
+ * Prequential pairs: each prediction (latest write per key) with its joined outcome. Predictions whose
+ * outcome is missing or not yet known are left out, as a prequential score must.
+ */
+export function scoredPairsSql(filter: ScoreFilter = {}): string {
+  return `SELECT location, date, model_version, probability, decision, label
+FROM (
+  SELECT location, date, model_version, probability, decision
+  FROM predictions FINAL
+  WHERE ${predictionFilter(filter)}
+) AS p ALL INNER JOIN (
+  SELECT location, date, assumeNotNull(rain_tomorrow) AS label
+  FROM actuals FINAL
+  WHERE status = 'joined' AND isNotNull(rain_tomorrow)
+) AS a USING (location, date)`;
+}
+
+/** Count, positives, Brier score, accuracy of the decision and mean probability per bucket. */
+export function prequentialScoresSql(grouping: ScoreGrouping, filter: ScoreFilter = {}): string {
+  return `SELECT ${BUCKET[grouping]} AS bucket,
+  count() AS n,
+  sum(label) AS positives,
+  avg((probability - label) * (probability - label)) AS brier,
+  avg(decision = label) AS accuracy,
+  avg(probability) AS mean_probability
+FROM (${scoredPairsSql(filter)}) AS pairs
+GROUP BY bucket
+ORDER BY bucket`;
+}
+
+/**
+ * Per bucket and distinct probability, how many positives and negatives got it: enough to compute the
+ * exact ROC AUC (ties counted as half) in TypeScript, with far fewer rows than the pairs themselves
+ * since tree models repeat probabilities.
+ */
+export function rocInputSql(grouping: ScoreGrouping, filter: ScoreFilter = {}): string {
+  return `SELECT ${BUCKET[grouping]} AS bucket,
+  probability,
+  countIf(label = 1) AS pos,
+  countIf(label = 0) AS neg
+FROM (${scoredPairsSql(filter)}) AS pairs
+GROUP BY bucket, probability
+ORDER BY bucket, probability`;
+}
+
+export interface RocPoint {
+  probability: number;
+  pos: number;
+  neg: number;
+}
+
+/**
+ * ROC AUC by the Mann-Whitney statistic over points sorted by ascending probability: the probability
+ * that a random positive scores above a random negative, ties counting half. NaN with one class only.
+ */
+export function rocAuc(points: readonly RocPoint[]): number {
+  let positives = 0;
+  let negatives = 0;
+  let concordant = 0;
+  for (const p of points) {
+    concordant += p.pos * (negatives + p.neg / 2);
+    positives += p.pos;
+    negatives += p.neg;
+  }
+  return positives === 0 || negatives === 0 ? NaN : concordant / (positives * negatives);
+}
+
+export interface Score {
+  bucket: string;
+  n: number;
+  positives: number;
+  brier: number;
+  accuracy: number;
+  meanProbability: number;
+  auc: number;
+}
+
+export async function prequentialScores(
+  runner: SqlRunner,
+  grouping: ScoreGrouping,
+  filter: ScoreFilter = {},
+): Promise<Score[]> {
+  const [scoreRows, rocRows] = await Promise.all([
+    runner.rows<Record<string, string | number>>(prequentialScoresSql(grouping, filter)),
+    runner.rows<Record<string, string | number>>(rocInputSql(grouping, filter)),
+  ]);
+  const rocByBucket = new Map<string, RocPoint[]>();
+  for (const r of rocRows) {
+    const bucket = String(r.bucket);
+    let points = rocByBucket.get(bucket);
+    if (!points) rocByBucket.set(bucket, (points = []));
+    points.push({ probability: Number(r.probability), pos: Number(r.pos), neg: Number(r.neg) });
+  }
+  return scoreRows.map((r) => {
+    const bucket = String(r.bucket);
+    const points = rocByBucket.get(bucket) ?? [];
+    // The server sorts by probability already; sort again so the result never depends on it.
+    points.sort((a, b) => a.probability - b.probability);
+    return {
+      bucket,
+      n: Number(r.n),
+      positives: Number(r.positives),
+      brier: Number(r.brier),
+      accuracy: Number(r.accuracy),
+      meanProbability: Number(r.mean_probability),
+      auc: rocAuc(points),
+    };
+  });
+}
+
+export const COUNTED_TABLES = [
+  'predictions',
+  'actuals',
+  'labeled_examples',
+  'drift',
+  'models',
+  'model_aliases',
+  'training_runs',
+  'dlq_events',
+] as const;
+export type CountedTable = (typeof COUNTED_TABLES)[number];
+
+/** Row count of each table after de-duplication (FINAL on the ReplacingMergeTree ones). */
+export function tableCountsSql(): string {
+  const plain = new Set<CountedTable>(['model_aliases']);
+  return COUNTED_TABLES.map(
+    (t) => `SELECT ${quoteString(t)} AS name, count() AS n FROM ${t}${plain.has(t) ? '' : ' FINAL'}`,
+  ).join('\nUNION ALL\n');
+}
+
+export async function tableCounts(runner: SqlRunner): Promise<Record<CountedTable, number>> {
+  const rows = await runner.rows<{ name: CountedTable; n: string | number }>(tableCountsSql());
+  const counts = Object.fromEntries(COUNTED_TABLES.map((t) => [t, 0])) as Record<CountedTable, number>;
+  for (const r of rows) counts[r.name] = Number(r.n);
+  return counts;
+}
+
+/** Where each alias points now, from its history. */
+export function currentAliasesSql(): string {
+  return `SELECT alias,
+  argMax(version, ver) AS version,
+  argMax(previous_version, ver) AS previous_version,
+  argMax(reason, ver) AS reason,
+  argMax(changed_at, ver) AS changed_at
+FROM model_aliases
+GROUP BY alias
+ORDER BY alias`;
+}
+
+const MODEL_COLUMNS = `version, family, task, params, metrics, feature_set_version, train_start, train_end,
+  rows, positives, code_version, status, trained_at, train_seconds, peak_rss_mb`;
+
+/** The most recently trained model, without its artifact (which can be megabytes). */
+export function latestModelSql(): string {
+  return `SELECT ${MODEL_COLUMNS}
+FROM models FINAL
+ORDER BY trained_at DESC, version DESC
+LIMIT 1`;
+}
+
+/** The model the alias points at now, without its artifact. */
+export function modelOfAliasSql(alias: string): string {
+  return `SELECT ${MODEL_COLUMNS}
+FROM models FINAL
+WHERE version = (SELECT argMax(version, ver) FROM model_aliases WHERE alias = ${quoteString(alias)})`;
+}
+
+export interface ModelSummary {
+  version: string;
+  family: string;
+  task: string;
+  params: string;
+  metrics: string;
+  featureSetVersion: string;
+  trainStart: string;
+  trainEnd: string;
+  rows: number;
+  positives: number;
+  codeVersion: string;
+  status: string;
+  trainedAt: string;
+  trainSeconds: number;
+  peakRssMb: number;
+}
+
+function toModelSummary(r: Record<string, string | number>): ModelSummary {
+  return {
+    version: String(r.version),
+    family: String(r.family),
+    task: String(r.task),
+    params: String(r.params),
+    metrics: String(r.metrics),
+    featureSetVersion: String(r.feature_set_version),
+    trainStart: String(r.train_start),
+    trainEnd: String(r.train_end),
+    rows: Number(r.rows),
+    positives: Number(r.positives),
+    codeVersion: String(r.code_version),
+    status: String(r.status),
+    trainedAt: String(r.trained_at),
+    trainSeconds: Number(r.train_seconds),
+    peakRssMb: Number(r.peak_rss_mb),
+  };
+}
+
+export async function latestModel(runner: SqlRunner): Promise<ModelSummary | null> {
+  const [row] = await runner.rows<Record<string, string | number>>(latestModelSql());
+  return row ? toModelSummary(row) : null;
+}
+
+export async function modelOfAlias(runner: SqlRunner, alias: string): Promise<ModelSummary | null> {
+  const [row] = await runner.rows<Record<string, string | number>>(modelOfAliasSql(alias));
+  return row ? toModelSummary(row) : null;
+}

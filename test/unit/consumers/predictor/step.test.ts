@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { PredictError, predictStep, prepareChampion } from '../../../../consumers/predictor/step.ts';
+import type { FeatureVector } from '../../../../lib/domain/events.ts';
+import { fitClipping } from '../../../../lib/domain/features/clipping.ts';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../../lib/domain/features/feature-set.ts';
+import { featuresStep } from '../../../../lib/domain/features/station-window.ts';
+import { WEATHER_AUS_RAIN_RATE, priorClimatologyModel } from '../../../../lib/ml/climatology.ts';
+import { logregFamily } from '../../../../lib/ml/linear.ts';
+import type { Dataset } from '../../../../lib/ml/model.ts';
+import { observation } from '../../../support/observations.ts';
+
+function features(humidity3pm: number | null, date = '2017-01-01'): FeatureVector {
+  return featuresStep(null, observation({ date, humidity3pm, rainToday: true, rainfall: 4 }), 77).output!;
+}
+
+/** A logistic regression on humidity alone (the wetter, the likelier rain), on 200 rows with humidity 0..99. */
+function humidityModel() {
+  const n = 200;
+  const data = new Float64Array(n);
+  const target = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    data[r] = r % 100;
+    target[r] = (r * 7919) % 100 < r % 100 ? 1 : 0;
+  }
+  const dataset: Dataset = { featureNames: ['humidity3pm'], nRows: n, data };
+  return { model: logregFamily.fit(dataset, target, 'classification', {}, { seed: 1 }), dataset };
+}
+
+describe('predictStep', () => {
+  it('forecasts with the climatology prior before any model is trained', () => {
+    const champion = prepareChampion({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) });
+    const fv = features(60);
+    const p = predictStep(fv, champion, 0.5, 1234);
+    expect(p.probability).toBeCloseTo(WEATHER_AUS_RAIN_RATE, 12);
+    expect(p).toMatchObject({
+      location: 'Albury',
+      date: '2017-01-01',
+      decision: false,
+      threshold: 0.5,
+      modelVersion: 'prior',
+      featureSetVersion: FEATURE_SET_VERSION,
+      rainToday: true,
+      rainfall: 4,
+      ingestedAt: 77,
+      predictedAt: 1234,
+    });
+    expect(p.values).toBe(fv.values);
+    expect(predictStep(fv, champion, 0.2, 0).decision).toBe(true);
+  });
+
+  it('feeds a model its own columns, picked by name, through one reused scratch row', () => {
+    const { model } = humidityModel();
+    const champion = prepareChampion({ version: 'm1', model });
+    const dry = predictStep(features(10), champion, 0.5, 0).probability;
+    const wet = predictStep(features(90), champion, 0.5, 0).probability;
+    expect(dry).toBeCloseTo(model.predictRow([10]), 15);
+    expect(wet).toBeCloseTo(model.predictRow([90]), 15);
+    expect(wet).toBeGreaterThan(dry);
+    const scratch = champion.scratch;
+    predictStep(features(50), champion, 0.5, 0);
+    expect(champion.scratch).toBe(scratch);
+    expect(Array.from(scratch)).toEqual([50]);
+  });
+
+  it('clips with the bounds learned at training, and passes the raw values on', () => {
+    const { model, dataset } = humidityModel();
+    const clip = fitClipping(dataset, 0.1, 0.9);
+    const champion = prepareChampion({ version: 'm2', model, clip });
+    const upper = clip.upper[0]!;
+    expect(upper).toBeLessThan(99);
+    const outlier = features(100);
+    const p = predictStep(outlier, champion, 0.5, 0);
+    expect(p.probability).toBeCloseTo(model.predictRow([upper]), 15);
+    expect(p.values[FEATURE_NAMES.indexOf('humidity3pm')]).toBe(100);
+    // Missing stays missing: the model imputes it, clipping does not invent a value.
+    expect(predictStep(features(null), champion, 0.5, 0).probability).toBeCloseTo(
+      model.predictRow([NaN]),
+      15,
+    );
+  });
+
+  it('refuses features of another feature-set version or width, with a typed, non-retriable error', () => {
+    const champion = prepareChampion({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) });
+    const other = { ...features(50), featureSetVersion: 'fs0' };
+    expect(() => predictStep(other, champion, 0.5, 0)).toThrow(PredictError);
+    expect(() => predictStep(other, champion, 0.5, 0)).toThrow(
+      expect.objectContaining({ code: 'FEATURE_SET_MISMATCH', retriable: false }),
+    );
+    const short = { ...features(50), values: features(50).values.slice(1) };
+    expect(() => predictStep(short, champion, 0.5, 0)).toThrow(/values/);
+  });
+
+  it('refuses at preparation a champion whose model needs a feature its feature set lacks', () => {
+    const model = priorClimatologyModel(['locationCode', 'month', 'neighbourRain']);
+    expect(() => prepareChampion({ version: 'x', model })).toThrow(
+      expect.objectContaining({ code: 'FEATURE_SET_MISMATCH' }),
+    );
+    expect(() =>
+      prepareChampion({
+        version: 'y',
+        model: priorClimatologyModel(FEATURE_NAMES),
+        featureSetVersion: 'fs9',
+      }),
+    ).toThrow(PredictError);
+  });
+});

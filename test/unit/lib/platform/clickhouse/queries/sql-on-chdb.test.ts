@@ -1,0 +1,242 @@
+/**
+ * Every migration and every analytics query of the project, run on current ClickHouse (26.x, in-process
+ * through chDB). The integration tests run the same on the 18.16 server: together they prove the SQL
+ * on both ends of the range users run.
+ */
+import { fileURLToPath } from 'node:url';
+import { Session } from 'chdb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  currentAliasesSql,
+  latestModel,
+  modelOfAlias,
+  prequentialScores,
+  SCORE_GROUPINGS,
+  tableCounts,
+} from '../../../../../../lib/platform/clickhouse/queries/quality.ts';
+import type { SqlRunner } from '../../../../../../lib/platform/clickhouse/client.ts';
+import { loadMigrations, migrate } from '../../../../../../lib/platform/clickhouse/migrate.ts';
+import { quoteString, sql } from '../../../../../../lib/platform/clickhouse/sql.ts';
+import { RainstreamError } from '../../../../../../lib/platform/errors.ts';
+import {
+  analyticsSeed,
+  expectedScores,
+  HOSTILE_STRINGS,
+  rewrittenPrediction,
+} from '../../../../../support/analytics-seed.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../../schemas/clickhouse/', import.meta.url));
+
+function chdbRunner(
+  session: Session,
+): SqlRunner & { insertJson(table: string, rows: readonly object[]): Promise<void> } {
+  const run = (text: string, format?: string): string => {
+    try {
+      return session.query(text, format);
+    } catch (error) {
+      throw new RainstreamError('CLICKHOUSE_QUERY', (error as Error).message, { cause: error });
+    }
+  };
+  return {
+    async command(text) {
+      run(text);
+    },
+    async rows<T>(text: string) {
+      return run(text, 'JSONEachRow')
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as T);
+    },
+    async insertJson(table, rows) {
+      await session.insert({
+        table,
+        values: rows.map((r) => JSON.stringify(r)).join('\n'),
+        format: 'JSONEachRow',
+      });
+    },
+  };
+}
+
+let session: Session;
+let ch: ReturnType<typeof chdbRunner>;
+
+beforeAll(() => {
+  session = new Session();
+  session.query('CREATE DATABASE IF NOT EXISTS rs_test');
+  session.query('USE rs_test');
+  ch = chdbRunner(session);
+});
+
+afterAll(() => session.close());
+
+async function schemaSnapshot(): Promise<unknown[]> {
+  return ch.rows(
+    `SELECT table, name, type, position FROM system.columns WHERE database = 'rs_test' ORDER BY table, position`,
+  );
+}
+
+describe('migrations on ClickHouse 26.x (chDB)', () => {
+  it('apply all, and a second run changes nothing', async () => {
+    const [{ v }] = await ch.rows<{ v: string }>('SELECT version() AS v');
+    expect(Number(v.split('.')[0])).toBeGreaterThanOrEqual(26);
+    const migrations = await loadMigrations(MIGRATIONS_DIR);
+    const first = await migrate(ch, migrations);
+    expect(first.applied).toEqual(migrations.map((m) => m.version));
+    const before = await schemaSnapshot();
+    const second = await migrate(ch, migrations);
+    expect(second.applied).toEqual([]);
+    expect(second.alreadyApplied).toEqual(migrations.map((m) => m.version));
+    expect(await schemaSnapshot()).toEqual(before);
+    const [{ n }] = await ch.rows<{ n: string }>('SELECT count() AS n FROM schema_migrations');
+    expect(Number(n)).toBe(migrations.length);
+    const tables = (
+      await ch.rows<{ name: string }>(`SELECT name FROM system.tables WHERE database = 'rs_test'`)
+    ).map((r) => r.name);
+    for (const t of [
+      'predictions',
+      'actuals',
+      'labeled_examples',
+      'drift',
+      'models',
+      'model_aliases',
+      'training_runs',
+    ]) {
+      expect(tables).toContain(t);
+    }
+  });
+
+  it('refuses a migration that changed after it was applied', async () => {
+    const migrations = await loadMigrations(MIGRATIONS_DIR);
+    const tampered = migrations.map((m, i) => (i === 0 ? { ...m, checksum: 'f'.repeat(64) } : m));
+    await expect(migrate(ch, tampered)).rejects.toMatchObject({ code: 'MIGRATION_CHECKSUM' });
+  });
+});
+
+describe('analytics on ClickHouse 26.x (chDB)', () => {
+  const { predictions, actuals } = analyticsSeed();
+  const rewritten = rewrittenPrediction(predictions[5]);
+
+  beforeAll(async () => {
+    await ch.insertJson('predictions', predictions);
+    await ch.insertJson('predictions', [rewritten]);
+    await ch.insertJson('actuals', actuals);
+    await ch.insertJson('models', [
+      model('m-001', Date.UTC(2016, 10, 1) / 1000),
+      model('m-002', Date.UTC(2016, 11, 31) / 1000),
+    ]);
+    await ch.insertJson('model_aliases', [
+      alias('champion', 'm-001', '', 1),
+      alias('champion', 'm-002', 'm-001', 2),
+      alias('challenger', 'm-002', '', 1),
+    ]);
+  });
+
+  it('collapses the re-written prediction with FINAL', async () => {
+    const rows = await ch.rows<{ probability: number; n: string }>(
+      sql`SELECT any(probability) AS probability, count() AS n FROM predictions FINAL WHERE location = ${rewritten.location} AND date = toDate(${rewritten.date})`,
+    );
+    expect(rows).toEqual([{ probability: rewritten.probability, n: expect.anything() }]);
+    expect(Number(rows[0].n)).toBe(1);
+  });
+
+  for (const grouping of SCORE_GROUPINGS) {
+    it(`scores per ${grouping} match the TypeScript computation`, async () => {
+      const expected = expectedScores([...predictions, rewritten], actuals, grouping);
+      const scores = await prequentialScores(ch, grouping);
+      expect(scores.map((s) => s.bucket)).toEqual(expected.map((e) => e.bucket));
+      scores.forEach((s, i) => {
+        const e = expected[i];
+        expect(s.n).toBe(e.n);
+        expect(s.positives).toBe(e.positives);
+        expect(s.brier).toBeCloseTo(e.brier, 10);
+        expect(s.accuracy).toBeCloseTo(e.accuracy, 10);
+        expect(s.auc).toBeCloseTo(e.auc, 10);
+      });
+    });
+  }
+
+  it('filters by location (escaped) and by dates', async () => {
+    const scores = await prequentialScores(ch, 'overall', {
+      location: `O'Connor`,
+      from: '2016-12-01',
+      to: '2016-12-31',
+    });
+    const expected = expectedScores(
+      [...predictions, rewritten].filter((p) => p.location === `O'Connor` && p.date.startsWith('2016-12')),
+      actuals,
+      'overall',
+    );
+    expect(scores.map((s) => s.n)).toEqual(expected.map((e) => e.n));
+  });
+
+  it('counts rows per table after de-duplication', async () => {
+    const counts = await tableCounts(ch);
+    expect(counts.predictions).toBe(predictions.length);
+    expect(counts.actuals).toBe(actuals.length);
+    expect(counts.models).toBe(2);
+    expect(counts.model_aliases).toBe(3);
+    expect(counts.drift).toBe(0);
+  });
+
+  it('finds the current aliases, the latest model and the champion', async () => {
+    const aliases = await ch.rows<{ alias: string; version: string; previous_version: string }>(
+      currentAliasesSql(),
+    );
+    expect(aliases.map((a) => [a.alias, a.version, a.previous_version])).toEqual([
+      ['challenger', 'm-002', ''],
+      ['champion', 'm-002', 'm-001'],
+    ]);
+    expect((await latestModel(ch))?.version).toBe('m-002');
+    const champion = await modelOfAlias(ch, 'champion');
+    expect(champion).toMatchObject({ version: 'm-002', rows: 1000, trainStart: '2016-11-01' });
+    expect(await modelOfAlias(ch, `no'such`)).toBeNull();
+  });
+});
+
+describe('escaping on ClickHouse 26.x (chDB)', () => {
+  it('stores and reads back hostile strings unchanged, and finds them by literal', async () => {
+    await ch.command('CREATE TABLE IF NOT EXISTS hostile (i UInt32, s String) ENGINE = MergeTree ORDER BY i');
+    const values = HOSTILE_STRINGS.map((s, i) => `(${i}, ${quoteString(s)})`).join(', ');
+    await ch.command(`INSERT INTO hostile (i, s) VALUES ${values}`);
+    const rows = await ch.rows<{ i: number; s: string }>('SELECT i, s FROM hostile ORDER BY i');
+    expect(rows.map((r) => r.s)).toEqual(HOSTILE_STRINGS);
+    for (const [i, s] of HOSTILE_STRINGS.entries()) {
+      const found = await ch.rows<{ i: number }>(sql`SELECT i FROM hostile WHERE s = ${s}`);
+      expect(found.map((r) => Number(r.i))).toEqual([i]);
+    }
+  });
+});
+
+function model(version: string, trainedAt: number) {
+  return {
+    version,
+    family: 'gbdt',
+    task: 'classification',
+    params: '{"depth":4}',
+    metrics: '{"auc":0.87}',
+    feature_set_version: 'fs-1',
+    train_start: '2016-11-01',
+    train_end: '2016-12-31',
+    rows: 1000,
+    positives: 220,
+    code_version: 'abc123',
+    artifact: '{"format":"rainstream.model"}',
+    reference: '{}',
+    status: 'trained',
+    trained_at: trainedAt,
+    train_seconds: 1.5,
+    peak_rss_mb: 120.5,
+    ver: 1,
+  };
+}
+
+function alias(name: string, version: string, previous: string, ver: number) {
+  return {
+    alias: name,
+    version,
+    previous_version: previous,
+    reason: 'test',
+    changed_at: 1_480_000_000 + ver,
+    ver,
+  };
+}

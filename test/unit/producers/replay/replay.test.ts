@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { Message, Producer } from '../../../../lib/platform/kafka/client.ts';
+import { createLogger } from '../../../../lib/platform/log.ts';
+import type { EventCodec } from '../../../../lib/platform/schema-registry.ts';
+import { parseWeatherCsv } from '../../../../lib/domain/weather/csv.ts';
+import { replay } from '../../../../producers/replay/replay.ts';
+
+const HEADER =
+  'Date,Location,MinTemp,MaxTemp,Rainfall,Evaporation,Sunshine,WindGustDir,WindGustSpeed,WindDir9am,WindDir3pm,WindSpeed9am,WindSpeed3pm,Humidity9am,Humidity3pm,Pressure9am,Pressure3pm,Cloud9am,Cloud3pm,Temp9am,Temp3pm,RainToday,RainTomorrow';
+const row = (date: string, loc: string) =>
+  `${date},${loc},10,20,0,NA,NA,W,44,W,WNW,20,24,71,22,1007.7,1007.1,8,NA,16.9,21.8,No,No`;
+const days = ['2010-01-01', '2010-01-02', '2010-01-03', '2010-01-04', '2010-01-05'];
+const rows = parseWeatherCsv(
+  [
+    HEADER,
+    ...days.flatMap((d) => [row(d, 'Sydney'), row(d, 'Perth')]),
+    row('2010-01-06', 'Perth').replace('W,44', 'XX,44'),
+  ].join('\n'),
+);
+
+/** Records what the replay hands to Kafka, in order; the loop under test is pacing and ordering. */
+function recorder() {
+  const sends: { topic: string; messages: Message[] }[] = [];
+  const log: string[] = [];
+  const producer = {
+    send: async ({ topic, messages }: { topic: string; messages: Message[] }) => {
+      sends.push({ topic, messages });
+      log.push(`send ${topic} ${messages.length}`);
+      return [];
+    },
+  } as unknown as Producer;
+  const codec = {
+    encode: (_kind: string, o: { date: string }) => Buffer.from(o.date),
+  } as unknown as EventCodec;
+  return { sends, log, producer, codec };
+}
+
+const topics = { observations: 'obs', observationsDlq: 'dlq' } as never;
+const logger = createLogger({ logLevel: 'silent' });
+
+describe('replay', () => {
+  it('sends invalid rows to the DLQ first, then days in order keyed by station', async () => {
+    const r = recorder();
+    const summary = await replay(rows, 'f.csv', { speed: 0, quiet: true }, { ...r, topics, logger });
+    expect(summary).toMatchObject({
+      events: 10,
+      rejected: 1,
+      days: 5,
+      firstDate: '2010-01-01',
+      lastDate: '2010-01-05',
+    });
+    expect(r.sends[0]!.topic).toBe('dlq');
+    const sent = r.sends.filter((s) => s.topic === 'obs').flatMap((s) => s.messages);
+    expect(sent.map((m) => `${String(m.value)} ${String(m.key)}`)).toEqual(
+      days.flatMap((d) => [`${d} Perth`, `${d} Sydney`]),
+    );
+  });
+
+  it('waits for the first trained champion once, after the warm-up, then paces days', async () => {
+    const r = recorder();
+    let now = 0;
+    const sleeps: number[] = [];
+    await replay(
+      rows,
+      'f.csv',
+      { speed: 2, warmupUntil: '2010-01-02', quiet: true },
+      {
+        ...r,
+        topics,
+        logger,
+        clock: () => now,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          now += ms;
+        },
+        waitForTrainedChampion: async () => {
+          r.log.push('wait');
+        },
+      },
+    );
+    // The warm-up days go out in one send before the wait; after it, one send per day.
+    expect(r.log).toEqual(['send dlq 1', 'send obs 4', 'wait', 'send obs 2', 'send obs 2', 'send obs 2']);
+    expect(sleeps).toEqual([500, 500, 500]);
+  });
+});
