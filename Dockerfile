@@ -14,4 +14,4 @@ COPY . .
 
 USER node
 EXPOSE 8080
-CMD ["node", "consumers/main.ts"]
+CMD ["node", "ops/rainstream.ts", "pipeline"]

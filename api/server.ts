@@ -2,17 +2,19 @@
  * The API process: configuration, logger, clients and champion source, then the app, then a graceful close
  * on SIGINT/SIGTERM (stop accepting, let requests in flight finish, close the clients). `npm run api`.
  */
+import { z } from 'zod';
 import type { ChampionSource } from '../lib/models/champion.ts';
+import { runCommand } from '../lib/platform/cli/command.ts';
 import { startChampionWatcher } from '../lib/models/champion-watcher.ts';
 import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
-import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
-import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { loadConfig, type Config } from '../lib/platform/config.ts';
 import { createLogger, type Logger } from '../lib/platform/log.ts';
 import { createRedis } from '../lib/platform/redis.ts';
 import { buildApp } from './app.ts';
+import { registerEvents } from '../lib/domain/events.ts';
 
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
@@ -24,11 +26,23 @@ async function championSource(
   clickhouse: ClickHouse,
 ): Promise<ChampionSource> {
   const kafka = createKafka(config, logger, { clientId: 'rainstream-api' });
-  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   return startChampionWatcher({ kafka, codec, clickhouse, topics: config.topics, logger });
 }
 
-async function main(): Promise<void> {
+const USAGE = `
+usage: rainstream api
+
+Serves the HTTP API (forecasts, on-demand predictions, registry, quality) on API_HOST:API_PORT
+(default 127.0.0.1:8080) for the deployment the environment names, until SIGINT/SIGTERM.
+OpenAPI document at /openapi.json.
+`;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  await runCommand({ name: 'api', usage: USAGE, options: z.strictObject({}) }, argv, serve);
+}
+
+async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config, undefined, { service: 'api' });
   const redis = createRedis(config.redis, { connectionName: 'rainstream-api' });
@@ -70,8 +84,4 @@ async function main(): Promise<void> {
   logger.info({ address, champion: champions.current().version }, 'api listening');
 }
 
-main().catch((error: unknown) => {
-  // Nothing else is set up to report it yet: print and fail.
-  console.error(error);
-  process.exit(1);
-});
+if (import.meta.main) await main(process.argv.slice(2));

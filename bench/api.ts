@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { apiServerOptions, buildApp } from '../api/app.ts';
-import { fixedChampionSource, type Champion } from '../lib/models/champion.ts';
+import { fixedChampionSource, type Champion, prepareChampion } from '../lib/models/champion.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { loadConfig } from '../lib/platform/config.ts';
 import type { Observation } from '../lib/domain/events.ts';
@@ -27,7 +27,6 @@ import {
   FEATURE_SET_VERSION,
   STATIONS,
   buildTrainingMatrix,
-  featuresStep,
   type StationState,
 } from '../lib/domain/features/index.ts';
 import { createLogger } from '../lib/platform/log.ts';
@@ -38,9 +37,9 @@ import { createRedis, deleteByPrefix } from '../lib/platform/redis.ts';
 import { STATE_KEYS } from '../lib/domain/state-keys.ts';
 import { addDays } from '../lib/domain/time.ts';
 import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
-import { latestForecastOf } from '../consumers/predictor/shell.ts';
-import { predictStep, prepareChampion } from '../consumers/predictor/step.ts';
+import { predictStep, latestForecastOf } from '../consumers/predictor/step.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
+import { featuresStep } from '../consumers/features/step.ts';
 
 const CONNECTIONS = 50;
 const DURATION_S = 8;
@@ -156,7 +155,7 @@ async function seed(
   champion: Champion,
   redis: ReturnType<typeof createRedis>,
 ): Promise<Seed> {
-  const prepared = prepareChampion({ version: champion.version, model: champion.model });
+  const prepared = prepareChampion(champion);
   const pipeline = redis.client.pipeline();
   const gets: autocannon.Request[] = [];
   const posts: autocannon.Request[] = [];

@@ -10,14 +10,16 @@ import { ensureTopics } from '../lib/platform/kafka/admin.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
 import { createProducer } from '../lib/platform/kafka/producer.ts';
 import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
-import { startPipelineThreads, TWO_THREADS } from '../consumers/host/pipeline.ts';
-import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
+import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
 
 import { replay } from '../producers/replay/replay.ts';
-import { removeDeployment, waitForDrain } from '../lib/deployment/drain.ts';
-import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { waitForDrain } from '../lib/deployment/drain.ts';
 import { benchDeployment, ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
+import { registerEvents } from '../lib/domain/events.ts';
+import { removeDeployment } from '../lib/deployment/teardown.ts';
+import { predictionLagQuantiles } from '../lib/platform/clickhouse/queries/pipeline.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
 
 const KAFKA_LIBS = `${ROOT}.state/lib/kafka/*`;
 
@@ -63,7 +65,7 @@ const rows = await readWeatherCsvFile(config.dataFile);
 
 try {
   const pipeline = await startPipelineThreads(config, TWO_THREADS);
-  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   const clickhouse = createClickHouse(config.clickhouse);
   const kafka = createKafka(config, logger, { clientId: 'bench-replay' });
   const producer = createProducer(kafka);
@@ -108,9 +110,7 @@ try {
   const drainedAt = Math.max(...Object.values(lastChange).map((c) => c.at));
   clearInterval(sampler);
   const wallS = (drainedAt - t0) / 1000;
-  const [lag] = await clickhouse.rows<{ p50: number; p99: number }>(
-    'SELECT quantile(0.5)(lag_ms) AS p50, quantile(0.99)(lag_ms) AS p99 FROM predictions FINAL',
-  );
+  const lag = await predictionLagQuantiles(clickhouse);
   await producer.disconnect();
   const final = await pipeline.stop();
   await clickhouse.close();

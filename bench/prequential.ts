@@ -10,15 +10,19 @@ import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { createProgress } from '../lib/platform/cli/progress.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
 import { createProducer } from '../lib/platform/kafka/producer.ts';
-import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
+import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
 import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
-import { startPipelineThreads, TWO_THREADS } from '../consumers/host/pipeline.ts';
-import { replay, trainingGate } from '../producers/replay/replay.ts';
+import { replay } from '../producers/replay/replay.ts';
 import { planReplay } from '../producers/replay/plan.ts';
-import { pipelineSummary, removeDeployment, waitForDrain } from '../lib/deployment/drain.ts';
-import { SCHEMAS_DIR } from '../ops/setup.ts';
+import { waitForDrain } from '../lib/deployment/drain.ts';
 import { benchDeployment } from './lib/deployment.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
+import { registerEvents } from '../lib/domain/events.ts';
+import { pipelineSummary } from '../lib/deployment/summary.ts';
+import { removeDeployment } from '../lib/deployment/teardown.ts';
+import { trainingGate } from '../producers/replay/gate.ts';
+import { stalenessSummary } from '../lib/platform/clickhouse/queries/training.ts';
+import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
 
 const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 14);
 const FAMILIES = process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt';
@@ -33,7 +37,7 @@ const rows = await readWeatherCsvFile(config.dataFile);
 
 try {
   const pipeline = await startPipelineThreads(config, TWO_THREADS);
-  const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   const clickhouse = createClickHouse(config.clickhouse);
   const producer = createProducer(createKafka(config, logger, { clientId: 'bench-replay' }));
   await producer.connect();
@@ -59,17 +63,7 @@ try {
   const [byYear, bySeason, byLocation, byModel] = await Promise.all(
     (['year', 'season', 'location', 'model'] as const).map((g) => prequentialScores(clickhouse, g, { from })),
   );
-  const [staleness] = await clickhouse.rows<{
-    runs: string;
-    skipped: string;
-    coalesced: string;
-    p50: number;
-    max: number;
-  }>(
-    `SELECT count() AS runs, countIf(winner = '') AS skipped, sum(coalesced_weeks) AS coalesced,
-       quantile(0.5)(staleness_days) AS p50, max(staleness_days) AS max
-     FROM training_runs FINAL WHERE staleness_days >= 0`,
-  );
+  const staleness = await stalenessSummary(clickhouse);
   await pipeline.stop();
   await clickhouse.close();
 

@@ -25,9 +25,9 @@ import {
 } from './lib/protocol1.ts';
 import { fmt, formatTable, progress, summaryLine, type Cell } from './lib/report.ts';
 import type { ChildResult } from './lib/train-child.ts';
+import { DEFAULT_DATA_FILE } from '../lib/platform/config.ts';
 
-const DATA_FILE =
-  process.env.DATA_FILE ?? new URL('../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
+const DATA_FILE = process.env.DATA_FILE ?? DEFAULT_DATA_FILE;
 const SEED = 1;
 
 interface PythonResult {

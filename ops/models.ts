@@ -1,8 +1,10 @@
 /**
- * Model registry CLI: `npm run models -- list | champion | promote <version> | rollback`.
+ * Model registry CLI: `rainstream models list | champion | promote <version> | rollback`.
  * Promotion and rollback go through the same path as the trainer's (registry row, then the event that
  * running predictors follow), so they take effect without a restart.
  */
+import { z } from 'zod';
+import { runCommand } from '../lib/platform/cli/command.ts';
 import { loadConfig } from '../lib/platform/config.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
@@ -10,13 +12,34 @@ import { createProducer } from '../lib/platform/kafka/producer.ts';
 import { createLogger } from '../lib/platform/log.ts';
 import { aliasHistory, currentAlias, listModels, loadStoredModel } from '../lib/models/registry.ts';
 import { promote } from '../lib/models/promotion.ts';
-import { createSchemaRegistry, registerAll } from '../lib/platform/schema-registry.ts';
-import { SCHEMAS_DIR } from './setup.ts';
+import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
+import { registerEvents } from '../lib/domain/events.ts';
 
-const USAGE = 'usage: node ops/models.ts list | champion | promote <version> | rollback';
+const USAGE = `
+usage: rainstream models list | champion | promote <version> | rollback
 
-async function main(argv: string[]): Promise<number> {
+  list                 trained versions, newest first (* marks the champion), with validation ROC AUC and Brier
+  champion             the champion alias history
+  promote <version>    make <version> the champion (registry row, then the event running predictors follow)
+  rollback             make the champion's previous version the champion again
+
+The deployment is the one the environment names (TOPIC_PREFIX, CLICKHOUSE_DATABASE, ...).
+`;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  await runCommand(
+    { name: 'models', usage: USAGE, options: z.strictObject({}), positionals: 2 },
+    argv,
+    (options) => run(options._),
+  );
+}
+
+async function run(argv: readonly string[]): Promise<number> {
   const [command, arg] = argv;
+  if (command === undefined) {
+    console.error(USAGE.trim());
+    return 2;
+  }
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
   const logger = createLogger(config);
   const clickhouse = createClickHouse(config.clickhouse);
@@ -46,13 +69,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command !== 'promote' && command !== 'rollback') {
-      console.error(USAGE);
+      console.error(USAGE.trim());
       return 2;
     }
     const current = await currentAlias(clickhouse, 'champion');
     const target = command === 'promote' ? arg : current?.previousVersion;
     if (!target) {
-      console.error(command === 'promote' ? USAGE : 'rollback: the champion has no previous version');
+      console.error(command === 'promote' ? USAGE.trim() : 'rollback: the champion has no previous version');
       return 2;
     }
     const stored = await loadStoredModel(clickhouse, target);
@@ -64,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     const producer = createProducer(kafka);
     await producer.connect();
     try {
-      const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
+      const codec = await registerEvents(createSchemaRegistry(config), config.topics);
       await promote(
         { clickhouse, producer, codec, topics: config.topics },
         {
@@ -85,4 +108,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+if (import.meta.main) await main(process.argv.slice(2));

@@ -3,10 +3,10 @@
  * megabytes) and where the champion alias points, with what this process is actually serving.
  */
 import type { ChampionSource } from '../../lib/models/champion.ts';
-import { modelOfAlias } from '../../lib/platform/clickhouse/queries/quality.ts';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 import { currentAlias, listModels, type Alias } from '../../lib/models/registry.ts';
 import type { ChampionBody, ModelsBody } from '../schemas.ts';
+import { modelOfAlias } from '../../lib/platform/clickhouse/queries/models.ts';
 
 const ALIASES: readonly Alias[] = ['champion', 'challenger'];
 

@@ -4,20 +4,17 @@
  * `featuresStep` from lib/features, and the predictor's own `prepareChampion` / `predictStep` with the
  * champion of the moment.
  */
-import type { Champion, ChampionSource } from '../../lib/models/champion.ts';
+import { ChampionError, preparedChampionOf, type ChampionSource } from '../../lib/models/champion.ts';
 import type { Observation } from '../../lib/domain/events.ts';
-import { featuresStep, type StationState } from '../../lib/domain/features/index.ts';
+import { type StationState } from '../../lib/domain/features/index.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import { addDays, dayNumber } from '../../lib/domain/time.ts';
-import {
-  PredictError,
-  predictStep,
-  prepareChampion,
-  type PreparedChampion,
-} from '../../consumers/predictor/step.ts';
+import { PredictError, predictStep } from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
 import type { ObservationBody, PredictionResult } from '../schemas.ts';
+import { featuresStep } from '../../consumers/features/step.ts';
+import { parseStationState } from '../../lib/domain/features/station-window.ts';
 
 /** How many days before D the features look at (the widest rain window). */
 const LOOKBACK_DAYS = 7;
@@ -93,16 +90,6 @@ export function historyDaysBefore(history: StationState | null, date: string): n
   return n;
 }
 
-/** Parses a stored StationState; a value of another layout is a server fault, not the caller's. */
-export function parseStationState(text: string | null, location: string): StationState | null {
-  if (text === null) return null;
-  const state = JSON.parse(text) as Partial<StationState> | null;
-  if (state === null || state.v !== 1 || state.location !== location || !Array.isArray(state.days)) {
-    throw new ApiError(500, 'STATION_STATE', `station state of ${location} is not a v1 StationState`);
-  }
-  return state as StationState;
-}
-
 export interface PredictServiceDeps {
   redis: RedisHandle;
   champions: ChampionSource;
@@ -116,24 +103,7 @@ export interface PredictService {
 
 export function createPredictService(deps: PredictServiceDeps): PredictService {
   const { redis, champions, decisionThreshold, clock } = deps;
-  // Prepared once per champion object: a promotion hands the source a new object, which is prepared on
-  // first use, so a swap shows on the next request without a restart.
-  let prepared: { source: Champion; ready: PreparedChampion } | null = null;
-  const currentChampion = (): PreparedChampion => {
-    const champion = champions.current();
-    if (prepared?.source !== champion) {
-      prepared = {
-        source: champion,
-        ready: prepareChampion({
-          version: champion.version,
-          model: champion.model,
-          clip: champion.clip ?? undefined,
-          featureSetVersion: champion.featureSetVersion,
-        }),
-      };
-    }
-    return prepared.ready;
-  };
+  const currentChampion = preparedChampionOf(champions);
 
   return {
     async predict(body) {
@@ -154,7 +124,7 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
         prediction = predictStep(step.output, currentChampion(), decisionThreshold, now);
       } catch (error) {
         // A champion this code cannot feed is an outage of the prediction service, not a bad request.
-        if (error instanceof PredictError)
+        if (error instanceof PredictError || error instanceof ChampionError)
           throw new ApiError(503, error.code, error.message, { cause: error });
         throw error;
       }

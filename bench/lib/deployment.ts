@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../lib/platform/config.ts';
 import { createLogger, type Logger } from '../../lib/platform/log.ts';
-import { runSetup } from '../../ops/setup.ts';
 import { progress } from './report.ts';
+import { runSetup } from '../../lib/deployment/setup.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -8,7 +8,6 @@ import type { Message } from '../../lib/platform/kafka/client.ts';
 import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
 import { sendToDlq } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
-import { quoteString, toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 import { parseDriftReference, type DriftReference } from '../../lib/ml/reference.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
@@ -19,28 +18,13 @@ import {
   initialDriftState,
   parseDriftState,
   serializeDriftState,
-  type DriftRow,
   type DriftState,
 } from './step.ts';
+import { referencesOf } from '../../lib/platform/clickhouse/queries/models.ts';
+import { driftRow } from './rows.ts';
 
 /** Days a week stays open after its Sunday: partitions are read in turn, so one may trail the others. */
 const CLOSE_GRACE_DAYS = 2;
-
-export function driftRow(r: DriftRow, computedAt: number, ver: number) {
-  return {
-    week: r.week,
-    model_version: r.modelVersion,
-    kind: r.kind,
-    name: r.name,
-    statistic: r.statistic,
-    value: Number.isFinite(r.value) ? r.value : 0,
-    threshold: r.threshold,
-    alert: r.alert ? 1 : 0,
-    n: r.n,
-    computed_at: toDateTime(computedAt),
-    ver,
-  };
-}
 
 export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, clickhouse } = deps;
@@ -58,9 +42,7 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const loadReferences = async (versions: Iterable<string>) => {
     const missing = [...new Set(versions)].filter((v) => !references.has(v));
     if (missing.length === 0) return;
-    const rows = await clickhouse.rows<{ version: string; reference: string }>(
-      `SELECT version, reference FROM models FINAL WHERE version IN (${missing.map(quoteString).join(', ')})`,
-    );
+    const rows = await referencesOf(clickhouse, missing);
     for (const v of missing) references.set(v, undefined);
     for (const row of rows) {
       const json = JSON.parse(row.reference) as unknown;

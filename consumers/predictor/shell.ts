@@ -3,53 +3,29 @@
  * a promotion event, no restart). Per batch: one produce, one ClickHouse insert, one Redis pipeline of the
  * stations' latest forecasts; then the commit.
  */
-import type { Champion } from '../../lib/models/champion.ts';
+import type { Prediction } from '../../lib/domain/events.ts';
+import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { preparedChampionOf } from '../../lib/models/champion.ts';
 import type { Message } from '../../lib/platform/kafka/client.ts';
 import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
 import { sendToDlq, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
-import { STATE_KEYS, type LatestForecast } from '../../lib/domain/state-keys.ts';
-import { addDays } from '../../lib/domain/time.ts';
-import type { Prediction } from '../../lib/domain/events.ts';
-import { predictionRow } from '../labeler/rows.ts';
-import { decodeBatch, groupIdOf, PARTITIONS_IN_FLIGHT, type RunningStage, type StageDeps } from '../shell/stage.ts';
-import { PredictError, predictStep, prepareChampion, type PreparedChampion } from './step.ts';
-
-export function latestForecastOf(p: Prediction): LatestForecast {
-  return {
-    location: p.location,
-    date: p.date,
-    forecastFor: addDays(p.date, 1),
-    probability: p.probability,
-    decision: p.decision,
-    threshold: p.threshold,
-    modelVersion: p.modelVersion,
-    featureSetVersion: p.featureSetVersion,
-    predictedAt: p.predictedAt,
-  };
-}
+import {
+  decodeBatch,
+  groupIdOf,
+  PARTITIONS_IN_FLIGHT,
+  type RunningStage,
+  type StageDeps,
+} from '../shell/stage.ts';
+import { predictionRow } from './rows.ts';
+import { latestForecastOf, PredictError, predictStep } from './step.ts';
 
 export async function startPredictorStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, champion } = deps;
   if (!champion) throw new Error('the predictor stage needs a champion source');
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'predictor' });
-  let prepared: { source: Champion; ready: PreparedChampion } | null = null;
-  const currentChampion = (): PreparedChampion => {
-    const c = champion.current();
-    if (prepared?.source !== c) {
-      prepared = {
-        source: c,
-        ready: prepareChampion({
-          version: c.version,
-          model: c.model,
-          clip: c.clip ?? undefined,
-          featureSetVersion: c.featureSetVersion,
-        }),
-      };
-    }
-    return prepared.ready;
-  };
+  const currentChampion = preparedChampionOf(champion);
 
   const running = await runBatchConsumer({
     kafka: deps.kafka,

@@ -1,34 +1,12 @@
 /**
  * The online prediction step: a feature vector and the champion of the moment in, a prediction out. The
- * shell swaps the prepared champion when a promotion event arrives; nothing here holds on to a model.
+ * shell asks for the prepared champion of the moment (lib/models/champion.ts) per batch; nothing here holds
+ * on to a model.
  */
 import type { FeatureVector, Prediction } from '../../lib/domain/events.ts';
-import { FEATURE_SET_VERSION, featureNamesFor, indexOfFeatures } from '../../lib/domain/features/feature-set.ts';
-import { alignBounds, type AlignedBounds, type ClipBounds } from '../../lib/domain/features/clipping.ts';
-import type { Model } from '../../lib/ml/model.ts';
-
-export interface Champion {
-  version: string;
-  model: Model;
-  /** Clipping learned with the model; absent for models trained without (the climatology prior). */
-  clip?: ClipBounds;
-  /** Feature set the model was trained on; default the current one. */
-  featureSetVersion?: string;
-}
-
-/** A champion checked once against its feature set, with the column map and a reusable scratch row. */
-export interface PreparedChampion {
-  readonly version: string;
-  readonly model: Model;
-  readonly featureSetVersion: string;
-  /** Values a feature vector of that set carries. */
-  readonly width: number;
-  /** Feature-vector position of each model column. */
-  readonly columns: Int32Array;
-  readonly bounds: AlignedBounds | null;
-  /** Row buffer reused by every prediction: one model call per event allocates nothing. */
-  readonly scratch: Float64Array;
-}
+import type { LatestForecast } from '../../lib/domain/state-keys.ts';
+import { addDays } from '../../lib/domain/time.ts';
+import type { PreparedChampion } from '../../lib/models/champion.ts';
 
 export type PredictErrorCode = 'FEATURE_SET_MISMATCH' | 'PREDICTION_NOT_FINITE';
 
@@ -40,35 +18,6 @@ export class PredictError extends Error {
     super(message);
     this.code = code;
   }
-}
-
-export function prepareChampion(champion: Champion): PreparedChampion {
-  const featureSetVersion = champion.featureSetVersion ?? FEATURE_SET_VERSION;
-  const names = featureNamesFor(featureSetVersion);
-  if (names === undefined) {
-    throw new PredictError(
-      'FEATURE_SET_MISMATCH',
-      `champion ${champion.version} uses unknown feature set ${featureSetVersion}`,
-    );
-  }
-  let columns: Int32Array;
-  try {
-    columns = indexOfFeatures(names, champion.model.featureNames);
-  } catch (err) {
-    throw new PredictError(
-      'FEATURE_SET_MISMATCH',
-      `champion ${champion.version} needs a feature ${featureSetVersion} lacks: ${(err as Error).message}`,
-    );
-  }
-  return {
-    version: champion.version,
-    model: champion.model,
-    featureSetVersion,
-    width: names.length,
-    columns,
-    bounds: champion.clip === undefined ? null : alignBounds(champion.clip, champion.model.featureNames),
-    scratch: new Float64Array(columns.length),
-  };
 }
 
 /**
@@ -122,5 +71,20 @@ export function predictStep(
     rainfall: fv.rainfall,
     ingestedAt: fv.ingestedAt,
     predictedAt: now,
+  };
+}
+
+/** What `GET /predict?location=` serves: the prediction without its feature values. */
+export function latestForecastOf(p: Prediction): LatestForecast {
+  return {
+    location: p.location,
+    date: p.date,
+    forecastFor: addDays(p.date, 1),
+    probability: p.probability,
+    decision: p.decision,
+    threshold: p.threshold,
+    modelVersion: p.modelVersion,
+    featureSetVersion: p.featureSetVersion,
+    predictedAt: p.predictedAt,
   };
 }

@@ -7,13 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { ClickHouse } from '../../lib/platform/clickhouse/client.ts';
 import type { Config } from '../../lib/platform/config.ts';
 import { isRetriable } from '../../lib/platform/errors.ts';
-import type { EventKind } from '../../lib/domain/events.ts';
+import type { EventKind, EventCodec, EventTypes } from '../../lib/domain/events.ts';
 import type { Kafka, Producer } from '../../lib/platform/kafka/client.ts';
 import { runBatchConsumer, type ConsumedRecord } from '../../lib/platform/kafka/consumer.ts';
 import type { DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
-import type { EventCodec, EventTypes } from '../../lib/platform/schema-registry.ts';
 import type { ChampionWatcher } from '../../lib/models/champion-watcher.ts';
 import type { Metrics } from '../../lib/platform/metrics.ts';
 
@@ -74,14 +73,14 @@ export async function loadStates<S>(
   redis: RedisHandle,
   keyOf: (id: string) => readonly string[],
   ids: readonly string[],
-  parse: (text: string) => S | null,
+  parse: (text: string, id: string) => S | null,
 ): Promise<Map<string, S | null>> {
   const states = new Map<string, S | null>();
   if (ids.length === 0) return states;
   const values = await redis.client.mget(...ids.map((id) => redis.key(...keyOf(id))));
   ids.forEach((id, i) => {
     const raw = values[i];
-    states.set(id, raw === null || raw === undefined ? null : parse(raw));
+    states.set(id, raw === null || raw === undefined ? null : parse(raw, id));
   });
   return states;
 }

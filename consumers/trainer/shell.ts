@@ -5,7 +5,6 @@
  * when the stream outruns it, boundaries coalesce into one pending run (retrain-schedule step).
  */
 import { randomUUID } from 'node:crypto';
-import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 import { codeVersion } from '../../lib/platform/code-version.ts';
 import { FEATURE_NAMES } from '../../lib/domain/features/feature-set.ts';
 import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
@@ -23,39 +22,9 @@ import {
   type DueTraining,
   type RetrainScheduleState,
 } from './step.ts';
-import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from './training-run.ts';
-
-/** The boundary Monday of the newest recorded run: the schedule resumes after it instead of redoing weeks. */
-async function lastTrainedWeek(deps: StageDeps): Promise<string | null> {
-  const [row] = await deps.clickhouse.rows<{ week: string; n: string }>(
-    `SELECT toString(max(week)) AS week, count() AS n FROM training_runs`,
-  );
-  return row && Number(row.n) > 0 ? row.week : null;
-}
-
-export function trainingRunRow(
-  due: DueTraining,
-  result: TrainingRunResult,
-  startedAt: number,
-  finishedAt: number,
-) {
-  const decision = result.decision;
-  return {
-    run_id: `week-${due.week}`,
-    week: due.week,
-    data_until: due.dataUntil,
-    rows: result.trainRows,
-    candidates: JSON.stringify(decision?.table ?? []),
-    winner: result.winnerVersion ?? '',
-    promoted: decision?.promote ? 1 : 0,
-    reasons: result.status === 'skipped' ? result.reason : JSON.stringify(decision?.reasons ?? []),
-    staleness_days: due.staleness ?? -1,
-    coalesced_weeks: due.coalescedWeeks,
-    started_at: toDateTime(startedAt),
-    finished_at: toDateTime(finishedAt),
-    ver: finishedAt * 1000,
-  };
-}
+import { trainingRunRow } from './rows.ts';
+import { runTraining, WEEKLY_CANDIDATES } from './training-run.ts';
+import { lastTrainedWeek } from '../../lib/platform/clickhouse/queries/training.ts';
 
 export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, metrics, champion } = deps;
@@ -66,7 +35,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
   const pool = new TrainingPool({ size: 1 });
   const version = codeVersion();
 
-  const resumeAfter = await lastTrainedWeek(deps);
+  const resumeAfter = await lastTrainedWeek(deps.clickhouse);
   let schedule: RetrainScheduleState = {
     ...initialScheduleState(champion.current().trainedUntil),
     week: resumeAfter,

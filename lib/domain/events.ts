@@ -1,8 +1,23 @@
 /**
- * TypeScript shapes of the Avro records in schemas/*.avsc. The registry module encodes and decodes
- * these; the stages' pure steps only ever see these types.
+ * The events of the pipeline: TypeScript shapes of the Avro records in schemas/*.avsc, the topic each is
+ * written to, and the codec that registers and encodes them. The stages' pure steps only ever see these
+ * types.
  */
+import { fileURLToPath } from 'node:url';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Topics } from '../platform/config.ts';
+import {
+  registerCatalogue,
+  valueSubject,
+  type CatalogueEntry,
+  type Codec,
+} from '../platform/schema-registry.ts';
+import type { Observation } from './weather/observation.ts';
+
 export type { Observation } from './weather/observation.ts';
+
+/** The Avro schema files (schemas/ at the repository root). */
+export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas/', import.meta.url));
 
 export interface FeatureVector {
   location: string;
@@ -72,3 +87,48 @@ export const SCHEMA_FILES = {
   modelEvent: 'model-event.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
+
+/** The TypeScript type each event kind decodes to and encodes from. */
+export interface EventTypes {
+  observation: Observation;
+  features: FeatureVector;
+  prediction: Prediction;
+  labeled: LabeledExample;
+  driftAlert: DriftAlert;
+  modelEvent: ModelEvent;
+}
+
+export type EventCodec = Codec<EventTypes>;
+
+/** The topic each event kind is written to; the DLQ carries raw bytes and has no schema. */
+export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'observationsDlq'>>> = {
+  observation: 'observations',
+  features: 'features',
+  prediction: 'predictions',
+  labeled: 'labeled',
+  driftAlert: 'driftAlerts',
+  modelEvent: 'modelEvents',
+};
+
+export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];
+
+/** Each kind's schema file and its subject, `<topic>-value`, for this deployment's topics. */
+export function eventCatalogue(topics: Topics): Record<EventKind, CatalogueEntry> {
+  const catalogue = {} as Record<EventKind, CatalogueEntry>;
+  for (const kind of EVENT_KINDS) {
+    catalogue[kind] = { file: SCHEMA_FILES[kind], subject: valueSubject(topics[TOPIC_OF_KIND[kind]]) };
+  }
+  return catalogue;
+}
+
+/**
+ * Registers every event schema for this deployment's topics and returns a codec bound to them.
+ * Idempotent: run by setup and again by each process at start (same ids).
+ */
+export function registerEvents(
+  registry: SchemaRegistry,
+  topics: Topics,
+  schemasDir = SCHEMAS_DIR,
+): Promise<EventCodec> {
+  return registerCatalogue<EventTypes>(registry, eventCatalogue(topics), schemasDir);
+}

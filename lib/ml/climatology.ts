@@ -30,7 +30,7 @@ export const CLIMATOLOGY_FEATURES = { location: 'locationCode', month: 'month' }
 
 /**
  * Share of weatherAUS days followed by rain: 31,877 RainTomorrow = Yes of 142,193 known (22.4 %,
- * `../shared/data/SOURCE.md`). It is the prior of every rate, and alone the forecast of the bootstrap
+ * `data/README.md`). It is the prior of every rate, and alone the forecast of the bootstrap
  * champion, which exists before any observation has been seen.
  */
 export const WEATHER_AUS_RAIN_RATE = 0.224;

@@ -4,49 +4,14 @@
  * drift stage and the API hold one, so a promotion takes effect without a restart.
  */
 import { randomUUID } from 'node:crypto';
-import type { Champion, ChampionSource } from './champion.ts';
+import { championFromStored, loadChampion, type Champion, type ChampionSource } from './champion.ts';
 import type { ClickHouse } from '../platform/clickhouse/client.ts';
 import type { Config } from '../platform/config.ts';
-import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../domain/features/feature-set.ts';
 import type { Kafka } from '../platform/kafka/client.ts';
 import { runBatchConsumer, type RunningConsumer } from '../platform/kafka/consumer.ts';
 import type { Logger } from '../platform/log.ts';
-import { priorClimatologyModel } from '../ml/climatology.ts';
-import { loadModel } from '../ml/families.ts';
-import { currentAlias, loadStoredModel, type StoredModel } from './registry.ts';
-import type { EventCodec } from '../platform/schema-registry.ts';
-
-export const PRIOR_VERSION = 'prior-climatology';
-
-export function priorChampion(): Champion {
-  return {
-    version: PRIOR_VERSION,
-    family: 'climatology',
-    featureSetVersion: FEATURE_SET_VERSION,
-    model: priorClimatologyModel(FEATURE_NAMES),
-    clip: null,
-    trainedUntil: null,
-  };
-}
-
-export function championFromStored(stored: StoredModel): Champion {
-  return {
-    version: stored.version,
-    family: stored.family,
-    featureSetVersion: stored.featureSetVersion,
-    model: loadModel(stored.bundle.model, FEATURE_NAMES),
-    clip: stored.bundle.clip,
-    trainedUntil: stored.trainEnd,
-  };
-}
-
-export async function loadChampion(clickhouse: ClickHouse): Promise<Champion> {
-  const alias = await currentAlias(clickhouse, 'champion');
-  if (!alias) return priorChampion();
-  const stored = await loadStoredModel(clickhouse, alias.version);
-  if (!stored) throw new Error(`champion alias points at ${alias.version}, which the registry does not hold`);
-  return championFromStored(stored);
-}
+import { loadStoredModel } from './registry.ts';
+import type { EventCodec } from '../domain/events.ts';
 
 export interface ChampionWatcherDeps {
   kafka: Kafka;

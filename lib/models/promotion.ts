@@ -3,10 +3,10 @@
  * then the event on the compacted topic that running predictors follow.
  */
 import type { ClickHouse } from '../platform/clickhouse/client.ts';
+import { insertAlias, setModelStatus, type Alias } from '../platform/clickhouse/queries/models.ts';
 import type { Config } from '../platform/config.ts';
 import type { Producer } from '../platform/kafka/client.ts';
-import { recordAlias, setModelStatus, type Alias } from './registry.ts';
-import type { EventCodec } from '../platform/schema-registry.ts';
+import type { EventCodec } from '../domain/events.ts';
 
 export interface PromotionDeps {
   clickhouse: ClickHouse;
@@ -26,7 +26,7 @@ export interface Promotion {
 
 export async function promote(deps: PromotionDeps, p: Promotion): Promise<void> {
   const at = p.at ?? Date.now();
-  await recordAlias(deps.clickhouse, p.alias, p.version, p.previousVersion, p.reason, at);
+  await insertAlias(deps.clickhouse, p.alias, p.version, p.previousVersion, p.reason, at);
   if (p.alias === 'champion') await setModelStatus(deps.clickhouse, p.version, 'promoted');
   await deps.producer.send({
     topic: deps.topics.modelEvents,

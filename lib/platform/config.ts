@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /**
@@ -15,6 +16,9 @@ const csv = z
   )
   .pipe(z.array(z.string()).min(1));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** The weatherAUS data set shipped in the repository (data/README.md), whatever the working folder. */
+export const DEFAULT_DATA_FILE = fileURLToPath(new URL('../../data/weatherAUS.csv.gz', import.meta.url));
 
 export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
@@ -45,7 +49,7 @@ export const configSchema = z.object({
   RETRAIN_FAMILIES: csv
     .pipe(z.array(z.enum(['climatology', 'logreg', 'gbdt', 'forest'])))
     .default(['climatology', 'logreg', 'gbdt', 'forest']),
-  DATA_FILE: z.string().default('../shared/data/weatherAUS.csv.gz'),
+  DATA_FILE: z.string().default(DEFAULT_DATA_FILE),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

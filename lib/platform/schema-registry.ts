@@ -1,40 +1,13 @@
+/**
+ * Avro records through a Confluent-compatible schema registry: registration under a subject, the wire
+ * format (magic byte, schema id, body), and a codec over any catalogue of record kinds (the domain's
+ * events are one: lib/domain/events.ts). Nothing here knows what the records mean.
+ */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import type { Config, Topics } from './config.ts';
+import type { Config } from './config.ts';
 import { RainstreamError } from './errors.ts';
-import type {
-  DriftAlert,
-  EventKind,
-  FeatureVector,
-  LabeledExample,
-  ModelEvent,
-  Observation,
-  Prediction,
-} from '../domain/events.ts';
-import { SCHEMA_FILES } from '../domain/events.ts';
-
-/** The TypeScript type each event kind decodes to and encodes from. */
-export interface EventTypes {
-  observation: Observation;
-  features: FeatureVector;
-  prediction: Prediction;
-  labeled: LabeledExample;
-  driftAlert: DriftAlert;
-  modelEvent: ModelEvent;
-}
-
-/** The topic each event kind is written to; the DLQ carries raw bytes and has no schema. */
-export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'observationsDlq'>>> = {
-  observation: 'observations',
-  features: 'features',
-  prediction: 'predictions',
-  labeled: 'labeled',
-  driftAlert: 'driftAlerts',
-  modelEvent: 'modelEvents',
-};
-
-export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];
 
 /** Confluent's TopicNameStrategy: the value schema of topic T is registered under `T-value`. */
 export function valueSubject(topic: string): string {
@@ -71,21 +44,25 @@ interface AvroType {
   createResolver(writer: AvroType): unknown;
 }
 
-export interface EventCodec {
+/** Record kinds (names) to the TypeScript type each decodes to and encodes from. */
+export type KindTypes = object;
+type KindOf<T extends KindTypes> = keyof T & string;
+
+export interface Codec<T extends KindTypes> {
   /** Schema id of each kind as registered (the local schema files). */
-  readonly schemaIds: Readonly<Record<EventKind, number>>;
+  readonly schemaIds: Readonly<Record<KindOf<T>, number>>;
   /**
    * Avro-encodes `value` under its kind's schema, with the Confluent header. Synchronous: ids are known
    * after registration. Throws a non-retriable ENCODE error naming the first invalid field.
    */
-  encode<K extends EventKind>(kind: K, value: EventTypes[K]): Buffer;
+  encode<K extends KindOf<T>>(kind: K, value: T[K]): Buffer;
   /**
    * Decodes a record into the local schema of `kind`, resolving from the writer's schema when a
    * producer used another version. Throws a non-retriable DECODE error for anything that is not a
    * record of that kind (the caller DLQs it), a retriable REGISTRY_UNAVAILABLE when the registry
    * cannot be reached to fetch an unknown writer schema.
    */
-  decode<K extends EventKind>(kind: K, buffer: Buffer): Promise<EventTypes[K]>;
+  decode<K extends KindOf<T>>(kind: K, buffer: Buffer): Promise<T[K]>;
 }
 
 export function createSchemaRegistry(config: Pick<Config, 'registry'>): SchemaRegistry {
@@ -133,8 +110,8 @@ export function registryError(error: unknown, what: string): RainstreamError {
   });
 }
 
-export async function readSchemaFile(schemasDir: string, kind: EventKind): Promise<string> {
-  const text = await readFile(join(schemasDir, SCHEMA_FILES[kind]), 'utf8');
+export async function readSchemaFile(schemasDir: string, file: string): Promise<string> {
+  const text = await readFile(join(schemasDir, file), 'utf8');
   // Canonical spacing, so an edit to whitespace or indentation is not a new schema version.
   return JSON.stringify(JSON.parse(text));
 }
@@ -153,29 +130,39 @@ export async function registerSchema(
   }
 }
 
-/**
- * Registers every event schema under `<topic>-value` for this deployment's topics and returns a codec
- * bound to them. Idempotent: run by `npm run setup` and again by each stage at start (same ids).
- */
-export async function registerAll(
-  registry: SchemaRegistry,
-  topics: Topics,
-  schemasDir: string,
-): Promise<EventCodec> {
-  const schemaIds = {} as Record<EventKind, number>;
-  for (const kind of EVENT_KINDS) {
-    const schema = await readSchemaFile(schemasDir, kind);
-    schemaIds[kind] = await registerSchema(registry, valueSubject(topics[TOPIC_OF_KIND[kind]]), schema);
-  }
-  return createCodec(registry, schemaIds);
+/** One kind of a catalogue: the schema file it is written with and the subject it is registered under. */
+export interface CatalogueEntry {
+  file: string;
+  subject: string;
 }
 
-export async function createCodec(
+/**
+ * Registers every kind's schema under its subject and returns a codec bound to the ids. Idempotent: the
+ * same schema again gets the same id, so setup and every process at start may both run it.
+ */
+export async function registerCatalogue<T extends KindTypes>(
   registry: SchemaRegistry,
-  schemaIds: Readonly<Record<EventKind, number>>,
-): Promise<EventCodec> {
-  const localTypes = new Map<EventKind, AvroType>();
-  for (const kind of EVENT_KINDS) {
+  catalogue: Readonly<Record<KindOf<T>, CatalogueEntry>>,
+  schemasDir: string,
+): Promise<Codec<T>> {
+  const schemaIds = {} as Record<KindOf<T>, number>;
+  for (const kind of Object.keys(catalogue) as KindOf<T>[]) {
+    const entry = catalogue[kind];
+    schemaIds[kind] = await registerSchema(
+      registry,
+      entry.subject,
+      await readSchemaFile(schemasDir, entry.file),
+    );
+  }
+  return createCodec<T>(registry, schemaIds);
+}
+
+export async function createCodec<T extends KindTypes>(
+  registry: SchemaRegistry,
+  schemaIds: Readonly<Record<KindOf<T>, number>>,
+): Promise<Codec<T>> {
+  const localTypes = new Map<KindOf<T>, AvroType>();
+  for (const kind of Object.keys(schemaIds) as KindOf<T>[]) {
     localTypes.set(kind, (await registry.getSchema(schemaIds[kind])) as unknown as AvroType);
   }
   // Resolvers from each writer schema id to each local reader type, built once.
@@ -222,7 +209,7 @@ export async function createCodec(
       const { schemaId, body } = readWireHeader(buffer);
       const reader = localTypes.get(kind)!;
       try {
-        if (schemaId === schemaIds[kind]) return reader.fromBuffer(body) as EventTypes[typeof kind];
+        if (schemaId === schemaIds[kind]) return reader.fromBuffer(body) as T[typeof kind];
         const key = `${schemaId}:${kind}`;
         let resolver = resolvers.get(key);
         if (resolver === undefined) {
@@ -230,7 +217,7 @@ export async function createCodec(
           resolver = reader.createResolver(writer);
           resolvers.set(key, resolver);
         }
-        return reader.fromBuffer(body, resolver) as EventTypes[typeof kind];
+        return reader.fromBuffer(body, resolver) as T[typeof kind];
       } catch (error) {
         if (error instanceof RainstreamError) throw error;
         throw new RainstreamError(

@@ -4,20 +4,14 @@
  * come from the next day's observation, as they would in production.
  */
 import { z } from 'zod';
-import { createProgress, type Progress } from '../../lib/platform/cli/progress.ts';
-import { parseArgs, UsageError } from '../../lib/platform/cli/args.ts';
-import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
-import { modelOfAlias } from '../../lib/platform/clickhouse/queries/quality.ts';
-import { type Config, loadConfig } from '../../lib/platform/config.ts';
-import { createKafka, type Message, type Producer } from '../../lib/platform/kafka/client.ts';
+import type { EventCodec } from '../../lib/domain/events.ts';
+import { isIsoDate, type CsvRow } from '../../lib/domain/weather/csv.ts';
+import type { Progress } from '../../lib/platform/cli/progress.ts';
+import type { Config } from '../../lib/platform/config.ts';
+import type { Message, Producer } from '../../lib/platform/kafka/client.ts';
 import { DLQ_HEADERS } from '../../lib/platform/kafka/dlq.ts';
-import { createProducer, sendBounded } from '../../lib/platform/kafka/producer.ts';
-import { createLogger, type Logger } from '../../lib/platform/log.ts';
-import { createSchemaRegistry, registerAll, type EventCodec } from '../../lib/platform/schema-registry.ts';
-import { SCHEMAS_DIR } from '../../ops/setup.ts';
-import { addDays, mondayOf } from '../../lib/domain/time.ts';
-import { BOUNDARY_GRACE_DAYS } from '../../consumers/trainer/step.ts';
-import { isIsoDate, readWeatherCsvFile, type CsvRow } from '../../lib/domain/weather/csv.ts';
+import { sendBounded } from '../../lib/platform/kafka/producer.ts';
+import type { Logger } from '../../lib/platform/log.ts';
 import { planReplay, type ReplayFilter } from './plan.ts';
 
 const isoDate = z.string().refine(isIsoDate, 'expected a calendar date YYYY-MM-DD');
@@ -189,123 +183,4 @@ export async function replay(
   deps.progress?.finish(sent, summary.lastDate ?? '');
   log.info(summary, 'replay finished');
   return summary;
-}
-
-/**
- * Gate for `maxLeadDays`: day D may go out once the retraining has caught up with the data sent so far.
- * The target is the training run on data up to D - leadDays, lowered to what the labels in ClickHouse
- * make reachable: a week's run needs a label dated BOUNDARY_GRACE_DAYS past its boundary, and a hole in
- * the data (weatherAUS has no April 2011) yields no labels at all. Before waiting on the retraining, the
- * pipeline must have predicted every day sent, so the labels read are current.
- */
-export function trainingGate(
-  clickhouse: Parameters<typeof modelOfAlias>[0],
-  leadDays: number,
-  options: { intervalMs?: number; timeoutMs?: number } = {},
-): (date: string, previousDate: string | null, beforeWaiting: () => Promise<void>) => Promise<void> {
-  let reached = '';
-  return async (date, previousDate, beforeWaiting) => {
-    const needed = addDays(date, -leadDays);
-    if (previousDate === null || needed <= reached) return;
-    await beforeWaiting();
-    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
-    for (;;) {
-      const [row] = await clickhouse.rows<GateRow>(GATE_SQL);
-      const state = row!;
-      if (Number(state.runs) > 0) reached = state.until;
-      if (state.predicted >= previousDate && needed <= reached) return;
-      if (state.predicted >= previousDate) {
-        // Labels present: the last boundary they let the trainer cross, and the data end of its run.
-        if (Number(state.labels) === 0) return;
-        const firstRun = addDays(mondayOf(addDays(state.labeledFrom, -BOUNDARY_GRACE_DAYS)), 7);
-        const lastRun = mondayOf(addDays(state.labeledUntil, -BOUNDARY_GRACE_DAYS));
-        if (lastRun < firstRun) return;
-        const reachable = addDays(lastRun, -1);
-        if ((reachable < needed ? reachable : needed) <= reached) return;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`retraining did not reach ${needed} in time (at ${reached || 'none'})`);
-      }
-      await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
-    }
-  };
-}
-
-interface GateRow {
-  predicted: string;
-  labeledFrom: string;
-  labeledUntil: string;
-  labels: string;
-  until: string;
-  runs: string;
-}
-
-const GATE_SQL = `SELECT
-  (SELECT toString(max(date)) FROM predictions) AS predicted,
-  (SELECT toString(min(date)) FROM labeled_examples) AS labeledFrom,
-  (SELECT toString(max(date)) FROM labeled_examples) AS labeledUntil,
-  (SELECT count() FROM labeled_examples) AS labels,
-  (SELECT toString(max(data_until)) FROM training_runs) AS until,
-  (SELECT count() FROM training_runs) AS runs`;
-
-/** Polls the registry until the champion alias points at a trained model (not the prior baseline). */
-export function championPoller(
-  clickhouse: Parameters<typeof modelOfAlias>[0],
-  options: { intervalMs?: number; timeoutMs?: number } = {},
-): () => Promise<void> {
-  return async () => {
-    const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
-    while (Date.now() < deadline) {
-      if (await modelOfAlias(clickhouse, 'champion')) return;
-      await new Promise((r) => setTimeout(r, options.intervalMs ?? 500));
-    }
-    throw new Error('no trained champion appeared before the warm-up timeout');
-  };
-}
-
-if (import.meta.main) {
-  let options: ReplayOptions;
-  try {
-    options = parseArgs(process.argv.slice(2), replayOptionsSchema);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(`replay: ${error.message}`);
-    console.error(
-      'usage: node producers/replay.ts [--file F] [--from DATE] [--to DATE] [--locations A,B] [--speed DAYS_PER_S] [--warmup-until DATE] [--max-lead-days N] [--limit N] [--quiet]',
-    );
-    process.exit(2);
-  }
-  const config = loadConfig();
-  const logger = createLogger(config);
-  const file = options.file ?? config.dataFile;
-  const kafka = createKafka(config, logger, { clientId: 'rainstream-replay' });
-  const producer = createProducer(kafka);
-  const clickhouse = createClickHouse(config.clickhouse);
-  try {
-    const rows = await readWeatherCsvFile(file);
-    const codec = await registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR);
-    await producer.connect();
-    const planned = planReplay(rows, {
-      from: options.from,
-      to: options.to,
-      locations: options.locations,
-      limit: options.limit,
-    });
-    const summary = await replay(rows, file, options, {
-      producer,
-      codec,
-      topics: config.topics,
-      logger,
-      waitForTrainedChampion: championPoller(clickhouse),
-      waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
-      progress: options.quiet ? undefined : createProgress('replay', planned.events),
-    });
-    console.log(JSON.stringify(summary));
-  } catch (error) {
-    logger.error({ err: error }, 'replay failed');
-    process.exitCode = 1;
-  } finally {
-    await producer.disconnect();
-    await clickhouse.close();
-  }
 }

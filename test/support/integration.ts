@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createClickHouse, type ClickHouse } from '../../lib/platform/clickhouse/client.ts';
-import { migrateDatabase } from '../../lib/platform/clickhouse/migrate.ts';
+import { migrateDatabase, dropDatabase } from '../../lib/platform/clickhouse/migrate.ts';
 import { type Config, loadConfig } from '../../lib/platform/config.ts';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import { ensureTopics, type EnsureTopicsReport } from '../../lib/platform/kafka/admin.ts';
@@ -20,8 +20,10 @@ import {
 import { topicSpecs } from '../../lib/platform/kafka/topics.ts';
 import { createLogger, type Logger } from '../../lib/platform/log.ts';
 import { createRedis, deleteByPrefix, type RedisHandle } from '../../lib/platform/redis.ts';
-import { createSchemaRegistry, type EventCodec, registerAll } from '../../lib/platform/schema-registry.ts';
-import { MIGRATIONS_DIR, SCHEMAS_DIR } from '../../ops/setup.ts';
+import { createSchemaRegistry } from '../../lib/platform/schema-registry.ts';
+import { registerEvents } from '../../lib/domain/events.ts';
+import type { EventCodec } from '../../lib/domain/events.ts';
+import { MIGRATIONS_DIR } from '../../lib/deployment/setup.ts';
 
 export interface TestEndpoints {
   source: 'env' | 'testcontainers' | 'local-stack';
@@ -198,7 +200,7 @@ export async function testContext(
       return group;
     },
     ensureTopics: () => ensureTopics(kafka, topicSpecs(config), logger),
-    registerSchemas: () => registerAll(createSchemaRegistry(config), config.topics, SCHEMAS_DIR),
+    registerSchemas: () => registerEvents(createSchemaRegistry(config), config.topics),
     async runConsumer(consumerOptions) {
       groups.add(consumerOptions.groupId);
       const running = await runBatchConsumer({ maxWaitTimeMs: 100, ...consumerOptions, kafka, logger });
@@ -241,7 +243,7 @@ export async function testContext(
         await admin.disconnect();
       }
       await deleteSubjects(endpoints.registryUrl, topicPrefix);
-      await clickhouse.command(`DROP DATABASE IF EXISTS ${config.clickhouse.database}`);
+      await dropDatabase(clickhouse, config.clickhouse.database);
       await clickhouse.close();
       await deleteByPrefix(redis.client, redis.prefix);
       await redis.close();

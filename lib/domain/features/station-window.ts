@@ -1,19 +1,13 @@
 /**
- * The features step: one observation and the station's recent history in, one feature vector and the new
- * history out. Pure; the streaming shell keeps `StationState` in Redis (one JSON value per location) and
- * rebuilds it from the observations log when Redis is empty, and `buildTrainingMatrix` runs this very
- * function over the CSV, so training and serving cannot drift apart.
+ * A station's recent days and the features of its next day computed from them. Pure; the features stage
+ * keeps `StationState` in Redis (one JSON value per location) and rebuilds it from the observations log
+ * when Redis is empty, and `buildTrainingMatrix` runs the same function over the CSV, so training and
+ * serving cannot drift apart.
  */
-import type { FeatureVector, Observation } from '../events.ts';
+import type { Observation } from '../events.ts';
 import { COMPASS_POINTS, type CompassPoint } from '../weather/observation.ts';
 import { dateParts, dayNumber, fromDayNumber, type DateParts } from '../time.ts';
-import {
-  DAYS_SINCE_RAIN_CAP,
-  FEATURE_NAMES,
-  FEATURE_SET_VERSION,
-  RAIN_WINDOWS,
-  locationCode,
-} from './feature-set.ts';
+import { DAYS_SINCE_RAIN_CAP, FEATURE_NAMES, RAIN_WINDOWS, locationCode } from './feature-set.ts';
 
 /**
  * Days of history kept: D-6 .. D after D is processed, which is exactly what the next day's 7-day window
@@ -50,13 +44,32 @@ export interface StationState {
   days: StationDay[];
 }
 
-export type FeaturesOutcome = 'emitted' | 'duplicate' | 'late';
-
-export interface FeaturesStepResult {
-  output: FeatureVector | null;
-  state: StationState;
-  outcome: FeaturesOutcome;
+/**
+ * Reads a stored StationState. One policy for every reader: a value that is not a v1 state of this
+ * location (written by an incompatible build, or damaged) is treated as no state, so the features stage
+ * starts the station's window afresh (it refills in a week) and the API answers from no history rather
+ * than failing the request. Callers count such drops.
+ */
+export function parseStationState(text: string | null, location: string): StationState | null {
+  if (text === null) return null;
+  let s: Partial<StationState> | null;
+  try {
+    s = JSON.parse(text) as Partial<StationState> | null;
+  } catch {
+    return null;
+  }
+  return s !== null &&
+    typeof s === 'object' &&
+    s.v === 1 &&
+    s.location === location &&
+    typeof s.lastDate === 'string' &&
+    typeof s.firstDate === 'string' &&
+    Array.isArray(s.days)
+    ? (s as StationState)
+    : null;
 }
+
+export type FeaturesOutcome = 'emitted' | 'duplicate' | 'late';
 
 export class FeatureStateError extends Error {
   readonly code = 'FEATURE_STATE';
@@ -103,6 +116,11 @@ function dayOf(obs: Observation): StationDay {
 }
 
 /**
+ * One observation applied to its station's window. On 'emitted', feature j is written to
+ * `out[base + j * stride]` (stride 1 for a row, stride nRows for a column-major matrix): the features stage
+ * (consumers/features/step.ts) and `buildTrainingMatrix` both run it, so training runs the very code the
+ * stream runs, minus one array allocation per row.
+ *
  * Duplicate and late events:
  * - duplicate (the date was already processed): no output, state unchanged. The first version of a day
  *   wins; a re-delivery after a producer retry or a second replay must not emit a second prediction.
@@ -112,31 +130,6 @@ function dayOf(obs: Observation): StationDay {
  *   see it in their lags and the state equals the in-order one. Older than the window it can change no lag
  *   or window feature and is dropped, state unchanged; only days-since-rain could have used it, and keeps
  *   counting from the rain seen in order.
- */
-export function featuresStep(
-  state: StationState | null,
-  obs: Observation,
-  ingestedAt: number,
-): FeaturesStepResult {
-  const values = new Array<number>(FEATURE_NAMES.length);
-  const { state: next, outcome } = featuresStepInto(state, obs, values, 0, 1);
-  if (outcome !== 'emitted') return { output: null, state: next, outcome };
-  const output: FeatureVector = {
-    location: obs.location,
-    date: obs.date,
-    featureSetVersion: FEATURE_SET_VERSION,
-    values,
-    rainToday: obs.rainToday,
-    rainfall: obs.rainfall,
-    ingestedAt,
-  };
-  return { output, state: next, outcome };
-}
-
-/**
- * featuresStep without the event wrapper: on 'emitted', feature j is written to `out[base + j * stride]`
- * (stride 1 for a row, stride nRows for a column-major matrix). `buildTrainingMatrix` fills its matrix with
- * it, so training runs the very code the stream runs, minus one array allocation per row.
  */
 export function featuresStepInto(
   state: StationState | null,

@@ -168,6 +168,11 @@ export async function ensureDatabase(
   }
 }
 
+/** `DROP DATABASE IF EXISTS`, given a connection that is not to that database. */
+export async function dropDatabase(admin: SqlRunner, database: string): Promise<void> {
+  await admin.command(`DROP DATABASE IF EXISTS ${quoteIdentifier(database)}`);
+}
+
 /** Creates the database when missing and applies the migrations in `dir`; what `npm run setup` runs. */
 export async function migrateDatabase(
   config: Config['clickhouse'],

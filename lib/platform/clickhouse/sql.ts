@@ -119,3 +119,16 @@ export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): strin
 export function toDateTime(epochMs: number): number {
   return Math.floor(epochMs / 1000);
 }
+
+/**
+ * JSON has no NaN. ClickHouse reads the string "nan" into Float64 on both 18.16 and 26.x, whereas null
+ * becomes 0 on 26.x: missing features must stay missing.
+ */
+export function floatsForJson(values: readonly number[]): (number | string)[] {
+  const out = new Array<number | string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    out[i] = Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v;
+  }
+  return out;
+}

@@ -13,18 +13,20 @@ import {
   FEATURE_SET_VERSION,
   STATIONS,
   buildTrainingMatrix,
-  featuresStep,
   type StationState,
 } from '../../../lib/domain/features/index.ts';
 import { priorClimatologyModel } from '../../../lib/ml/climatology.ts';
 import { gbdtFamily } from '../../../lib/ml/gbdt.ts';
 import type { Model } from '../../../lib/ml/model.ts';
-import { recordAlias, registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
+import { insertAlias } from '../../../lib/platform/clickhouse/queries/models.ts';
+import { registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
 import { createRedis, type RedisHandle } from '../../../lib/platform/redis.ts';
 import { STATE_KEYS, type LatestForecast } from '../../../lib/domain/state-keys.ts';
 import { addDays } from '../../../lib/domain/time.ts';
-import { predictStep, prepareChampion } from '../../../consumers/predictor/step.ts';
+import { predictStep } from '../../../consumers/predictor/step.ts';
 import { testContext, type TestContext } from '../../support/integration.ts';
+import { featuresStep } from '../../../consumers/features/step.ts';
+import { prepareChampion } from '../../../lib/models/champion.ts';
 
 const THRESHOLD = 0.5;
 
@@ -225,7 +227,7 @@ describe('POST /predict', () => {
     const body = res.json();
     const expected = predictStep(
       featuresStep(sydneyState, observation('Sydney', '2017-06-11', 10), 0).output!,
-      prepareChampion({ version: trained.version, model: trained.model }),
+      prepareChampion(trained),
       THRESHOLD,
       0,
     );
@@ -296,9 +298,23 @@ describe('POST /predict', () => {
     expect(res.json()).toMatchObject({ error: 'invalid request', field, reason });
   });
 
-  it('hides the message of a server fault', async () => {
+  it('answers from no history when the stored station state is damaged, as the stage would', async () => {
     const key = ctx.redis.key(...STATE_KEYS.station('Hobart'));
     await ctx.redis.client.set(key, JSON.stringify({ v: 99, location: 'Hobart' }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/predict',
+      payload: { location: 'Hobart', date: '2017-06-11' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ location: 'Hobart', historyDays: 0 });
+    await ctx.redis.client.del(key);
+  });
+
+  it('hides the message of a server fault', async () => {
+    // A key of the wrong Redis type: GET fails with WRONGTYPE, a fault of the server, not the request.
+    const key = ctx.redis.key(...STATE_KEYS.station('Hobart'));
+    await ctx.redis.client.hset(key, 'not', 'a string');
     const res = await app.inject({
       method: 'POST',
       url: '/predict',
@@ -368,7 +384,7 @@ describe('models', () => {
       record('m-001', Date.UTC(2017, 0, 1)),
       record('m-002', Date.UTC(2017, 0, 8)),
     ]);
-    await recordAlias(
+    await insertAlias(
       ctx.clickhouse,
       'champion',
       'm-001',
@@ -376,7 +392,7 @@ describe('models', () => {
       'first model beat the prior',
       Date.UTC(2017, 0, 2),
     );
-    await recordAlias(
+    await insertAlias(
       ctx.clickhouse,
       'champion',
       'm-002',

@@ -56,7 +56,10 @@ describe('models CLI', () => {
   let ctx: TestContext;
   let watcher: ChampionWatcher;
   const cli = (...args: string[]) =>
-    run(process.execPath, ['ops/models.ts', ...args], { cwd: ROOT, env: { ...process.env, ...ctx.env } });
+    run(process.execPath, ['ops/rainstream.ts', 'models', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...ctx.env },
+    });
 
   beforeAll(async () => {
     ctx = await testContext('models-cli');

@@ -8,15 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDlqHeaders } from '../../../lib/platform/kafka/dlq.ts';
 import { createProducer } from '../../../lib/platform/kafka/producer.ts';
 import type { Producer } from '../../../lib/platform/kafka/client.ts';
-import type { EventCodec } from '../../../lib/platform/schema-registry.ts';
 import { addDays } from '../../../lib/domain/time.ts';
 import { parseWeatherCsv, readWeatherCsvFile, type CsvRow } from '../../../lib/domain/weather/csv.ts';
 import { startPipeline, type Pipeline } from '../../../consumers/host/pipeline.ts';
-import { championPoller, replay, type ReplayOptions } from '../../../producers/replay/replay.ts';
+import { replay, type ReplayOptions } from '../../../producers/replay/replay.ts';
 import { waitForDrain } from '../../../lib/deployment/drain.ts';
 import { pollUntil, testContext, type TestContext } from '../../support/integration.ts';
+import type { EventCodec } from '../../../lib/domain/events.ts';
+import { championPoller } from '../../../producers/replay/gate.ts';
+import { DEFAULT_DATA_FILE } from '../../../lib/platform/config.ts';
 
-const DATA = new URL('../../../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
+const DATA = DEFAULT_DATA_FILE;
 const STATIONS = ['Sydney', 'Melbourne', 'Brisbane', 'Perth'];
 const OPTIONS: ReplayOptions = {
   locations: STATIONS,

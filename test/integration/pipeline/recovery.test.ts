@@ -14,16 +14,17 @@ import { FEATURE_NAMES } from '../../../lib/domain/features/feature-set.ts';
 import type { Producer } from '../../../lib/platform/kafka/client.ts';
 import { createProducer } from '../../../lib/platform/kafka/producer.ts';
 import { deleteByPrefix } from '../../../lib/platform/redis.ts';
-import type { EventCodec } from '../../../lib/platform/schema-registry.ts';
 import { readWeatherCsvFile, type CsvRow } from '../../../lib/domain/weather/csv.ts';
 import type { Observation } from '../../../lib/domain/weather/observation.ts';
 import { replay, type ReplayOptions } from '../../../producers/replay/replay.ts';
 import { planReplay } from '../../../producers/replay/plan.ts';
 import { waitForDrain } from '../../../lib/deployment/drain.ts';
 import { pollUntil, testContext, type TestContext } from '../../support/integration.ts';
+import type { EventCodec } from '../../../lib/domain/events.ts';
+import { DEFAULT_DATA_FILE } from '../../../lib/platform/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DATA = new URL('../../../../shared/data/weatherAUS.csv.gz', import.meta.url).pathname;
+const DATA = DEFAULT_DATA_FILE;
 const OPTIONS: ReplayOptions = {
   locations: ['Albury', 'Darwin', 'Hobart'],
   from: '2011-01-01',
@@ -42,11 +43,15 @@ describe('recovery after a crash and a Redis flush', () => {
   let killedAt = 0;
 
   const startStages = async () => {
-    const proc = spawn(process.execPath, ['consumers/main.ts', '--stages', 'features,predictor,labeler'], {
-      cwd: ROOT,
-      env: { ...process.env, ...ctx.env, RETRAIN_ENABLED: 'false' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['ops/rainstream.ts', 'pipeline', '--stages', 'features,predictor,labeler'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...ctx.env, RETRAIN_ENABLED: 'false' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     child = proc;
     // Each stage marks its state as built once it reflects the log: then it consumes.
     await pollUntil(

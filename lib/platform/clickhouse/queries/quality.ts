@@ -1,6 +1,6 @@
 /**
- * The analytics the API and the report read, as SQL text builders (values escaped by sql.ts) plus thin
- * runners. All SQL here runs on ClickHouse 18.16 and 26.x: explicit ALL INNER JOIN ... USING between
+ * Forecast quality as users live it (prequential scores), as SQL text builders (values escaped by sql.ts)
+ * plus thin runners. All SQL here runs on ClickHouse 18.16 and 26.x: explicit ALL INNER JOIN ... USING between
  * sub-queries, no window functions, no query parameters.
  */
 import type { SqlRunner } from '../client.ts';
@@ -147,109 +147,4 @@ export async function prequentialScores(
       auc: rocAuc(points),
     };
   });
-}
-
-export const COUNTED_TABLES = [
-  'predictions',
-  'actuals',
-  'labeled_examples',
-  'drift',
-  'models',
-  'model_aliases',
-  'training_runs',
-  'dlq_events',
-] as const;
-export type CountedTable = (typeof COUNTED_TABLES)[number];
-
-/** Row count of each table after de-duplication (FINAL on the ReplacingMergeTree ones). */
-export function tableCountsSql(): string {
-  const plain = new Set<CountedTable>(['model_aliases']);
-  return COUNTED_TABLES.map(
-    (t) => `SELECT ${quoteString(t)} AS name, count() AS n FROM ${t}${plain.has(t) ? '' : ' FINAL'}`,
-  ).join('\nUNION ALL\n');
-}
-
-export async function tableCounts(runner: SqlRunner): Promise<Record<CountedTable, number>> {
-  const rows = await runner.rows<{ name: CountedTable; n: string | number }>(tableCountsSql());
-  const counts = Object.fromEntries(COUNTED_TABLES.map((t) => [t, 0])) as Record<CountedTable, number>;
-  for (const r of rows) counts[r.name] = Number(r.n);
-  return counts;
-}
-
-/** Where each alias points now, from its history. */
-export function currentAliasesSql(): string {
-  return `SELECT alias,
-  argMax(version, ver) AS version,
-  argMax(previous_version, ver) AS previous_version,
-  argMax(reason, ver) AS reason,
-  argMax(changed_at, ver) AS changed_at
-FROM model_aliases
-GROUP BY alias
-ORDER BY alias`;
-}
-
-const MODEL_COLUMNS = `version, family, task, params, metrics, feature_set_version, train_start, train_end,
-  rows, positives, code_version, status, trained_at, train_seconds, peak_rss_mb`;
-
-/** The most recently trained model, without its artifact (which can be megabytes). */
-export function latestModelSql(): string {
-  return `SELECT ${MODEL_COLUMNS}
-FROM models FINAL
-ORDER BY trained_at DESC, version DESC
-LIMIT 1`;
-}
-
-/** The model the alias points at now, without its artifact. */
-export function modelOfAliasSql(alias: string): string {
-  return `SELECT ${MODEL_COLUMNS}
-FROM models FINAL
-WHERE version = (SELECT argMax(version, ver) FROM model_aliases WHERE alias = ${quoteString(alias)})`;
-}
-
-export interface ModelSummary {
-  version: string;
-  family: string;
-  task: string;
-  params: string;
-  metrics: string;
-  featureSetVersion: string;
-  trainStart: string;
-  trainEnd: string;
-  rows: number;
-  positives: number;
-  codeVersion: string;
-  status: string;
-  trainedAt: string;
-  trainSeconds: number;
-  peakRssMb: number;
-}
-
-function toModelSummary(r: Record<string, string | number>): ModelSummary {
-  return {
-    version: String(r.version),
-    family: String(r.family),
-    task: String(r.task),
-    params: String(r.params),
-    metrics: String(r.metrics),
-    featureSetVersion: String(r.feature_set_version),
-    trainStart: String(r.train_start),
-    trainEnd: String(r.train_end),
-    rows: Number(r.rows),
-    positives: Number(r.positives),
-    codeVersion: String(r.code_version),
-    status: String(r.status),
-    trainedAt: String(r.trained_at),
-    trainSeconds: Number(r.train_seconds),
-    peakRssMb: Number(r.peak_rss_mb),
-  };
-}
-
-export async function latestModel(runner: SqlRunner): Promise<ModelSummary | null> {
-  const [row] = await runner.rows<Record<string, string | number>>(latestModelSql());
-  return row ? toModelSummary(row) : null;
-}
-
-export async function modelOfAlias(runner: SqlRunner, alias: string): Promise<ModelSummary | null> {
-  const [row] = await runner.rows<Record<string, string | number>>(modelOfAliasSql(alias));
-  return row ? toModelSummary(row) : null;
 }

@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  currentAliasesSql,
-  latestModel,
-  modelOfAlias,
-  prequentialScores,
-  SCORE_GROUPINGS,
-  tableCounts,
-} from '../../../../lib/platform/clickhouse/queries/quality.ts';
+import { prequentialScores, SCORE_GROUPINGS } from '../../../../lib/platform/clickhouse/queries/quality.ts';
 import { createClickHouse } from '../../../../lib/platform/clickhouse/client.ts';
 import { loadMigrations, migrate, migrateDatabase } from '../../../../lib/platform/clickhouse/migrate.ts';
 import { quoteString, sql, toDateTime } from '../../../../lib/platform/clickhouse/sql.ts';
 import { RainstreamError } from '../../../../lib/platform/errors.ts';
-import { MIGRATIONS_DIR } from '../../../../ops/setup.ts';
 import {
   analyticsSeed,
   expectedScores,
@@ -19,6 +11,13 @@ import {
   rewrittenPrediction,
 } from '../../../support/analytics-seed.ts';
 import { testContext, type TestContext } from '../../../support/integration.ts';
+import {
+  currentAliasesSql,
+  latestModel,
+  modelOfAlias,
+} from '../../../../lib/platform/clickhouse/queries/models.ts';
+import { tableCounts } from '../../../../lib/platform/clickhouse/queries/pipeline.ts';
+import { MIGRATIONS_DIR } from '../../../../lib/deployment/setup.ts';
 
 let ctx: TestContext;
 

@@ -7,18 +7,17 @@ import type {
   ModelEvent,
   Observation,
   Prediction,
+  EventCodec,
 } from '../../../../lib/domain/events.ts';
 import { createProducer, sendBounded } from '../../../../lib/platform/kafka/producer.ts';
 import {
   createSchemaRegistry,
-  type EventCodec,
   readSchemaFile,
-  registerAll,
   registerSchema,
   valueSubject,
 } from '../../../../lib/platform/schema-registry.ts';
-import { SCHEMAS_DIR } from '../../../../ops/setup.ts';
 import { testContext, type TestContext } from '../../../support/integration.ts';
+import { registerEvents, SCHEMA_FILES, SCHEMAS_DIR } from '../../../../lib/domain/events.ts';
 
 let ctx: TestContext;
 let codec: EventCodec;
@@ -120,7 +119,7 @@ function expectSameValues(actual: number[], expected: number[]) {
 
 describe('registry codec', () => {
   it('registers every schema under <topic>-value, and again with the same ids', async () => {
-    const again = await registerAll(createSchemaRegistry(ctx.config), ctx.config.topics, SCHEMAS_DIR);
+    const again = await registerEvents(createSchemaRegistry(ctx.config), ctx.config.topics);
     expect(again.schemaIds).toEqual(codec.schemaIds);
     const subjects = (await (await fetch(`${ctx.config.registry.url}/subjects`)).json()) as string[];
     for (const topic of [ctx.config.topics.observations, ctx.config.topics.modelEvents]) {
@@ -205,7 +204,7 @@ describe('registry codec', () => {
     const error = await registerSchema(
       offline,
       'any-value',
-      await readSchemaFile(SCHEMAS_DIR, 'modelEvent'),
+      await readSchemaFile(SCHEMAS_DIR, SCHEMA_FILES.modelEvent),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RainstreamError);
     expect(error).toMatchObject({ code: 'REGISTRY_UNAVAILABLE', retriable: true });
@@ -218,7 +217,7 @@ describe('schema evolution under BACKWARD compatibility', () => {
 
   it('refuses a breaking change with 409 and accepts a compatible one', async () => {
     const registry = createSchemaRegistry(ctx.config);
-    const v1 = JSON.parse(await readSchemaFile(SCHEMAS_DIR, 'observation'));
+    const v1 = JSON.parse(await readSchemaFile(SCHEMAS_DIR, SCHEMA_FILES.observation));
     const v1Id = await registerSchema(registry, subject(), JSON.stringify(v1));
 
     // A new field without a default: readers of v2 could not read v1 records.
@@ -244,7 +243,7 @@ describe('schema evolution under BACKWARD compatibility', () => {
 
   it('decodes a record written with a newer schema into the local one', async () => {
     const registry = createSchemaRegistry(ctx.config);
-    const v1 = JSON.parse(await readSchemaFile(SCHEMAS_DIR, 'observation'));
+    const v1 = JSON.parse(await readSchemaFile(SCHEMAS_DIR, SCHEMA_FILES.observation));
     const v2 = {
       ...v1,
       fields: [...v1.fields, { name: 'dewPoint', type: ['null', 'double'], default: null }],

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FEATURE_NAMES, featuresStep, type StationState } from '../../../../lib/domain/features/index.ts';
+import { FEATURE_NAMES, type StationState } from '../../../../lib/domain/features/index.ts';
 import { addDays } from '../../../../lib/domain/time.ts';
 import type { Observation } from '../../../../lib/domain/events.ts';
-import {
-  historyBefore,
-  historyDaysBefore,
-  observationOf,
-  parseStationState,
-} from '../../../../api/services/predict.ts';
-import { ApiError } from '../../../../api/errors.ts';
+import { historyBefore, historyDaysBefore, observationOf } from '../../../../api/services/predict.ts';
 import { observation, rainDay } from '../../../support/observations.ts';
+import { featuresStep } from '../../../../consumers/features/step.ts';
 
 const DAYS_SINCE_RAIN = FEATURE_NAMES.indexOf('daysSinceRain');
 
@@ -111,15 +106,5 @@ describe('observationOf', () => {
     expect(obs.rainToday).toBeNull();
     expect(obs.source).toBe('api');
     expect(Object.keys(obs).sort()).toEqual(Object.keys(observation({ date: '2017-06-01' })).sort());
-  });
-});
-
-describe('parseStationState', () => {
-  it('accepts a v1 state of the station and refuses anything else', () => {
-    const { state } = stream(days('2015-03-01', 3, () => 0));
-    expect(parseStationState(JSON.stringify(state), 'Albury')).toEqual(state);
-    expect(parseStationState(null, 'Albury')).toBeNull();
-    expect(() => parseStationState(JSON.stringify(state), 'Sydney')).toThrow(ApiError);
-    expect(() => parseStationState(JSON.stringify({ ...state, v: 2 }), 'Albury')).toThrow(ApiError);
   });
 });

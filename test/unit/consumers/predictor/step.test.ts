@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { PredictError, predictStep, prepareChampion } from '../../../../consumers/predictor/step.ts';
+import { PredictError, predictStep } from '../../../../consumers/predictor/step.ts';
 import type { FeatureVector } from '../../../../lib/domain/events.ts';
 import { fitClipping } from '../../../../lib/domain/features/clipping.ts';
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../../lib/domain/features/feature-set.ts';
-import { featuresStep } from '../../../../lib/domain/features/station-window.ts';
 import { WEATHER_AUS_RAIN_RATE, priorClimatologyModel } from '../../../../lib/ml/climatology.ts';
 import { logregFamily } from '../../../../lib/ml/linear.ts';
 import type { Dataset } from '../../../../lib/ml/model.ts';
 import { observation } from '../../../support/observations.ts';
+import { prepareChampion, ChampionError } from '../../../../lib/models/champion.ts';
+import { featuresStep } from '../../../../consumers/features/step.ts';
+import type { Champion } from '../../../../lib/models/champion.ts';
 
 function features(humidity3pm: number | null, date = '2017-01-01'): FeatureVector {
   return featuresStep(null, observation({ date, humidity3pm, rainToday: true, rainfall: 4 }), 77).output!;
@@ -26,9 +28,22 @@ function humidityModel() {
   return { model: logregFamily.fit(dataset, target, 'classification', {}, { seed: 1 }), dataset };
 }
 
+/** A champion of the current feature set, trained on nothing in particular. */
+function championOf(partial: Pick<Champion, 'version' | 'model'> & Partial<Champion>): Champion {
+  return {
+    family: 'test',
+    featureSetVersion: FEATURE_SET_VERSION,
+    clip: null,
+    trainedUntil: null,
+    ...partial,
+  };
+}
+
 describe('predictStep', () => {
   it('forecasts with the climatology prior before any model is trained', () => {
-    const champion = prepareChampion({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) });
+    const champion = prepareChampion(
+      championOf({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) }),
+    );
     const fv = features(60);
     const p = predictStep(fv, champion, 0.5, 1234);
     expect(p.probability).toBeCloseTo(WEATHER_AUS_RAIN_RATE, 12);
@@ -50,7 +65,7 @@ describe('predictStep', () => {
 
   it('feeds a model its own columns, picked by name, through one reused scratch row', () => {
     const { model } = humidityModel();
-    const champion = prepareChampion({ version: 'm1', model });
+    const champion = prepareChampion(championOf({ version: 'm1', model }));
     const dry = predictStep(features(10), champion, 0.5, 0).probability;
     const wet = predictStep(features(90), champion, 0.5, 0).probability;
     expect(dry).toBeCloseTo(model.predictRow([10]), 15);
@@ -65,7 +80,7 @@ describe('predictStep', () => {
   it('clips with the bounds learned at training, and passes the raw values on', () => {
     const { model, dataset } = humidityModel();
     const clip = fitClipping(dataset, 0.1, 0.9);
-    const champion = prepareChampion({ version: 'm2', model, clip });
+    const champion = prepareChampion(championOf({ version: 'm2', model, clip }));
     const upper = clip.upper[0]!;
     expect(upper).toBeLessThan(99);
     const outlier = features(100);
@@ -80,7 +95,9 @@ describe('predictStep', () => {
   });
 
   it('refuses features of another feature-set version or width, with a typed, non-retriable error', () => {
-    const champion = prepareChampion({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) });
+    const champion = prepareChampion(
+      championOf({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) }),
+    );
     const other = { ...features(50), featureSetVersion: 'fs0' };
     expect(() => predictStep(other, champion, 0.5, 0)).toThrow(PredictError);
     expect(() => predictStep(other, champion, 0.5, 0)).toThrow(
@@ -92,15 +109,17 @@ describe('predictStep', () => {
 
   it('refuses at preparation a champion whose model needs a feature its feature set lacks', () => {
     const model = priorClimatologyModel(['locationCode', 'month', 'neighbourRain']);
-    expect(() => prepareChampion({ version: 'x', model })).toThrow(
+    expect(() => prepareChampion(championOf({ version: 'x', model }))).toThrow(
       expect.objectContaining({ code: 'FEATURE_SET_MISMATCH' }),
     );
     expect(() =>
-      prepareChampion({
-        version: 'y',
-        model: priorClimatologyModel(FEATURE_NAMES),
-        featureSetVersion: 'fs9',
-      }),
-    ).toThrow(PredictError);
+      prepareChampion(
+        championOf({
+          version: 'y',
+          model: priorClimatologyModel(FEATURE_NAMES),
+          featureSetVersion: 'fs9',
+        }),
+      ),
+    ).toThrow(ChampionError);
   });
 });

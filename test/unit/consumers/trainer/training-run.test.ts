@@ -3,9 +3,9 @@ import type { LabeledExample } from '../../../../lib/domain/events.ts';
 import { FEATURE_NAMES } from '../../../../lib/domain/features/feature-set.ts';
 import { TrainingPool } from '../../../../lib/ml/worker-pool.ts';
 import { addDays } from '../../../../lib/domain/time.ts';
-import { priorChampion } from '../../../../lib/models/champion-watcher.ts';
 import { LabeledHistory } from '../../../../consumers/trainer/labeled-history.ts';
 import { runTraining, versionOf } from '../../../../consumers/trainer/training-run.ts';
+import { priorChampion } from '../../../../lib/models/champion.ts';
 
 /** A history where humidity3pm decides the label (with noise), so a trained model beats the prior. */
 function history(days: number, stations = 4): LabeledHistory {

@@ -153,7 +153,9 @@ describe('TrainingPool when a worker dies', () => {
   });
 
   it('gives up, instead of respawning forever, when workers cannot even start', async () => {
-    pool = new TrainingPool({ workerUrl: new URL('../../../fixtures/ml/no-such-worker.ts', import.meta.url) });
+    pool = new TrainingPool({
+      workerUrl: new URL('../../../fixtures/ml/no-such-worker.ts', import.meta.url),
+    });
     const err = await pool.train(job()).catch((e: unknown) => e);
     expect(err).toMatchObject({
       code: 'WORKER_CRASHED',

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RainstreamError } from '../../../../lib/platform/errors.ts';
-import { SCHEMA_FILES } from '../../../../lib/domain/events.ts';
 import {
-  EVENT_KINDS,
   readWireHeader,
   registryError,
-  TOPIC_OF_KIND,
   valueSubject,
   writeWireHeader,
 } from '../../../../lib/platform/schema-registry.ts';
+import { EVENT_KINDS, SCHEMA_FILES, TOPIC_OF_KIND } from '../../../../lib/domain/events.ts';
 
 describe('wire header', () => {
   it('round-trips the schema id and body', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SqlRunner } from '../../../../lib/platform/clickhouse/client.ts';
-import { trainingGate } from '../../../../producers/replay/replay.ts';
+import { trainingGate } from '../../../../producers/replay/gate.ts';
 
 interface Store {
   predicted: string;
@@ -18,10 +18,10 @@ function runner(s: Store): SqlRunner {
       [
         {
           predicted: s.predicted,
-          labeledFrom: s.labeledFrom,
-          labeledUntil: s.labeledUntil,
+          labeled_from: s.labeledFrom,
+          labeled_until: s.labeledUntil,
           labels: String(s.labels),
-          until: s.until ?? '1970-01-01',
+          trained_until: s.until ?? '1970-01-01',
           runs: s.until === null ? '0' : '1',
         },
       ] as T[],

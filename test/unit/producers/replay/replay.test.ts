@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Message, Producer } from '../../../../lib/platform/kafka/client.ts';
 import { createLogger } from '../../../../lib/platform/log.ts';
-import type { EventCodec } from '../../../../lib/platform/schema-registry.ts';
 import { parseWeatherCsv } from '../../../../lib/domain/weather/csv.ts';
 import { replay } from '../../../../producers/replay/replay.ts';
+import type { EventCodec } from '../../../../lib/domain/events.ts';
 
 const HEADER =
   'Date,Location,MinTemp,MaxTemp,Rainfall,Evaporation,Sunshine,WindGustDir,WindGustSpeed,WindDir9am,WindDir3pm,WindSpeed9am,WindSpeed3pm,Humidity9am,Humidity3pm,Pressure9am,Pressure3pm,Cloud9am,Cloud3pm,Temp9am,Temp3pm,RainToday,RainTomorrow';

@@ -9,9 +9,9 @@ import {
   indexOfFeatures,
   locationCode,
 } from '../../../../../lib/domain/features/feature-set.ts';
-import { featuresStep } from '../../../../../lib/domain/features/station-window.ts';
 import { NUMERIC_FIELDS } from '../../../../../lib/domain/weather/observation.ts';
 import { observation } from '../../../../support/observations.ts';
+import { featuresStep } from '../../../../../consumers/features/step.ts';
 
 const at = (name: string) => {
   const i = FEATURE_NAMES.indexOf(name);

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Observation } from '../../../../../lib/domain/events.ts';
 import { FEATURE_NAMES } from '../../../../../lib/domain/features/feature-set.ts';
 import { buildTrainingMatrix } from '../../../../../lib/domain/features/matrix.ts';
-import { featuresStep, type StationState } from '../../../../../lib/domain/features/station-window.ts';
+import { type StationState } from '../../../../../lib/domain/features/station-window.ts';
 import { addDays } from '../../../../../lib/domain/time.ts';
 import { rainDay } from '../../../../support/observations.ts';
+import { featuresStep } from '../../../../../consumers/features/step.ts';
 
 /** Two stations, interleaved by date as a replay sends them; Cobar misses Jan 4. */
 function history(): Observation[] {

@@ -7,12 +7,13 @@ import {
 } from '../../../../../lib/domain/features/feature-set.ts';
 import {
   FeatureStateError,
+  parseStationState,
   WINDOW_DAYS,
-  featuresStep,
   type StationState,
 } from '../../../../../lib/domain/features/station-window.ts';
 import { addDays } from '../../../../../lib/domain/time.ts';
 import { observation, rainDay } from '../../../../support/observations.ts';
+import { featuresStep } from '../../../../../consumers/features/step.ts';
 
 const at = (name: string) => FEATURE_NAMES.indexOf(name);
 const get = (fv: FeatureVector | null, name: string) => fv!.values[at(name)];
@@ -262,5 +263,23 @@ describe('StationState', () => {
     featuresStep(state, rainDay('2017-01-04', 5), 0);
     featuresStep(state, rainDay('2017-01-02', 5), 0);
     expect(JSON.stringify(state)).toBe(before);
+  });
+});
+
+describe('parseStationState', () => {
+  it('reads a v1 state of the station back as written', () => {
+    const { state } = run(days('2015-03-01', [0, 3, 0]));
+    expect(parseStationState(JSON.stringify(state), state.location)).toEqual(state);
+    expect(parseStationState(null, state.location)).toBeNull();
+  });
+
+  it('treats anything else as no state, for the stage and the API alike', () => {
+    const { state } = run(days('2015-03-01', [0, 3, 0]));
+    const text = JSON.stringify(state);
+    expect(parseStationState(text, 'Sydney')).toBeNull();
+    expect(parseStationState(JSON.stringify({ ...state, v: 2 }), state.location)).toBeNull();
+    expect(parseStationState(JSON.stringify({ ...state, days: null }), state.location)).toBeNull();
+    expect(parseStationState('{not json', state.location)).toBeNull();
+    expect(parseStationState('null', state.location)).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseArgs, UsageError } from '../../../../../lib/platform/cli/args.ts';
+import { parseArgs, UsageError, wantsHelp } from '../../../../../lib/platform/cli/args.ts';
 import { replayOptionsSchema } from '../../../../../producers/replay/replay.ts';
 
 describe('parseArgs', () => {
@@ -10,6 +10,7 @@ describe('parseArgs', () => {
       warmupUntil: '2010-01-01',
       speed: 5,
       quiet: true,
+      _: [],
     });
   });
 
@@ -28,6 +29,23 @@ describe('parseArgs', () => {
       limit: 10,
       speed: 0,
       quiet: false,
+      _: [],
     });
+  });
+
+  it('takes positionals only where the command allows them, and names an unknown option', () => {
+    const schema = z.strictObject({});
+    expect(parseArgs(['promote', 'gbdt-2015-01-05'], schema, { positionals: 2 })._).toEqual([
+      'promote',
+      'gbdt-2015-01-05',
+    ]);
+    expect(() => parseArgs(['a', 'b', 'c'], schema, { positionals: 2 })).toThrow(/unexpected argument "c"/);
+    expect(() => parseArgs(['--max-lead-days', '3'], schema)).toThrow(/unknown option --max-lead-days/);
+  });
+
+  it('recognises --help and -h anywhere', () => {
+    expect(wantsHelp(['--from', '2010-01-01', '--help'])).toBe(true);
+    expect(wantsHelp(['-h'])).toBe(true);
+    expect(wantsHelp(['--helpful'])).toBe(false);
   });
 });

@@ -1,6 +1,10 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { fixKafkajsRequestQueueSpin } from '../../../../../lib/platform/kafka/client.ts';
+import {
+  fixKafkajsRequestQueueSpin,
+  kafkaLogLevelFor,
+  silenceKafkajsTimeoutWarning,
+} from '../../../../../lib/platform/kafka/client.ts';
 
 const require = createRequire(import.meta.url);
 const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
@@ -36,5 +40,32 @@ describe('kafkajs request-queue spin fix', () => {
     RequestQueue.prototype.scheduleCheckPendingRequests.call(throttled);
     expect(throttled.throttleCheckTimeoutId).not.toBeNull();
     clearTimeout(throttled.throttleCheckTimeoutId as NodeJS.Timeout);
+  });
+});
+
+describe('kafka client helpers', () => {
+  it('maps pino levels to kafkajs levels', () => {
+    expect(kafkaLogLevelFor('debug')).toBe(5);
+    expect(kafkaLogLevelFor('info')).toBe(4);
+    expect(kafkaLogLevelFor('warn')).toBe(2);
+    expect(kafkaLogLevelFor('error')).toBe(1);
+    expect(kafkaLogLevelFor('silent')).toBe(0);
+  });
+
+  it('drops TimeoutNegativeWarning only when kafkajs raised it', async () => {
+    silenceKafkajsTimeoutWarning();
+    silenceKafkajsTimeoutWarning(); // idempotent
+    const seen: string[] = [];
+    const onWarning = (w: Error) => seen.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      // Raised from our own code: must still be reported.
+      process.emitWarning('-5 is a negative number', 'TimeoutNegativeWarning');
+      process.emitWarning('something else', 'OtherWarning');
+      await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(['TimeoutNegativeWarning', 'OtherWarning']);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

@@ -5,9 +5,9 @@ import {
   rocInputSql,
   SCORE_GROUPINGS,
   scoredPairsSql,
-  tableCountsSql,
 } from '../../../../../../lib/platform/clickhouse/queries/quality.ts';
 import { RainstreamError } from '../../../../../../lib/platform/errors.ts';
+import { tableCountsSql } from '../../../../../../lib/platform/clickhouse/queries/pipeline.ts';
 
 /** AUC by its definition: over every (positive, negative) pair, 1 when ordered right, 1/2 when tied. */
 function bruteForceAuc(pairs: Array<{ p: number; y: number }>): number {

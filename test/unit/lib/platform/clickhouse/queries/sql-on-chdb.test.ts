@@ -7,12 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  currentAliasesSql,
-  latestModel,
-  modelOfAlias,
   prequentialScores,
   SCORE_GROUPINGS,
-  tableCounts,
 } from '../../../../../../lib/platform/clickhouse/queries/quality.ts';
 import type { SqlRunner } from '../../../../../../lib/platform/clickhouse/client.ts';
 import { loadMigrations, migrate } from '../../../../../../lib/platform/clickhouse/migrate.ts';
@@ -24,6 +20,12 @@ import {
   HOSTILE_STRINGS,
   rewrittenPrediction,
 } from '../../../../../support/analytics-seed.ts';
+import {
+  currentAliasesSql,
+  latestModel,
+  modelOfAlias,
+} from '../../../../../../lib/platform/clickhouse/queries/models.ts';
+import { tableCounts } from '../../../../../../lib/platform/clickhouse/queries/pipeline.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../../schemas/clickhouse/', import.meta.url));
 

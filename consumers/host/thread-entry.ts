@@ -1,22 +1,11 @@
 /**
- * Worker-thread entry that hosts a group of stages (startPipelineThreads): the stages of one thread share
+ * Worker-thread entry that hosts a group of stages (threads.ts): the stages of one thread share
  * its clients; counters go to the parent every 100 ms; 'stop' stops the stages and closes the clients.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '../../lib/platform/config.ts';
 import { createLogger } from '../../lib/platform/log.ts';
-import { startPipeline, type StageName } from './pipeline.ts';
-
-export interface ThreadInput {
-  config: Config;
-  stages: StageName[];
-}
-
-export type ThreadMessage =
-  | { type: 'started' }
-  | { type: 'counters'; counters: Record<string, number> }
-  | { type: 'stopped'; counters: Record<string, number>; samples: Record<string, Float64Array> }
-  | { type: 'failed'; message: string };
+import { startPipeline } from './pipeline.ts';
+import type { ThreadInput, ThreadMessage } from './threads.ts';
 
 const port = parentPort!;
 const { config, stages } = workerData as ThreadInput;

@@ -1,0 +1,77 @@
+/**
+ * `rainstream replay`: the weatherAUS file (or another CSV with its header) into the observations topic of
+ * the deployment the environment names, in event-time order.
+ */
+import { registerEvents } from '../../lib/domain/events.ts';
+import { readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
+import { createProgress } from '../../lib/platform/cli/progress.ts';
+import { runCommand } from '../../lib/platform/cli/command.ts';
+import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
+import { loadConfig } from '../../lib/platform/config.ts';
+import { createKafka } from '../../lib/platform/kafka/client.ts';
+import { createProducer } from '../../lib/platform/kafka/producer.ts';
+import { createLogger } from '../../lib/platform/log.ts';
+import { createSchemaRegistry } from '../../lib/platform/schema-registry.ts';
+import { championPoller, trainingGate } from './gate.ts';
+import { planReplay } from './plan.ts';
+import { replay, replayOptionsSchema } from './replay.ts';
+
+const USAGE = `
+usage: rainstream replay [options]
+
+Replays a weatherAUS-shaped CSV as observation events, one per station and day, sorted into event-time
+order; invalid rows go to the DLQ with the reason; RainTomorrow is never sent.
+
+  --file PATH           CSV or .csv.gz (default: DATA_FILE, the data set in data/)
+  --from DATE           first day to send, YYYY-MM-DD
+  --to DATE             last day to send
+  --locations A,B       only these stations
+  --limit N             at most N events
+  --speed DAYS_PER_S    pace after the warm-up; 0 (default) = as fast as Kafka takes them
+  --warmup-until DATE   full speed up to DATE, then wait for the first trained champion
+  --max-lead-days N     never run more than N days ahead of the weekly retraining
+  --quiet               no progress line
+
+example: rainstream replay --from 2015-01-01 --locations Sydney,Perth --speed 10
+`;
+
+export async function main(argv: readonly string[]): Promise<void> {
+  await runCommand({ name: 'replay', usage: USAGE, options: replayOptionsSchema }, argv, async (options) => {
+    const config = loadConfig();
+    const logger = createLogger(config);
+    const file = options.file ?? config.dataFile;
+    const kafka = createKafka(config, logger, { clientId: 'rainstream-replay' });
+    const producer = createProducer(kafka);
+    const clickhouse = createClickHouse(config.clickhouse);
+    try {
+      const rows = await readWeatherCsvFile(file);
+      const codec = await registerEvents(createSchemaRegistry(config), config.topics);
+      await producer.connect();
+      const planned = planReplay(rows, {
+        from: options.from,
+        to: options.to,
+        locations: options.locations,
+        limit: options.limit,
+      });
+      const summary = await replay(rows, file, options, {
+        producer,
+        codec,
+        topics: config.topics,
+        logger,
+        waitForTrainedChampion: championPoller(clickhouse),
+        waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
+        progress: options.quiet ? undefined : createProgress('replay', planned.events),
+      });
+      console.log(JSON.stringify(summary));
+      return 0;
+    } catch (error) {
+      logger.error({ err: error }, 'replay failed');
+      return 1;
+    } finally {
+      await producer.disconnect();
+      await clickhouse.close();
+    }
+  });
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
