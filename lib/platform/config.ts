@@ -20,6 +20,9 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 /** The weatherAUS data set shipped in the repository (data/README.md), whatever the working folder. */
 export const DEFAULT_DATA_FILE = fileURLToPath(new URL('../../data/weatherAUS.csv.gz', import.meta.url));
 
+/** The live stations Open-Meteo is asked about (data/live-stations.json), whatever the working folder. */
+export const DEFAULT_LIVE_STATIONS_FILE = fileURLToPath(new URL('../../data/live-stations.json', import.meta.url));
+
 export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().default('rainstream'),
@@ -50,6 +53,16 @@ export const configSchema = z.object({
     .pipe(z.array(z.enum(['climatology', 'logreg', 'gbdt', 'forest'])))
     .default(['climatology', 'logreg', 'gbdt', 'forest']),
   DATA_FILE: z.string().default(DEFAULT_DATA_FILE),
+  // Open-Meteo ingestion (producers/open-meteo): the two endpoints are configuration so tests and a
+  // self-hosted Open-Meteo can stand in for the public API.
+  OPEN_METEO_ARCHIVE_URL: z.url().default('https://archive-api.open-meteo.com/v1/archive'),
+  OPEN_METEO_FORECAST_URL: z.url().default('https://api.open-meteo.com/v1/forecast'),
+  OPEN_METEO_STATIONS_FILE: z.string().default(DEFAULT_LIVE_STATIONS_FILE),
+  OPEN_METEO_DAILY_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour station local time')
+    .default('06:00'),
+  OPEN_METEO_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -75,6 +88,18 @@ export interface Config {
     retrainFamilies: string[];
   };
   dataFile: string;
+  openMeteo: OpenMeteoConfig;
+}
+
+export interface OpenMeteoConfig {
+  archiveUrl: string;
+  forecastUrl: string;
+  /** JSON file of the live stations (producers/open-meteo/stations.ts). */
+  stationsFile: string;
+  /** Local time of each station at which the daily ingestion fetches yesterday, `HH:MM`. */
+  dailyAt: string;
+  /** Per HTTP attempt, headers and body. */
+  timeoutMs: number;
 }
 
 export interface Topics {
@@ -135,5 +160,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retrainFamilies: c.RETRAIN_FAMILIES,
     },
     dataFile: c.DATA_FILE,
+    openMeteo: {
+      archiveUrl: c.OPEN_METEO_ARCHIVE_URL,
+      forecastUrl: c.OPEN_METEO_FORECAST_URL,
+      stationsFile: c.OPEN_METEO_STATIONS_FILE,
+      dailyAt: c.OPEN_METEO_DAILY_AT,
+      timeoutMs: c.OPEN_METEO_TIMEOUT_MS,
+    },
   };
 }
