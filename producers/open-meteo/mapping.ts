@@ -60,6 +60,8 @@ const HOUR_MS = 3_600_000;
  * and local 09:00 is the label of the instant at which the station's clock (IANA zone) reads 09:00.
  * A series whose steps are not all one hour can only be one labelled by the local clock itself (a
  * repeated or skipped hour at a transition), as Open-Meteo may do one day: then 09:00 is read by label.
+ * (Should it do so, a series without a transition still reads right only if `utc_offset_seconds` is
+ * the offset of its own hours; nothing in such an answer would tell otherwise.)
  */
 class HourlyIndex {
   readonly mode: 'fixed-offset' | 'wall-clock';

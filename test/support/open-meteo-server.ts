@@ -5,7 +5,8 @@
  * grid cell and the instant (`syntheticHourly`, which tests use as the truth). Like the real API, it
  * labels every hour at one fixed UTC offset, the zone's offset at the server's `now`, ignoring daylight
  * saving within the series (open-meteo/open-meteo#488); `labels: 'wall-clock'` labels by the local
- * clock instead (days of 23 and 25 hours). Faults are queued, one consumed per request.
+ * clock instead (days of 23 and 25 hours), as a DST-aware API might, and then reports the offset of the
+ * series' first hour. Faults are queued, one consumed per request.
  *
  * The time-zone arithmetic here is written independently of producers/open-meteo/local-time.ts, so a
  * mistake there is not mirrored here.
@@ -296,9 +297,14 @@ export function buildOpenMeteoAnswer(
       throw new StandInRequestError(`Cannot initialize HourlyVariable from invalid String value ${v}.`);
     }
   }
-  const offsetSeconds = offsetSecondsAt(options.now, timeZone);
-  const today = dateOf(options.now + offsetSeconds * 1000);
+  const nowOffsetSeconds = offsetSecondsAt(options.now, timeZone);
+  const today = dateOf(options.now + nowOffsetSeconds * 1000);
   const days = requestedDays(endpoint, params, today);
+  const reportedAt =
+    options.labels === 'fixed-offset' || days.length === 0
+      ? options.now
+      : hoursOfDay(days[0]!, timeZone, 'wall-clock', 0)[0]!.instant;
+  const offsetSeconds = offsetSecondsAt(reportedAt, timeZone);
   const cell = gridCell(latitude, longitude);
   const publishedUntil =
     endpoint === 'archive' ? options.now - options.archiveDelayDays * DAY_MS : Number.POSITIVE_INFINITY;
@@ -370,7 +376,7 @@ export function buildOpenMeteoAnswer(
     `"generationtime_ms":0.5`,
     `"utc_offset_seconds":${offsetSeconds}`,
     `"timezone":${JSON.stringify(timeZone)}`,
-    `"timezone_abbreviation":${JSON.stringify(abbreviation(options.now, timeZone))}`,
+    `"timezone_abbreviation":${JSON.stringify(abbreviation(reportedAt, timeZone))}`,
     `"elevation":${Math.round(Math.abs(cell.latitude * 13 + cell.longitude * 7))}.0`,
   ];
   if (hourly.length > 0) {

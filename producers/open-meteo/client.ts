@@ -1,0 +1,154 @@
+/**
+ * One Open-Meteo call, as a good citizen of the free tier: the limiter admits it (by its weight), each
+ * attempt has a timeout, transient failures (timeouts, network, 5xx, 429) are retried with exponential
+ * backoff and jitter (lib/retry.ts), a 429's Retry-After holds back every later call too, and what went
+ * wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
+ */
+import { describeError, isRetriable, RainstreamError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { abortableSleep, retry, type RetryOptions } from '../../lib/retry.ts';
+import type { OpenMeteoCounters } from './counters.ts';
+import { errorOfAnswer } from './http-errors.ts';
+import { acquire, type Clock, type SlidingWindowLimiter } from './rate-limiter.ts';
+import { buildRequestUrl, requestWeight, type OpenMeteoRequest } from './request.ts';
+
+export interface OpenMeteoClientDeps {
+  archiveUrl: string;
+  forecastUrl: string;
+  /** Per attempt, until the whole body is read. */
+  timeoutMs: number;
+  limiter: SlidingWindowLimiter;
+  counters: OpenMeteoCounters;
+  clock: Clock;
+  fetch?: typeof globalThis.fetch;
+  retry?: Partial<
+    Pick<RetryOptions, 'retries' | 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'jitter' | 'random'>
+  >;
+  /** A Retry-After longer than this is not waited out inside the call: the 429 goes to the caller. */
+  maxRetryAfterMs?: number;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+export const SYSTEM_CLOCK: Clock = { now: () => Date.now(), sleep: abortableSleep };
+
+export const DEFAULT_CLIENT_RETRY = {
+  retries: 4,
+  initialDelayMs: 1_000,
+  maxDelayMs: 30_000,
+  factor: 2,
+  jitter: 0.5,
+} as const;
+
+export const DEFAULT_MAX_RETRY_AFTER_MS = 120_000;
+
+export interface FetchedAnswer {
+  url: string;
+  status: number;
+  contentType: string | null;
+  /** The body exactly as received (UTF-8 text). */
+  body: string;
+  /** ISO instant the answer arrived. */
+  fetchedAt: string;
+  /** Weight of one attempt. */
+  weight: number;
+  attempts: number;
+}
+
+function retryAfterMsOf(error: unknown): number | undefined {
+  if (!(error instanceof RainstreamError) || error.code !== 'RATE_LIMITED') return undefined;
+  const ms = error.details.retryAfterMs;
+  return typeof ms === 'number' ? ms : undefined;
+}
+
+export async function fetchOpenMeteo(
+  request: OpenMeteoRequest,
+  deps: OpenMeteoClientDeps,
+): Promise<FetchedAnswer> {
+  const { counters, clock, limiter, logger } = deps;
+  const fetchImpl = deps.fetch ?? globalThis.fetch;
+  const url = buildRequestUrl(request.mode === 'archive' ? deps.archiveUrl : deps.forecastUrl, request).href;
+  const weight = requestWeight(request);
+  const maxRetryAfterMs = deps.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  let attempts = 0;
+
+  const attempt = async (): Promise<FetchedAnswer> => {
+    counters.throttledMs += await acquire(limiter, weight, clock, deps.signal);
+    attempts++;
+    counters.requests++;
+    counters.weight += weight;
+    const timeout = AbortSignal.timeout(deps.timeoutMs);
+    const signal = deps.signal ? AbortSignal.any([deps.signal, timeout]) : timeout;
+    let status: number;
+    let body: string;
+    let contentType: string | null;
+    let retryAfter: string | null;
+    try {
+      const response = await fetchImpl(url, { signal, headers: { accept: 'application/json' } });
+      status = response.status;
+      contentType = response.headers.get('content-type');
+      retryAfter = response.headers.get('retry-after');
+      body = await response.text();
+    } catch (error) {
+      if (deps.signal?.aborted) throw deps.signal.reason ?? error;
+      if (timeout.aborted) {
+        counters.timeouts++;
+        throw new RainstreamError('TIMEOUT', `Open-Meteo did not answer within ${deps.timeoutMs} ms`, {
+          cause: error,
+          details: { url },
+        });
+      }
+      counters.networkErrors++;
+      throw new RainstreamError('UPSTREAM_UNAVAILABLE', `Open-Meteo unreachable: ${describeError(error)}`, {
+        cause: error,
+        details: { url },
+      });
+    }
+    const error = errorOfAnswer({ status, body, retryAfter }, url, clock.now());
+    if (error) {
+      if (error.code === 'RATE_LIMITED') {
+        counters.rateLimited++;
+        const retryAfterMs = retryAfterMsOf(error);
+        if (retryAfterMs !== undefined) limiter.pauseUntil(clock.now() + retryAfterMs);
+      } else if (error.details.apiError === true) counters.apiErrors++;
+      else counters.httpErrors++;
+      throw error;
+    }
+    counters.responsesOk++;
+    return {
+      url,
+      status,
+      contentType,
+      body,
+      fetchedAt: new Date(clock.now()).toISOString(),
+      weight,
+      attempts,
+    };
+  };
+
+  try {
+    return await retry(attempt, {
+      ...DEFAULT_CLIENT_RETRY,
+      ...deps.retry,
+      sleep: clock.sleep,
+      signal: deps.signal,
+      shouldRetry: (error) => {
+        const retryAfterMs = retryAfterMsOf(error);
+        return isRetriable(error) && (retryAfterMs === undefined || retryAfterMs <= maxRetryAfterMs);
+      },
+      onRetry: ({ error, attempt: n, delayMs }) => {
+        counters.retries++;
+        logger?.warn(
+          { url, attempt: n, delayMs, reason: describeError(error) },
+          'Open-Meteo call failed, retrying',
+        );
+      },
+    });
+  } catch (error) {
+    if (!deps.signal?.aborted) {
+      counters.failedRequests++;
+      logger?.error({ url, attempts, reason: describeError(error) }, 'Open-Meteo call given up');
+    }
+    throw error;
+  }
+}
