@@ -41,6 +41,13 @@ export function isTimeZone(name: string): boolean {
   }
 }
 
+/** Whether two zone names are one zone of the tz database (`GMT` and `UTC`, `Asia/Kolkata` and `Asia/Calcutta`). */
+export function sameTimeZone(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!isTimeZone(a) || !isTimeZone(b)) return false;
+  return formatterFor(a).resolvedOptions().timeZone === formatterFor(b).resolvedOptions().timeZone;
+}
+
 export interface LocalDateTime {
   /** `YYYY-MM-DD` */
   date: string;

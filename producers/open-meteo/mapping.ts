@@ -23,7 +23,7 @@
 import { addDays, dayNumber, daysBetween } from '../../lib/time.ts';
 import { NUMERIC_FIELDS, type NumericField, type Observation } from '../../lib/weather/observation.ts';
 import { cloudPercentToOktas, roundTo, secondsToHours, windDirection, windSpeedKmh } from './conversions.ts';
-import { formatWallClock, instantOfLocal, parseWallClock } from './local-time.ts';
+import { formatWallClock, instantOfLocal, parseWallClock, sameTimeZone } from './local-time.ts';
 import { parseOpenMeteoBody, type OpenMeteoResponse } from './response.ts';
 import type { HourlyVariable } from './request.ts';
 import type { LiveStation } from './stations.ts';
@@ -344,7 +344,7 @@ export function mapOpenMeteoResponse(
   station: LiveStation,
   range: DayRange,
 ): MappedDays {
-  if (r.timezone !== station.timezone) {
+  if (!sameTimeZone(r.timezone, station.timezone)) {
     return rejectAll(station, range, 'timezone', `answered in ${r.timezone}, asked for ${station.timezone}`);
   }
   const dLat = Math.abs(r.latitude - station.latitude);

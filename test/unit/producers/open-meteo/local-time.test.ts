@@ -7,6 +7,7 @@ import {
   localDateTimeAt,
   offsetMsAt,
   parseWallClock,
+  sameTimeZone,
 } from '../../../../producers/open-meteo/local-time.ts';
 
 const HOUR = 3_600_000;
@@ -82,6 +83,14 @@ describe('zone facts', () => {
     expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
     expect(isTimeZone('+01:00')).toBe(false);
     expect(isTimeZone('')).toBe(false);
+  });
+
+  it('tells two names of one zone', () => {
+    expect(sameTimeZone('UTC', 'GMT')).toBe(true);
+    expect(sameTimeZone('Asia/Kolkata', 'Asia/Calcutta')).toBe(true);
+    expect(sameTimeZone('Africa/Casablanca', 'Africa/Casablanca')).toBe(true);
+    expect(sameTimeZone('Africa/Casablanca', 'Europe/Lisbon')).toBe(false);
+    expect(sameTimeZone('Nowhere/Else', 'UTC')).toBe(false);
   });
 
   it('formats and parses wall-clock labels', () => {
