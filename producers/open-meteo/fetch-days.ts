@@ -7,7 +7,7 @@
 import { describeError, RainstreamError } from '../../lib/errors.ts';
 import { addDays, dayNumber, daysBetween } from '../../lib/time.ts';
 import type { Observation } from '../../lib/weather/observation.ts';
-import { fetchOpenMeteo, type OpenMeteoClientDeps } from './client.ts';
+import { fetchOpenMeteo, type FetchedAnswer, type OpenMeteoClientDeps } from './client.ts';
 import { localDateAt } from './local-time.ts';
 import { mapOpenMeteoBody, type DayRejection } from './mapping.ts';
 import { chunkDateRange, FORECAST_MAX_PAST_DAYS, type FetchMode, type OpenMeteoRequest } from './request.ts';
@@ -182,7 +182,7 @@ export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Pro
         });
         continue;
       }
-      let answer;
+      let answer: FetchedAnswer;
       try {
         answer = await fetchOpenMeteo(call.request, deps);
       } catch (error) {
