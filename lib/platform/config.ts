@@ -21,7 +21,9 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 export const DEFAULT_DATA_FILE = fileURLToPath(new URL('../../data/weatherAUS.csv.gz', import.meta.url));
 
 /** The live stations Open-Meteo is asked about (data/live-stations.json), whatever the working folder. */
-export const DEFAULT_LIVE_STATIONS_FILE = fileURLToPath(new URL('../../data/live-stations.json', import.meta.url));
+export const DEFAULT_LIVE_STATIONS_FILE = fileURLToPath(
+  new URL('../../data/live-stations.json', import.meta.url),
+);
 
 export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),

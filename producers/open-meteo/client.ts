@@ -4,9 +4,9 @@
  * backoff and jitter (lib/retry.ts), a 429's Retry-After holds back every later call too, and what went
  * wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
  */
-import { describeError, isRetriable, RainstreamError } from '../../lib/errors.ts';
-import type { Logger } from '../../lib/log.ts';
-import { abortableSleep, retry, type RetryOptions } from '../../lib/retry.ts';
+import { describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
+import type { Logger } from '../../lib/platform/log.ts';
+import { abortableSleep, retry, type RetryOptions } from '../../lib/platform/retry.ts';
 import type { OpenMeteoCounters } from './counters.ts';
 import { errorOfAnswer } from './http-errors.ts';
 import { acquire, type Clock, type SlidingWindowLimiter } from './rate-limiter.ts';

@@ -2,7 +2,7 @@
  * Unit conversions from Open-Meteo's values to the weatherAUS columns, each rounded to the precision
  * the data set records (a model trained on the Bureau's numbers sees live numbers of the same grain).
  */
-import { COMPASS_POINTS, type CompassPoint } from '../../lib/weather/observation.ts';
+import { COMPASS_POINTS, type CompassPoint } from '../../lib/domain/weather/observation.ts';
 
 /** Rounds to `decimals` places, half away from zero, without binary noise (0.1 + 0.2 -> 0.3). */
 export function roundTo(value: number, decimals: number): number {

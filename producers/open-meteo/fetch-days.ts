@@ -4,9 +4,9 @@
  * (station, date) at most once. Requests run one at a time: the free tier's limits, not this machine,
  * bound the pace.
  */
-import { describeError, RainstreamError } from '../../lib/errors.ts';
-import { addDays, dayNumber, daysBetween } from '../../lib/time.ts';
-import type { Observation } from '../../lib/weather/observation.ts';
+import { describeError, RainstreamError } from '../../lib/platform/errors.ts';
+import { addDays, dayNumber, daysBetween } from '../../lib/domain/time.ts';
+import type { Observation } from '../../lib/domain/weather/observation.ts';
 import { fetchOpenMeteo, type FetchedAnswer, type OpenMeteoClientDeps } from './client.ts';
 import { localDateAt } from './local-time.ts';
 import { mapOpenMeteoBody, type DayRejection } from './mapping.ts';

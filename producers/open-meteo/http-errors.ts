@@ -4,7 +4,7 @@
  * (too many calls: retriable, after Retry-After when the server says), 5xx and 408 (retriable), other
  * 4xx (not). The reason is carried, bounded, so logs and metrics can say what the API said.
  */
-import { RainstreamError } from '../../lib/errors.ts';
+import { RainstreamError } from '../../lib/platform/errors.ts';
 import { apiErrorReason, boundReason } from './response.ts';
 
 /**

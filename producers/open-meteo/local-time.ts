@@ -3,7 +3,7 @@
  * "9am" is a local clock time: on a daylight-saving day the local day has 23 or 25 hours, so 09:00 is
  * found by converting the clock time to an instant, never by counting hours from midnight.
  */
-import { dayNumber, fromDayNumber } from '../../lib/time.ts';
+import { dayNumber, fromDayNumber } from '../../lib/domain/time.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;

@@ -20,8 +20,8 @@
  * - Every requested day ends as an observation or a rejection with field and reason: out of physical
  *   range, malformed, missing from the answer, or an answer that cannot be read at all.
  */
-import { addDays, dayNumber, daysBetween } from '../../lib/time.ts';
-import { NUMERIC_FIELDS, type NumericField, type Observation } from '../../lib/weather/observation.ts';
+import { addDays, dayNumber, daysBetween } from '../../lib/domain/time.ts';
+import { NUMERIC_FIELDS, type NumericField, type Observation } from '../../lib/domain/weather/observation.ts';
 import { cloudPercentToOktas, roundTo, secondsToHours, windDirection, windSpeedKmh } from './conversions.ts';
 import { formatWallClock, instantOfLocal, parseWallClock, sameTimeZone } from './local-time.ts';
 import { parseOpenMeteoBody, type OpenMeteoResponse } from './response.ts';

@@ -6,7 +6,7 @@
  * limit at a window boundary. The day is a sliding 24 hours, stricter than a calendar day.
  * Pure and clock-injected: the caller passes `now`; `acquire` waits with an injected sleep.
  */
-import { RainstreamError } from '../../lib/errors.ts';
+import { RainstreamError } from '../../lib/platform/errors.ts';
 
 export interface RateWindow {
   name: string;

@@ -3,7 +3,7 @@
  * archive (reanalysis, from 1940) by date range for backfill, the forecast API with `past_days` for the
  * last days, which the archive publishes only after a delay.
  */
-import { addDays, daysBetween } from '../../lib/time.ts';
+import { addDays, daysBetween } from '../../lib/domain/time.ts';
 import type { LiveStation } from './stations.ts';
 
 /** Daily aggregates, over Open-Meteo's day (00:00 to 24:00 at the response's UTC offset). */

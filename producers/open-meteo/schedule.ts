@@ -3,7 +3,7 @@
  * configured local time (06:00 by default) it fetches yesterday; after downtime it catches up every day
  * since the last one ingested. Pure functions of an instant, so a test moves the clock by hand.
  */
-import { addDays, daysBetween } from '../../lib/time.ts';
+import { addDays, daysBetween } from '../../lib/domain/time.ts';
 import { instantOfLocal, localDateTimeAt } from './local-time.ts';
 import { FORECAST_MAX_PAST_DAYS, type FetchMode } from './request.ts';
 

@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { RainstreamError } from '../../lib/errors.ts';
-import { STATIONS } from '../../lib/features/feature-set.ts';
+import { RainstreamError } from '../../lib/platform/errors.ts';
+import { STATIONS } from '../../lib/domain/features/feature-set.ts';
 import { isTimeZone } from './local-time.ts';
 
 export interface LiveStation {

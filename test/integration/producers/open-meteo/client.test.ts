@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRainstreamError, RainstreamError } from '../../../../lib/errors.ts';
+import { isRainstreamError, RainstreamError } from '../../../../lib/platform/errors.ts';
 import { fetchOpenMeteo } from '../../../../producers/open-meteo/client.ts';
 import { callWeight } from '../../../../producers/open-meteo/request.ts';
 import { marrakech, startHarness, type Harness } from './harness.ts';

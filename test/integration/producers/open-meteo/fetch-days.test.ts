@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isRainstreamError } from '../../../../lib/errors.ts';
-import { addDays } from '../../../../lib/time.ts';
+import { isRainstreamError } from '../../../../lib/platform/errors.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
 import { fetchDays, remapRawAnswer, type StationDays } from '../../../../producers/open-meteo/fetch-days.ts';
 import { callWeight } from '../../../../producers/open-meteo/request.ts';
 import type { LiveStation } from '../../../../producers/open-meteo/stations.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Observation } from '../../../../lib/weather/observation.ts';
+import type { Observation } from '../../../../lib/domain/weather/observation.ts';
 import { dedupeByDate } from '../../../../producers/open-meteo/fetch-days.ts';
 
 const day = (date: string, maxTemp: number): Observation => ({

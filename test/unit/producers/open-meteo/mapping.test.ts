@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addDays } from '../../../../lib/time.ts';
-import type { Observation } from '../../../../lib/weather/observation.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
+import type { Observation } from '../../../../lib/domain/weather/observation.ts';
 import { mapOpenMeteoBody } from '../../../../producers/open-meteo/mapping.ts';
 import { buildRequestUrl } from '../../../../producers/open-meteo/request.ts';
 import type { LiveStation } from '../../../../producers/open-meteo/stations.ts';

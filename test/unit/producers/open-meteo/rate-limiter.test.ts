@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRainstreamError } from '../../../../lib/errors.ts';
+import { isRainstreamError } from '../../../../lib/platform/errors.ts';
 import {
   acquire,
   OPEN_METEO_FREE_TIER,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isRainstreamError } from '../../../../lib/errors.ts';
-import { STATIONS } from '../../../../lib/features/feature-set.ts';
+import { isRainstreamError } from '../../../../lib/platform/errors.ts';
+import { STATIONS } from '../../../../lib/domain/features/feature-set.ts';
 import {
   loadLiveStations,
   parseLiveStations,

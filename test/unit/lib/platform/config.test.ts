@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../../lib/config.ts';
+import { DEFAULT_LIVE_STATIONS_FILE, loadConfig } from '../../../../lib/platform/config.ts';
 
 describe('config: the Open-Meteo slice', () => {
   it('defaults to the public endpoints, the repository stations file and 06:00', () => {
     expect(loadConfig({}).openMeteo).toEqual({
       archiveUrl: 'https://archive-api.open-meteo.com/v1/archive',
       forecastUrl: 'https://api.open-meteo.com/v1/forecast',
-      stationsFile: 'data/live-stations.json',
+      stationsFile: DEFAULT_LIVE_STATIONS_FILE,
       dailyAt: '06:00',
       timeoutMs: 30_000,
     });
