@@ -10,7 +10,8 @@ import { FEATURE_SET_VERSION } from '../../lib/domain/features/feature-set.ts';
 import { classificationReport, type ClassificationReport } from '../../lib/ml/metrics.ts';
 import { loadModel } from '../../lib/ml/families.ts';
 import type { Dataset, ModelArtifact } from '../../lib/ml/model.ts';
-import { buildReference } from '../../lib/ml/reference.ts';
+import { permutationImportance } from '../../lib/ml/reference.ts';
+import { driftReferenceFor } from '../drift/reference.ts';
 import { selectModel, type Candidate, type SelectionDecision } from '../../lib/ml/selection.ts';
 import type { TrainingPool } from '../../lib/ml/worker-pool.ts';
 import type { ModelRecord } from '../../lib/models/registry.ts';
@@ -89,22 +90,38 @@ function championOnWindow(
 }
 
 /**
- * The drift reference of a winner. Feature bins come from the raw training values (the drift stage sees
- * labeled examples before clipping); probability bins per month from the model's own output on the
- * training rows, since the validation window covers only a couple of months.
+ * The drift reference of a winner (consumers/drift/reference.ts): per-station and pooled baselines from the
+ * raw training values (the drift stage sees the served values, before clipping), the model's
+ * probabilities on the training rows, its performance and calibration on the validation window, and the
+ * permutation importance on that window, which decides what the drift stage watches.
  */
 function referenceFor(
   artifact: ModelArtifact,
   rawTrain: Dataset,
   clippedTrain: Dataset,
+  clippedValidation: Dataset,
   validationPredictions: Float64Array,
   validationTarget: Float64Array,
   threshold: number,
+  history: LabeledHistory,
+  rows: { train: ArrayLike<number>; validation: ArrayLike<number> },
 ) {
   const model = loadModel(artifact, clippedTrain.featureNames);
-  return buildReference(rawTrain, validationPredictions, validationTarget, {
-    threshold,
+  const datesOf = (r: ArrayLike<number>) => Array.from(r, (i) => history.dates[i]!);
+  return driftReferenceFor({
+    train: {
+      data: rawTrain,
+      dates: datesOf(rows.train),
+      locations: Array.from(rows.train, (i) => history.locations[i]!),
+    },
     trainingProbabilities: model.predictBatch(clippedTrain),
+    validation: {
+      probabilities: validationPredictions,
+      labels: validationTarget,
+      dates: datesOf(rows.validation),
+    },
+    importance: permutationImportance((d) => model.predictBatch(d), clippedValidation, validationTarget),
+    threshold,
   });
 }
 
@@ -222,7 +239,17 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       bundle: { model: out.artifact, clip },
       // The reference bins raw values: the drift stage sees the labeled examples before clipping.
       reference: isWinner
-        ? referenceFor(out.artifact, train.data, trainData, out.predictions, validation.target, o.threshold)
+        ? referenceFor(
+            out.artifact,
+            train.data,
+            trainData,
+            validationData,
+            out.predictions,
+            validation.target,
+            o.threshold,
+            o.history,
+            split,
+          )
         : null,
       status: isWinner && decision.promote ? 'candidate' : 'rejected',
       trainedAt,

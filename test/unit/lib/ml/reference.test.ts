@@ -1,121 +1,230 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../../../lib/ml/model.ts';
 import {
+  buildDriftReference,
+  calibrated,
   DriftReferenceError,
-  PROBABILITY_BINS,
-  binOf,
-  buildReference,
+  expectedOutcome,
+  medianInPlace,
+  neighbourResidual,
   parseDriftReference,
+  permutationImportance,
   probabilityBin,
+  psi,
+  quantileSorted,
+  seasonMix,
+  type ReferenceInput,
 } from '../../../../lib/ml/reference.ts';
+import { normals, uniforms } from '../../../support/drift-fixtures.ts';
 
-/** 1000 rows: `uniform` 1..1000 with every 10th value missing (100 NaN); `rain` 0/1 (70 % zero); `empty` all NaN. */
-function training(): Dataset {
-  const n = 1000;
-  const data = new Float64Array(n * 3);
-  for (let r = 0; r < n; r++) {
-    data[r] = r % 10 === 9 ? NaN : r + 1;
-    data[n + r] = r % 10 < 7 ? 0 : 1;
-    data[2 * n + r] = NaN;
+/**
+ * Four groups over 200 chunks of 7 rows: `x` = shared chunk signal (sd 3) + group level + row noise (sd 1);
+ * group 3 misses `x` on every other row of its last 40 chunks; group 2's `flat` is one repeated value.
+ */
+function input(): ReferenceInput {
+  const random = normals(3);
+  const G = 4;
+  const chunks = 200;
+  const n = G * chunks * 7;
+  const data = new Float64Array(2 * n);
+  const groups = new Int32Array(n);
+  const seasons = new Int8Array(n);
+  const chunkOf = new Int32Array(n);
+  let r = 0;
+  for (let k = 0; k < chunks; k++) {
+    const signal = 3 * random();
+    for (let g = 0; g < G; g++) {
+      for (let d = 0; d < 7; d++, r++) {
+        groups[r] = g;
+        seasons[r] = Math.floor(k / 17) % 12;
+        chunkOf[r] = 1000 + k;
+        data[r] = g === 3 && k >= 160 && d % 2 === 0 ? NaN : 10 * g + signal + random();
+        data[n + r] = g === 2 ? 5 : random();
+      }
+    }
   }
-  return { featureNames: ['uniform', 'rain', 'empty'], nRows: n, data };
+  const p = Array.from({ length: n }, (_, i) => ((i % 9) + 0.5) / 10);
+  const labels = uniforms(5);
+  return {
+    data: { featureNames: ['x', 'flat'], nRows: n, data },
+    groups,
+    groupNames: ['a', 'b', 'c', 'd'],
+    seasons,
+    chunks: chunkOf,
+    columns: [
+      { name: 'x', importance: 0.8, rank: 1, perGroup: true, pooled: true },
+      { name: 'flat', importance: 0.2, rank: 2, perGroup: true, pooled: false },
+    ],
+    importance: [0.8, 0.2],
+    trainingProbabilities: p,
+    validation: {
+      probabilities: p.slice(0, 2000),
+      labels: p.slice(0, 2000).map((q) => (labels() < q ? 1 : 0)),
+      chunks: chunkOf.slice(0, 2000),
+    },
+    threshold: 0.5,
+    options: { minOverlap: 20, neighbours: 2, recentChunks: 52, minPooledRows: 20 },
+  };
 }
 
-describe('binOf', () => {
-  it('puts x in the first bin whose edge is >= x, above the last edge in the last value bin, NaN apart', () => {
-    const edges = [1, 2, 3];
-    expect([0, 1, 1.5, 2, 3, 3.5, NaN].map((x) => binOf(edges, x))).toEqual([0, 0, 1, 1, 2, 3, 4]);
-    expect(binOf([], 7)).toBe(0);
-    expect(binOf([], NaN)).toBe(1);
+describe('buildDriftReference', () => {
+  const ref = buildDriftReference(input());
+  const x = ref.columns[0]!;
+
+  it('keeps per group-season means and spreads of each watched column, ranked', () => {
+    expect(ref.columns.map((c) => c.name)).toEqual(['x', 'flat']);
+    const mean = x.mean[1 * 12 + 0]!;
+    expect(mean).toBeGreaterThan(9);
+    expect(mean).toBeLessThan(11.5);
+    // Row spread within a season is the chunk signal and the row noise: about sqrt(9 + 1).
+    expect(x.sd[1 * 12 + 0]!).toBeGreaterThan(2);
+    expect(x.sd[1 * 12 + 0]!).toBeLessThan(4.5);
   });
 
-  it('bins probabilities into ten equal bins, 1 in the last', () => {
+  it('finds neighbours sharing the signal, whose residual is far narrower than the anomaly', () => {
+    const b = x.groups[1]!;
+    expect(b.neighbours).toHaveLength(2);
+    for (const [, slope] of b.neighbours) expect(slope).toBeGreaterThan(0.7);
+    // Chunk anomalies spread about 3 (the shared signal); the residual only by the chunk noise (~0.5).
+    expect(b.residualSd!).toBeLessThan(1);
+    expect(b.residualSd2!).toBeLessThan(b.residualSd!);
+    expect(x.shiftThreshold!).toBeGreaterThanOrEqual(3);
+    expect(x.shiftThreshold2!).toBeGreaterThanOrEqual(3);
+  });
+
+  it('holds a fully reporting group to "nearly all missing", and knows a group that misses half the time', () => {
+    expect(x.groups[0]!.missing).toBe(0);
+    expect(x.groups[0]!.missingThreshold).toBe(0.85);
+    expect(x.groups[3]!.missing).toBeGreaterThan(0.3);
+    // Its recent chunks miss 4 of 7: a chunk breaches only above 4/7 + 0.15.
+    expect(x.groups[3]!.missingThreshold).toBeCloseTo(Math.max(0.85, 4 / 7 + 0.15), 4);
+  });
+
+  it('counts chunks of one repeated value: ordinary for a constant column, absent for a noisy one', () => {
+    const flat = ref.columns[1]!;
+    expect(flat.groups[2]!.repeats).toBe(200);
+    expect(flat.groups[0]!.repeats).toBe(0);
+  });
+
+  it('sets the pooled band from the chunk-to-chunk spread of the pooled standardized mean', () => {
+    expect(x.pooledShift.threshold).not.toBeNull();
+    expect(x.pooledShift.threshold!).toBeGreaterThan(0);
+    expect(x.pooledMissingThreshold).toBeGreaterThanOrEqual(0.1);
+  });
+
+  it('keeps the validation performance, calibration bins and the weekly gap spread', () => {
+    expect(ref.performance.n).toBe(2000);
+    expect(ref.performance.calibration).toHaveLength(10);
+    expect(ref.performance.calibration.reduce((s, b) => s + b.n, 0)).toBe(2000);
+    expect(ref.performance.gapSd).not.toBeNull();
+    expect(ref.performance.accuracy).toBeGreaterThan(0.5);
+  });
+
+  it('survives JSON and parses back; refuses another format version', () => {
+    const parsed = parseDriftReference(JSON.parse(JSON.stringify(ref)));
+    expect(parsed.columns[0]!.groups[1]!.neighbours).toEqual(x.groups[1]!.neighbours);
+    expect(() => parseDriftReference({ ...ref, formatVersion: 1 })).toThrow(DriftReferenceError);
+    expect(() =>
+      parseDriftReference({ format: 'rainstream.drift-reference', formatVersion: 1, features: [] }),
+    ).toThrow(DriftReferenceError);
+  });
+
+  it('refuses inputs that do not line up', () => {
+    const bad = { ...input(), chunks: new Int32Array(3) };
+    expect(() => buildDriftReference(bad)).toThrow(DriftReferenceError);
+    expect(() =>
+      buildDriftReference({
+        ...input(),
+        columns: [{ name: 'nope', importance: 1, rank: 1, perGroup: true, pooled: true }],
+      }),
+    ).toThrow(/not a feature/);
+  });
+});
+
+describe('statistics', () => {
+  it('neighbourResidual subtracts the median of the scaled neighbours, so one faulty neighbour moves it little', () => {
+    const anomalies = [0, 2, 2.2, 1.8, 40];
+    const residual = neighbourResidual(
+      2.1,
+      [
+        [1, 1],
+        [2, 1],
+        [3, 1],
+        [4, 1],
+      ],
+      (g) => anomalies[g]!,
+    );
+    expect(Math.abs(residual)).toBeLessThan(0.2);
+    expect(neighbourResidual(2, [[1, 1]], (g) => anomalies[g]!)).toBeNaN();
+    expect(
+      neighbourResidual(
+        NaN,
+        [
+          [1, 1],
+          [2, 1],
+        ],
+        (g) => anomalies[g]!,
+      ),
+    ).toBeNaN();
+  });
+
+  it('psi is 0 on identical proportions and grows with a shift; seasonMix weighs seasons by their rows', () => {
+    expect(psi([0.25, 0.25, 0.5], [25, 25, 50])).toBeCloseTo(0, 12);
+    expect(psi([0.25, 0.25, 0.5], [50, 25, 25])).toBeGreaterThan(0.2);
+    const mix = seasonMix([0.5, 0.5], [[1, 0], [0, 1], null], [3, 1, 0]);
+    expect(Array.from(mix)).toEqual([0.75, 0.25]);
+    expect(Array.from(seasonMix([0.5, 0.5], [null, null], [0, 0]))).toEqual([0.5, 0.5]);
+  });
+
+  it('expectedOutcome is max(p, 1 - p) and p(1 - p) for a calibrated p at 0.5, and follows the threshold', () => {
+    for (const p of [0.1, 0.4, 0.5, 0.9]) {
+      const e = expectedOutcome(p, p, 0.5);
+      expect(e.correct).toBeCloseTo(p >= 0.5 ? p : 1 - p, 12);
+      expect(e.brier).toBeCloseTo(p * (1 - p), 12);
+    }
+    // At threshold 0.3, p = 0.4 is a "rain" decision: right with probability 0.4.
+    expect(expectedOutcome(0.4, 0.4, 0.3).correct).toBeCloseTo(0.4, 12);
+  });
+
+  it("calibrated pulls p towards its bin's observed rate, less so for a thin bin", () => {
+    const bins = Array.from({ length: 10 }, () => ({ n: 0, meanP: 0, meanY: 0 }));
+    bins[7] = { n: 800, meanP: 0.75, meanY: 0.6 };
+    bins[2] = { n: 10, meanP: 0.25, meanY: 0.9 };
+    expect(calibrated(bins, 0.75, 200)).toBeCloseTo(0.75 - 0.15 * (800 / 1000), 12);
+    expect(calibrated(bins, 0.25, 200)).toBeCloseTo(0.25 + 0.65 * (10 / 210), 12);
+    expect(calibrated(bins, 0.05, 200)).toBe(0.05);
+  });
+
+  it('quantiles, medians and probability bins', () => {
+    expect(quantileSorted([1, 2, 3, 4, 5], 0.5)).toBe(3);
+    expect(quantileSorted([1, 2], 0.25)).toBe(1.25);
+    expect(quantileSorted([], 0.5)).toBeNaN();
+    expect(medianInPlace([4, 1, 3, 2])).toBe(2.5);
     expect([0, 0.05, 0.1, 0.55, 0.9999, 1].map(probabilityBin)).toEqual([0, 0, 1, 5, 9, 9]);
   });
 });
 
-describe('buildReference', () => {
-  const probabilities = [0.9, 0.8, 0.3, 0.1, 0.6, 0.05];
-  const labels = [1, 1, 0, 0, 0, 1];
-  const ref = buildReference(training(), probabilities, labels);
-
-  it('cuts each feature at its training deciles, with a missing bin, proportions summing to 1', () => {
-    const uniform = ref.features[0]!;
-    expect(uniform.edges).toHaveLength(9);
-    expect(uniform.expected).toHaveLength(11);
-    expect(uniform.expected[10]).toBeCloseTo(0.1, 12); // missing
-    for (let b = 0; b < 10; b++) expect(uniform.expected[b]).toBeCloseTo(0.09, 2);
-    for (const f of ref.features) expect(f.expected.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-  });
-
-  it('merges repeated cut points of a discrete feature and handles a column with no values', () => {
-    expect(ref.features[1]!.edges).toEqual([0, 1]);
-    expect(ref.features[1]!.expected).toEqual([0.7, 0.3, 0, 0]);
-    expect(ref.features[2]).toMatchObject({ name: 'empty', edges: [], expected: [0, 1] });
-  });
-
-  it('records the probability histogram and the validation accuracy and Brier score', () => {
-    expect(ref.prediction.expected).toHaveLength(PROBABILITY_BINS);
-    expect(ref.prediction.expected[0]).toBeCloseTo(1 / 6, 12); // 0.05
-    expect(ref.prediction.expected[9]).toBeCloseTo(1 / 6, 12); // 0.9
-    // At 0.5: right on 0.9, 0.8, 0.3, 0.1; wrong on 0.6 (no rain) and 0.05 (rain).
-    expect(ref.performance.accuracy).toBeCloseTo(4 / 6, 12);
-    const brier = probabilities.reduce((s, p, i) => s + (p - labels[i]!) ** 2, 0) / 6;
-    expect(ref.performance.brier).toBeCloseTo(brier, 12);
-    expect(ref.performance).toMatchObject({ n: 6, threshold: 0.5 });
-    // At 0.2, 0.3 and 0.6 say rain (wrong), 0.05 says none (wrong).
-    expect(
-      buildReference(training(), probabilities, labels, { threshold: 0.2 }).performance.accuracy,
-    ).toBeCloseTo(3 / 6, 12);
-    expect(ref.rows).toBe(1000);
-  });
-
-  it('keeps proportions per calendar month from the month feature, null where a month has too few rows', () => {
-    // 600 January rows with temp 30, 400 July rows with temp 10, 20 March rows.
-    const n = 1020;
+describe('permutationImportance', () => {
+  it('credits the column the model uses and nothing to the one it ignores', () => {
+    const n = 2000;
+    const random = normals(9);
     const data = new Float64Array(2 * n);
-    for (let r = 0; r < n; r++) {
-      const month = r < 600 ? 1 : r < 1000 ? 7 : 3;
-      data[r] = month === 1 ? 30 : 10;
-      data[n + r] = month;
+    const target = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      data[i] = random();
+      data[n + i] = random();
+      target[i] = data[i]! > 0 ? 1 : 0;
     }
-    const dataset: Dataset = { featureNames: ['temp3pm', 'month'], nRows: n, data };
-    const training = Array.from({ length: n }, (_, r) => (r < 600 ? 0.05 : 0.95));
-    const seasonal = buildReference(dataset, [0.5], [1], { trainingProbabilities: training });
-    const temp = seasonal.features[0]!;
-    expect(temp.edges).toEqual([10, 30]);
-    expect(temp.byMonth[0]).toEqual([0, 1, 0, 0]); // January: all 30
-    expect(temp.byMonth[6]).toEqual([1, 0, 0, 0]); // July: all 10
-    expect(temp.byMonth[2]).toBeNull(); // March: 20 rows
-    expect(temp.byMonth[11]).toBeNull();
-    expect(seasonal.prediction.byMonth[0]![0]).toBe(1);
-    expect(seasonal.prediction.byMonth[6]![9]).toBe(1);
-    expect(ref.prediction.byMonth.every((m) => m === null)).toBe(true); // no training probabilities given
-    expect(() => buildReference(dataset, [0.5], [1], { trainingProbabilities: [0.5] })).toThrow(
-      DriftReferenceError,
-    );
-  });
-
-  it('is JSON that parses back to itself; a malformed one is refused', () => {
-    const stored = parseDriftReference(JSON.parse(JSON.stringify(ref)));
-    expect(stored).toEqual(ref);
-    // One stored before per-month proportions existed reads as all-year only.
-    const legacy = JSON.parse(JSON.stringify(ref));
-    delete legacy.prediction.byMonth;
-    for (const f of legacy.features) delete f.byMonth;
-    expect(parseDriftReference(legacy)).toEqual(ref);
-    const broken = JSON.parse(JSON.stringify(ref));
-    broken.features[0].edges = [3, 2];
-    expect(() => parseDriftReference(broken)).toThrow(DriftReferenceError);
-    expect(() => parseDriftReference({ ...ref, prediction: { expected: [1] } })).toThrow(DriftReferenceError);
-    expect(() => parseDriftReference({ ...ref, format: 'other' })).toThrow(DriftReferenceError);
-    expect(() => parseDriftReference(null)).toThrow(DriftReferenceError);
-  });
-
-  it('refuses labels that are not 0/1, probabilities outside [0, 1] and an empty validation', () => {
-    expect(() => buildReference(training(), [0.5], [2])).toThrow(DriftReferenceError);
-    expect(() => buildReference(training(), [1.5], [1])).toThrow(DriftReferenceError);
-    expect(() => buildReference(training(), [], [])).toThrow(DriftReferenceError);
-    expect(() => buildReference(training(), [0.5, 0.5], [1])).toThrow(DriftReferenceError);
+    const dataset: Dataset = { featureNames: ['used', 'ignored'], nRows: n, data };
+    const predict = (d: Dataset) => {
+      const out = new Float64Array(d.nRows);
+      for (let i = 0; i < d.nRows; i++) out[i] = d.data[i]! > 0 ? 0.9 : 0.1;
+      return out;
+    };
+    const importance = permutationImportance(predict, dataset, target);
+    expect(importance[0]).toBeGreaterThan(0.5);
+    expect(importance[1]).toBe(0);
+    // The data is not changed by the shuffles.
+    expect(dataset.data[0]).toBe(data[0]);
   });
 });

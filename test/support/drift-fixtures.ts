@@ -1,0 +1,190 @@
+/**
+ * A small synthetic network for the drift tests: six stations whose pressure and humidity share a weekly
+ * weather signal (as neighbouring stations do), each with its own level and daily noise, a model
+ * version with a reference built from three years of it, and generators of live predictions and labeled
+ * examples with faults on demand.
+ */
+import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../lib/domain/features/feature-set.ts';
+import { addDays, month } from '../../lib/domain/time.ts';
+import { buildDriftReference, type DriftReference } from '../../lib/ml/reference.ts';
+import { weekNumber } from '../../consumers/drift/reference.ts';
+
+export const STATIONS6 = ['Albury', 'Bendigo', 'Canberra', 'Dartmoor', 'Hobart', 'Moree'] as const;
+export const MODEL = 'gbdt-test';
+export const WATCHED = ['humidity3pm', 'pressure3pm'] as const;
+const PRESSURE = FEATURE_NAMES.indexOf('pressure3pm');
+const HUMIDITY = FEATURE_NAMES.indexOf('humidity3pm');
+
+/** Deterministic uniform deviates in (0, 1) (xorshift32). */
+export function uniforms(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+}
+
+/** Deterministic normal deviates (Box-Muller). */
+export function normals(seed: number): () => number {
+  const uniform = uniforms(seed);
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+export interface DayFault {
+  station: string;
+  from: string;
+  /** Changes the day's values of the station (pressure, humidity), or returns null for no record. */
+  apply(
+    values: { pressure: number; humidity: number },
+    date: string,
+  ): { pressure: number; humidity: number } | null;
+}
+
+/** One day of every station: shared weather of the week plus station level and daily noise. */
+function day(date: string, random: () => number, weekSignal: Map<number, number>) {
+  const week = weekNumber(date);
+  let signal = weekSignal.get(week);
+  if (signal === undefined) weekSignal.set(week, (signal = 4 * random()));
+  return STATIONS6.map((station, i) => ({
+    station,
+    pressure: 1010 + i + signal! + 1.5 * random(),
+    humidity: 50 + 3 * i - 2 * signal! + 6 * random(),
+  }));
+}
+
+function valuesOf(pressure: number, humidity: number): number[] {
+  const values = new Array<number>(FEATURE_NAMES.length).fill(NaN);
+  values[PRESSURE] = pressure;
+  values[HUMIDITY] = humidity;
+  return values;
+}
+
+/** Probability of rain from humidity, and the label drawn from it (so the model is calibrated). */
+function probabilityOf(humidity: number): number {
+  return Math.min(0.95, Math.max(0.05, (humidity - 20) / 80));
+}
+
+let cached: DriftReference | null = null;
+
+/** The reference of MODEL: three years (2010-2012) of the synthetic network. */
+export function syntheticReference(): DriftReference {
+  if (cached) return cached;
+  const random = normals(7);
+  const signal = new Map<number, number>();
+  const dates: string[] = [];
+  const stations: number[] = [];
+  const pressure: number[] = [];
+  const humidity: number[] = [];
+  const probabilities: number[] = [];
+  for (let d = '2010-01-04'; d < '2013-01-07'; d = addDays(d, 1)) {
+    for (const [i, row] of day(d, random, signal).entries()) {
+      dates.push(d);
+      stations.push(i);
+      pressure.push(row.pressure);
+      humidity.push(row.humidity);
+      probabilities.push(probabilityOf(row.humidity));
+    }
+  }
+  const n = dates.length;
+  const data = new Float64Array(FEATURE_NAMES.length * n).fill(NaN);
+  for (let r = 0; r < n; r++) {
+    data[PRESSURE * n + r] = pressure[r]!;
+    data[HUMIDITY * n + r] = humidity[r]!;
+  }
+  const importance = FEATURE_NAMES.map((name) =>
+    name === 'humidity3pm' ? 0.7 : name === 'pressure3pm' ? 0.3 : 0,
+  );
+  const labelRandom = uniforms(11);
+  const validation = probabilities.slice(-600);
+  cached = buildDriftReference({
+    data: { featureNames: FEATURE_NAMES, nRows: n, data },
+    groups: Int32Array.from(stations),
+    groupNames: STATIONS6,
+    seasons: Int8Array.from(dates, (d) => month(d) - 1),
+    chunks: Int32Array.from(dates, weekNumber),
+    columns: [
+      { name: 'humidity3pm', importance: 0.7, rank: 1, perGroup: true, pooled: true },
+      { name: 'pressure3pm', importance: 0.3, rank: 2, perGroup: true, pooled: true },
+    ],
+    importance,
+    trainingProbabilities: probabilities,
+    validation: {
+      probabilities: validation,
+      labels: validation.map((p) => (labelRandom() < p ? 1 : 0)),
+      chunks: Int32Array.from(dates.slice(-600), weekNumber),
+    },
+    threshold: 0.5,
+    options: { minOverlap: 20, neighbours: 3, minPooledRows: 20, minPooledMissing: 0.5, pooledK: 5 },
+  });
+  return cached;
+}
+
+export const referenceOf = (version: string) => (version === MODEL ? syntheticReference() : undefined);
+
+export interface LiveOptions {
+  from: string;
+  /** Days, from `from`. */
+  days: number;
+  faults?: readonly DayFault[];
+  seed?: number;
+  modelVersion?: string;
+}
+
+/** Live predictions and labeled examples of the network, in date order, faults applied. */
+export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled: LabeledExample[] } {
+  const random = normals(o.seed ?? 3);
+  const labelRandom = uniforms((o.seed ?? 3) + 1);
+  const signal = new Map<number, number>();
+  const predictions: Prediction[] = [];
+  const labeled: LabeledExample[] = [];
+  for (let k = 0; k < o.days; k++) {
+    const date = addDays(o.from, k);
+    for (const row of day(date, random, signal)) {
+      let values: { pressure: number; humidity: number } | null = {
+        pressure: row.pressure,
+        humidity: row.humidity,
+      };
+      for (const f of o.faults ?? []) {
+        if (values !== null && f.station === row.station && date >= f.from) values = f.apply(values, date);
+      }
+      if (values === null) continue;
+      const probability = probabilityOf(Number.isNaN(values.humidity) ? row.humidity : values.humidity);
+      const prediction: Prediction = {
+        location: row.station,
+        date,
+        probability,
+        decision: probability >= 0.5,
+        threshold: 0.5,
+        modelVersion: o.modelVersion ?? MODEL,
+        featureSetVersion: FEATURE_SET_VERSION,
+        values: valuesOf(values.pressure, values.humidity),
+        rainToday: null,
+        rainfall: null,
+        ingestedAt: 0,
+        predictedAt: 0,
+      };
+      predictions.push(prediction);
+      labeled.push({
+        location: row.station,
+        date,
+        featureSetVersion: FEATURE_SET_VERSION,
+        values: prediction.values,
+        label: labelRandom() < probability,
+        rainfallNext: null,
+        probability,
+        modelVersion: prediction.modelVersion,
+      });
+    }
+  }
+  return { predictions, labeled };
+}
+
+/** The partition of a station in the tests: two partitions, stations alternating. */
+export function partitionOf(location: string): number {
+  return STATIONS6.indexOf(location as (typeof STATIONS6)[number]) % 2;
+}
