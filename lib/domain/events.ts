@@ -56,16 +56,61 @@ export interface LabeledExample {
   modelVersion: string;
 }
 
-export type DriftKind = 'feature' | 'prediction' | 'performance';
+/**
+ * What a drift incident is about: a station's field stopped reporting (`missing`), moved away from its
+ * neighbours (`shift`) or repeats one value (`stuck`); pooled over stations a feature moved or went
+ * missing; the predicted probabilities moved (`prediction`); the model is less accurate than it believes
+ * (`performance`). `feature` is the kind of alerts written before incidents existed.
+ */
+export type DriftKind = 'missing' | 'shift' | 'stuck' | 'prediction' | 'performance' | 'feature';
 
+/** One event per incident opening and one per resolution (schemas/drift-alert.avsc). */
 export interface DriftAlert {
+  /** Event-time week (Monday) of the opening or resolution. */
   week: string;
   modelVersion: string;
   kind: DriftKind;
+  /** The feature (or field) the incident is about. */
   name: string;
   statistic: string;
   value: number;
   threshold: number;
+  event: 'opened' | 'resolved';
+  /** The station, or '*' for a pooled incident. */
+  station: string;
+  /** Deterministic: kind:station:feature:openedWeek, the same for a re-delivered event. */
+  incidentId: string;
+  openedWeek: string;
+  /** Share of the model's importance behind the feature, and its rank among watched features. */
+  importance: number;
+  rank: number;
+  weeksBreached: number;
+}
+
+/** A request to the trainer for a full refit (schemas/retrain-request.avsc, on the commands topic). */
+export interface RetrainRequest {
+  kind: 'retrain';
+  /** Recorded as the reason of the training run. */
+  reason: string;
+  requestedBy: string;
+  /** Event-time week that caused the request. */
+  week: string;
+  modelVersion: string;
+  incidentId: string;
+  station: string;
+  feature: string;
+  driftKind: string;
+}
+
+/** A partition's weekly partial sums (schemas/drift-partial.avsc): the drift stage's internal topic. */
+export interface DriftPartialEvent {
+  source: string;
+  partition: number;
+  week: string;
+  watermark: string;
+  stations: { location: string; modelVersion: string; rows: number; values: number[] }[];
+  late: number;
+  duplicates: number;
 }
 
 export interface ModelEvent {
@@ -85,6 +130,8 @@ export const SCHEMA_FILES = {
   labeled: 'labeled-example.avsc',
   driftAlert: 'drift-alert.avsc',
   modelEvent: 'model-event.avsc',
+  driftPartial: 'drift-partial.avsc',
+  retrainRequest: 'retrain-request.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -96,6 +143,8 @@ export interface EventTypes {
   labeled: LabeledExample;
   driftAlert: DriftAlert;
   modelEvent: ModelEvent;
+  driftPartial: DriftPartialEvent;
+  retrainRequest: RetrainRequest;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -108,6 +157,8 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   labeled: 'labeled',
   driftAlert: 'driftAlerts',
   modelEvent: 'modelEvents',
+  driftPartial: 'driftPartials',
+  retrainRequest: 'commands',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

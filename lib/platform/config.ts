@@ -48,7 +48,13 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DECISION_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
   LABEL_GRACE_DAYS: z.coerce.number().int().min(1).default(3),
-  DRIFT_PSI_ALERT: z.coerce.number().positive().default(0.2),
+  DRIFT_GRACE_DAYS: z.coerce.number().int().min(0).max(14).default(2),
+  DRIFT_RESOLVE_AFTER_WEEKS: z.coerce.number().int().min(1).default(2),
+  DRIFT_COOLDOWN_WEEKS: z.coerce.number().int().min(0).default(8),
+  DRIFT_RETRAIN: bool.default(false),
+  DRIFT_RETRAIN_MAX_RANK: z.coerce.number().int().min(1).default(5),
+  DRIFT_RETRAIN_STATION_LEVEL: bool.default(false),
+  DRIFT_RETRAIN_COOLDOWN_WEEKS: z.coerce.number().int().min(0).default(4),
   RETRAIN_ENABLED: bool.default(true),
   RETRAIN_MIN_ROWS: z.coerce.number().int().min(1).default(2000),
   RETRAIN_FAMILIES: csv
@@ -83,7 +89,7 @@ export interface Config {
   pipeline: {
     decisionThreshold: number;
     labelGraceDays: number;
-    driftPsiAlert: number;
+    drift: DriftConfig;
     retrainEnabled: boolean;
     retrainMinRows: number;
     /** Families that compete at each weekly retraining. */
@@ -91,6 +97,17 @@ export interface Config {
   };
   dataFile: string;
   openMeteo: OpenMeteoConfig;
+}
+
+export interface DriftConfig {
+  /** Days after a week's Sunday before a partition closes the week. */
+  graceDays: number;
+  /** Judged weeks without a breach that resolve an incident. */
+  resolveAfterWeeks: number;
+  /** Weeks after a resolution during which a new incident of the same key needs two breaching weeks. */
+  cooldownWeeks: number;
+  /** An incident on an important feature asks the trainer for a full refit (the commands topic). */
+  retrain: { enabled: boolean; maxRank: number; stationLevel: boolean; cooldownWeeks: number };
 }
 
 export interface OpenMeteoConfig {
@@ -112,6 +129,10 @@ export interface Topics {
   labeled: string;
   driftAlerts: string;
   modelEvents: string;
+  /** Internal to the drift stage: each partition's weekly partial sums, read by its week closer. */
+  driftPartials: string;
+  /** Requests to the pipeline (a retraining asked by the drift stage). */
+  commands: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -123,6 +144,8 @@ export function topicNames(prefix: string): Topics {
     labeled: `${prefix}.labeled.v1`,
     driftAlerts: `${prefix}.drift-alerts.v1`,
     modelEvents: `${prefix}.model-events.v1`,
+    driftPartials: `${prefix}.drift-partials.v1`,
+    commands: `${prefix}.commands.v1`,
   };
 }
 
@@ -156,7 +179,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pipeline: {
       decisionThreshold: c.DECISION_THRESHOLD,
       labelGraceDays: c.LABEL_GRACE_DAYS,
-      driftPsiAlert: c.DRIFT_PSI_ALERT,
+      drift: {
+        graceDays: c.DRIFT_GRACE_DAYS,
+        resolveAfterWeeks: c.DRIFT_RESOLVE_AFTER_WEEKS,
+        cooldownWeeks: c.DRIFT_COOLDOWN_WEEKS,
+        retrain: {
+          enabled: c.DRIFT_RETRAIN,
+          maxRank: c.DRIFT_RETRAIN_MAX_RANK,
+          stationLevel: c.DRIFT_RETRAIN_STATION_LEVEL,
+          cooldownWeeks: c.DRIFT_RETRAIN_COOLDOWN_WEEKS,
+        },
+      },
       retrainEnabled: c.RETRAIN_ENABLED,
       retrainMinRows: c.RETRAIN_MIN_ROWS,
       retrainFamilies: c.RETRAIN_FAMILIES,

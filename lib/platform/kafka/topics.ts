@@ -15,7 +15,10 @@ const KEEP_30_DAYS = { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'd
 
 /**
  * Topic specs for the whole pipeline, from config. Model events are a compacted, single-partition
- * topic: keyed by alias, tiny, and readers want alias changes in the order they happened.
+ * topic: keyed by alias, tiny, and readers want alias changes in the order they happened. The drift
+ * partials are single-partition too, so one closer sees every partition's weeks (and the order each
+ * partition closed them in); compacted on `source|partition|week`, so a partial re-emitted after a crash
+ * leaves one copy, and kept forever, since the closer rebuilds its state from it.
  */
 export function topicSpecs(
   config: Pick<Config, 'topics' | 'topicPartitions'>,
@@ -35,6 +38,13 @@ export function topicSpecs(
     data(t.labeled, KEEP_FOREVER),
     data(t.observationsDlq, KEEP_30_DAYS),
     data(t.driftAlerts, KEEP_30_DAYS),
+    data(t.commands, KEEP_30_DAYS),
+    {
+      topic: t.driftPartials,
+      numPartitions: 1,
+      replicationFactor,
+      configEntries: { 'cleanup.policy': 'compact', 'retention.ms': '-1' },
+    },
     {
       topic: t.modelEvents,
       numPartitions: 1,

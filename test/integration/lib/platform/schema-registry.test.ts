@@ -95,11 +95,18 @@ const labeled: LabeledExample = {
 const driftAlert: DriftAlert = {
   week: '2017-06-19',
   modelVersion: 'm-0007',
-  kind: 'feature',
+  kind: 'shift',
   name: 'humidity3pm',
-  statistic: 'psi',
-  value: 0.31,
-  threshold: 0.2,
+  statistic: 'residual_z',
+  value: 6.31,
+  threshold: 4.2,
+  event: 'opened',
+  station: 'Albury',
+  incidentId: 'shift:Albury:humidity3pm:2017-06-19',
+  openedWeek: '2017-06-19',
+  importance: 0.41,
+  rank: 1,
+  weeksBreached: 1,
 };
 
 const modelEvent: ModelEvent = {
