@@ -1,22 +1,113 @@
 /**
- * The ClickHouse `drift` row of a closed week's statistic (JSONEachRow object), keyed by week, model
- * version, kind and name, so a replayed week rewrites the same rows.
+ * ClickHouse rows (JSONEachRow objects) of what a closed week produced. Every table is a
+ * ReplacingMergeTree keyed so that a week closed again (after a crash, or by a replay) rewrites the same
+ * rows; the drift table's key includes the model version, so a week served by two models keeps both.
+ * Incident rows are versioned by event time (the week they changed in), so the latest state of an
+ * incident wins however often a week is closed again.
  */
 import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
-import type { DriftRow } from './step.ts';
+import { dayNumber } from '../../lib/domain/time.ts';
+import type { CalibrationRow, DriftRow, Incident, PerformanceRow, StationWeekRow } from './step.ts';
 
+const finiteOrNull = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
+/** A pooled statistic; null when its value is not a number (an empty week), which is then not written. */
 export function driftRow(r: DriftRow, computedAt: number, ver: number) {
+  if (!Number.isFinite(r.value)) return null;
   return {
     week: r.week,
     model_version: r.modelVersion,
+    station: r.station,
     kind: r.kind,
     name: r.name,
     statistic: r.statistic,
-    value: Number.isFinite(r.value) ? r.value : 0,
-    threshold: r.threshold,
+    value: r.value,
+    threshold: Number.isFinite(r.threshold) ? r.threshold : 0,
     alert: r.alert ? 1 : 0,
     n: r.n,
     computed_at: toDateTime(computedAt),
     ver,
+  };
+}
+
+export function stationRow(r: StationWeekRow, computedAt: number, ver: number) {
+  return {
+    week: r.week,
+    model_version: r.modelVersion,
+    station: r.station,
+    feature: r.feature,
+    rank: r.rank,
+    importance: r.importance,
+    rows: r.rows,
+    valued: r.valued,
+    missing_share: r.missingShare,
+    missing_threshold: finiteOrNull(r.missingThreshold),
+    anomaly: finiteOrNull(r.anomaly),
+    residual_z: finiteOrNull(r.residualZ),
+    shift_threshold: finiteOrNull(r.shiftThreshold),
+    residual_z2: finiteOrNull(r.residualZ2),
+    shift_threshold2: finiteOrNull(r.shiftThreshold2),
+    spread_log_ratio: finiteOrNull(r.spreadLogRatio),
+    stuck_threshold: finiteOrNull(r.stuckThreshold),
+    missing_breach: r.missingBreach ? 1 : 0,
+    shift_breach: r.shiftBreach ? 1 : 0,
+    stuck_breach: r.stuckBreach ? 1 : 0,
+    computed_at: toDateTime(computedAt),
+    ver,
+  };
+}
+
+export function performanceRow(r: PerformanceRow, computedAt: number, ver: number) {
+  return {
+    week: r.week,
+    model_version: r.modelVersion,
+    station: r.station,
+    basis: r.basis,
+    n: r.n,
+    accuracy: r.accuracy,
+    brier: r.brier,
+    expected_accuracy: finiteOrNull(r.expectedAccuracy),
+    reference_accuracy: finiteOrNull(r.referenceAccuracy),
+    reference_brier: finiteOrNull(r.referenceBrier),
+    ece: finiteOrNull(r.ece),
+    computed_at: toDateTime(computedAt),
+    ver,
+  };
+}
+
+export function calibrationRow(r: CalibrationRow, computedAt: number, ver: number) {
+  return {
+    week: r.week,
+    model_version: r.modelVersion,
+    bin: r.bin,
+    n: r.n,
+    mean_p: r.meanP,
+    mean_y: r.meanY,
+    computed_at: toDateTime(computedAt),
+    ver,
+  };
+}
+
+/** `week` is the week the incident changed in: its version, so later weeks win. */
+export function incidentRow(i: Incident, week: string) {
+  return {
+    incident_id: i.id,
+    station: i.station,
+    feature: i.feature,
+    kind: i.kind,
+    status: i.status,
+    opened_week: i.openedWeek,
+    last_breach_week: i.lastBreachWeek,
+    resolved_week: i.resolvedWeek,
+    weeks_breached: i.weeksBreached,
+    model_version: i.modelVersion,
+    statistic: i.statistic,
+    value: i.value,
+    peak: i.peak,
+    threshold: i.threshold,
+    importance: i.importance,
+    rank: i.rank,
+    updated_week: week,
+    ver: dayNumber(week),
   };
 }

@@ -1,35 +1,76 @@
 import { describe, expect, it } from 'vitest';
-import { driftRow } from '../../../../consumers/drift/rows.ts';
+import { driftRow, incidentRow, stationRow } from '../../../../consumers/drift/rows.ts';
+import type { Incident, StationWeekRow } from '../../../../consumers/drift/step.ts';
 
 describe('drift rows', () => {
-  it('keys a statistic by week, model, kind and name, with a finite value and a 0/1 alert', () => {
-    const row = driftRow(
-      {
-        week: '2016-02-22',
-        modelVersion: 'gbdt-2016-02-15',
-        kind: 'feature',
-        name: 'humidity3pm',
-        statistic: 'psi',
-        value: NaN,
-        threshold: 0.2,
-        alert: true,
-        n: 340,
-      },
-      1_700_000_000_500,
-      42,
-    );
-    expect(row).toEqual({
+  const pooled = {
+    week: '2016-02-22',
+    modelVersion: 'gbdt-2016-02-15',
+    station: '*',
+    kind: 'shift' as const,
+    name: 'humidity3pm',
+    statistic: 'mean_z',
+    value: 0.41,
+    threshold: NaN,
+    alert: true,
+    n: 340,
+  };
+
+  it('keys a pooled statistic by week, model, station, kind and name; no threshold is written as 0', () => {
+    expect(driftRow(pooled, 1_700_000_000_500, 42)).toEqual({
       week: '2016-02-22',
       model_version: 'gbdt-2016-02-15',
-      kind: 'feature',
+      station: '*',
+      kind: 'shift',
       name: 'humidity3pm',
-      statistic: 'psi',
-      value: 0,
-      threshold: 0.2,
+      statistic: 'mean_z',
+      value: 0.41,
+      threshold: 0,
       alert: 1,
       n: 340,
       computed_at: 1_700_000_000,
       ver: 42,
     });
+  });
+
+  it('writes no row for a statistic that is not a number (an empty week)', () => {
+    expect(driftRow({ ...pooled, value: NaN }, 0, 1)).toBeNull();
+  });
+
+  it('writes missing station statistics as null, not 0', () => {
+    const r: StationWeekRow = {
+      week: '2016-02-22',
+      modelVersion: 'm',
+      station: 'Albury',
+      feature: 'pressure3pm',
+      rank: 4,
+      importance: 0.09,
+      rows: 7,
+      valued: 0,
+      missingShare: 1,
+      missingThreshold: 0.85,
+      anomaly: null,
+      residualZ: null,
+      shiftThreshold: 7.5,
+      residualZ2: NaN,
+      shiftThreshold2: 5.9,
+      spreadLogRatio: null,
+      stuckThreshold: null,
+      missingBreach: true,
+      shiftBreach: false,
+      stuckBreach: false,
+    };
+    expect(stationRow(r, 0, 1)).toMatchObject({
+      anomaly: null,
+      residual_z2: null,
+      missing_breach: 1,
+      shift_breach: 0,
+    });
+  });
+
+  it('versions an incident row by the day number of the week it changed in', () => {
+    const incident = { id: 'shift:Albury:pressure3pm:2016-02-22', resolvedWeek: null } as Incident;
+    expect(incidentRow(incident, '2016-02-29').ver).toBe(16860);
+    expect(incidentRow(incident, '2016-03-07').ver).toBeGreaterThan(incidentRow(incident, '2016-02-29').ver);
   });
 });

@@ -56,14 +56,14 @@ describe('parseMigration', () => {
 });
 
 describe('the project migrations', () => {
-  it('load in version order, each statement idempotent (IF NOT EXISTS)', async () => {
+  it('load in version order, each statement idempotent (IF NOT EXISTS, or IF EXISTS for a drop)', async () => {
     const migrations = await loadMigrations(MIGRATIONS_DIR);
     expect(migrations.length).toBeGreaterThanOrEqual(7);
     expect(migrations.map((m) => m.version)).toEqual(
       [...migrations.map((m) => m.version)].sort((a, b) => a - b),
     );
     for (const m of migrations) {
-      for (const s of m.statements) expect(s).toMatch(/\bIF NOT EXISTS\b/);
+      for (const s of m.statements) expect(s).toMatch(/\bDROP TABLE IF EXISTS\b|\bIF NOT EXISTS\b/);
     }
   });
 

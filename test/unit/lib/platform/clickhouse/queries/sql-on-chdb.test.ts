@@ -26,6 +26,20 @@ import {
   modelOfAlias,
 } from '../../../../../../lib/platform/clickhouse/queries/models.ts';
 import { tableCounts } from '../../../../../../lib/platform/clickhouse/queries/pipeline.ts';
+import {
+  driftDump,
+  incidents,
+  stationWeeksSql,
+  weeklyPerformance,
+} from '../../../../../../lib/platform/clickhouse/queries/drift.ts';
+import {
+  calibrationRow,
+  driftRow,
+  incidentRow,
+  performanceRow,
+  stationRow,
+} from '../../../../../../consumers/drift/rows.ts';
+import type { Incident, PerformanceRow } from '../../../../../../consumers/drift/step.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../../schemas/clickhouse/', import.meta.url));
 
@@ -99,6 +113,10 @@ describe('migrations on ClickHouse 26.x (chDB)', () => {
       'actuals',
       'labeled_examples',
       'drift',
+      'drift_stations',
+      'drift_performance',
+      'drift_calibration',
+      'drift_incidents',
       'models',
       'model_aliases',
       'training_runs',
@@ -192,6 +210,141 @@ describe('analytics on ClickHouse 26.x (chDB)', () => {
     const champion = await modelOfAlias(ch, 'champion');
     expect(champion).toMatchObject({ version: 'm-002', rows: 1000, trainStart: '2016-11-01' });
     expect(await modelOfAlias(ch, `no'such`)).toBeNull();
+  });
+});
+
+describe('drift tables and queries on ClickHouse 26.x (chDB)', () => {
+  const incident = (status: 'open' | 'resolved', week: string): Incident => ({
+    id: `shift:O'Connor:pressure3pm:2016-02-01`,
+    station: `O'Connor`,
+    feature: 'pressure3pm',
+    kind: 'shift',
+    status,
+    openedWeek: '2016-02-01',
+    lastBreachWeek: '2016-02-08',
+    resolvedWeek: status === 'resolved' ? week : null,
+    clearWeeks: 0,
+    weeksBreached: 2,
+    modelVersion: 'm-002',
+    statistic: 'residual_z',
+    value: 9.5,
+    peak: 11,
+    threshold: 7.4,
+    importance: 0.09,
+    rank: 4,
+    pendingBreachWeek: null,
+  });
+  const perf = (basis: 'estimated' | 'realized', accuracy: number): PerformanceRow => ({
+    week: '2016-02-08',
+    modelVersion: 'm-002',
+    station: '*',
+    basis,
+    n: 340,
+    accuracy,
+    brier: 0.1,
+    expectedAccuracy: basis === 'realized' ? 0.85 : null,
+    referenceAccuracy: 0.86,
+    referenceBrier: 0.1,
+    ece: basis === 'realized' ? 0.02 : null,
+  });
+
+  beforeAll(async () => {
+    // Rows exactly as the drift shell writes them; the incident written three times (the last wins by ver),
+    // the estimate written twice (a week closed again).
+    await ch.insertJson('drift_incidents', [
+      incidentRow(incident('open', '2016-02-01'), '2016-02-01'),
+      incidentRow(incident('resolved', '2016-02-22'), '2016-02-22'),
+      incidentRow(incident('open', '2016-02-08'), '2016-02-08'),
+    ]);
+    await ch.insertJson('drift_performance', [
+      performanceRow(perf('estimated', 0.84), 1_455_000_000_000, 1),
+      performanceRow(perf('estimated', 0.84), 1_455_000_000_000, 2),
+      performanceRow(perf('realized', 0.82), 1_455_000_000_000, 1),
+      performanceRow({ ...perf('estimated', 0.9), week: '2016-02-15' }, 1_455_000_000_000, 1),
+    ]);
+    await ch.insertJson('drift', [
+      driftRow(
+        {
+          week: '2016-02-08',
+          modelVersion: 'm-002',
+          station: '*',
+          kind: 'prediction',
+          name: 'probability',
+          statistic: 'psi',
+          value: 0.04,
+          threshold: 0.2,
+          alert: false,
+          n: 340,
+        },
+        1_455_000_000_000,
+        1,
+      )!,
+    ]);
+    await ch.insertJson('drift_stations', [
+      stationRow(
+        {
+          week: '2016-02-08',
+          modelVersion: 'm-002',
+          station: `O'Connor`,
+          feature: 'pressure3pm',
+          rank: 4,
+          importance: 0.09,
+          rows: 7,
+          valued: 7,
+          missingShare: 0,
+          missingThreshold: 0.85,
+          anomaly: 8.1,
+          residualZ: 9.5,
+          shiftThreshold: 7.4,
+          residualZ2: null,
+          shiftThreshold2: 5.9,
+          spreadLogRatio: -0.1,
+          stuckThreshold: null,
+          missingBreach: false,
+          shiftBreach: true,
+          stuckBreach: false,
+        },
+        1_455_000_000_000,
+        1,
+      ),
+    ]);
+    await ch.insertJson('drift_calibration', [
+      calibrationRow(
+        { week: '2016-02-08', modelVersion: 'm-002', bin: 3, n: 40, meanP: 0.35, meanY: 0.3 },
+        0,
+        1,
+      ),
+    ]);
+  });
+
+  it('reads an incident at its latest state, filtered by an escaped station', async () => {
+    const found = await incidents(ch, { station: `O'Connor` });
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      status: 'resolved',
+      resolvedWeek: '2016-02-22',
+      weeksBreached: 2,
+      rank: 4,
+    });
+    expect(await incidents(ch, { status: 'open' })).toEqual([]);
+  });
+
+  it('puts the realized figures beside the estimate, null where labels have not arrived', async () => {
+    const weeks = await weeklyPerformance(ch);
+    expect(weeks.map((w) => [w.week, w.estimatedAccuracy, w.realizedAccuracy, w.n, w.nLabeled])).toEqual([
+      ['2016-02-08', 0.84, 0.82, 340, 340],
+      ['2016-02-15', 0.9, null, 340, 0],
+    ]);
+  });
+
+  it("dumps every drift table canonically, and reads a station's weeks", async () => {
+    expect(await driftDump(ch, 'drift')).toHaveLength(1);
+    expect(await driftDump(ch, 'drift_calibration')).toHaveLength(1);
+    expect(await driftDump(ch, 'drift_performance')).toHaveLength(3);
+    const rows = await ch.rows<{ residual_z: number; residual_z2: number | null }>(
+      stationWeeksSql(`O'Connor`, 'pressure3pm'),
+    );
+    expect(rows).toEqual([expect.objectContaining({ residual_z: 9.5, residual_z2: null })]);
   });
 });
 
