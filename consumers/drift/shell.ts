@@ -1,101 +1,367 @@
 /**
- * Drift shell: labeled examples → weekly drift rows (ClickHouse) and alerts (topic). Histograms of each
- * open event-time week live in one Redis value, written with the batch, so a restart resumes the week.
- * One consumer instance covers all partitions: PSI is a property of the whole population, not of a
- * partition's stations.
+ * Drift shell: two consumers, one topology (consumers/drift/step.ts).
+ *
+ * - Partition consumer (group `<prefix>.drift`): predictions and labeled examples. The state of each
+ *   (topic, partition) is its own Redis hash, written with the offset it reflects and only over an older
+ *   offset (a Lua compare-and-set), so two instances, or a zombie after a rebalance, cannot overwrite each
+ *   other; records at or below the stored offset were already applied and are skipped. The partials of
+ *   the weeks a batch closed go to the partials topic before the state is saved.
+ * - Week closer (group `<prefix>.drift-closer`): the partials topic, one partition, so one instance at a
+ *   time. Partials wait in Redis hashes (one per side and week) until every partition of their side has
+ *   closed the week; then the week closes: ClickHouse rows, incident events on the alerts topic, retrain
+ *   requests on the commands topic, then the closer state (same compare-and-set) and the hashes go.
+ *
+ * After Redis loss (the `drift:built` key is gone) both states are rebuilt from the log, up to the groups'
+ * committed offsets, emitting nothing: the input topics for the partitions, then the partials topic for
+ * the closer. A crash between the outputs and the state write repeats the outputs: ClickHouse rows are
+ * keyed upserts and incident events carry deterministic ids.
  */
 import type { Message } from '../../lib/platform/kafka/client.ts';
+import type { ConsumedRecord } from '../../lib/platform/kafka/consumer.ts';
 import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
 import { sendToDlq } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
+import { RainstreamError } from '../../lib/platform/errors.ts';
 import { parseDriftReference, type DriftReference } from '../../lib/ml/reference.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
-import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
-import {
-  accumulateDrift,
-  closeWeeks,
-  DEFAULT_DRIFT_THRESHOLDS,
-  initialDriftState,
-  parseDriftState,
-  serializeDriftState,
-  type DriftState,
-} from './step.ts';
+import type { DriftPartialEvent, LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { referencesOf } from '../../lib/platform/clickhouse/queries/models.ts';
-import { driftRow } from './rows.ts';
+import {
+  committedOffsets,
+  decodeBatch,
+  groupIdOf,
+  replayLogUntil,
+  type RunningStage,
+  type StageDeps,
+} from '../shell/stage.ts';
+import {
+  closableWeeks,
+  closeWeek,
+  DEFAULT_DRIFT_SETTINGS,
+  initialCloserState,
+  initialPartitionState,
+  parseCloserState,
+  parsePartitionState,
+  partitionStep,
+  receivePartial,
+  serializeCloserState,
+  serializePartitionState,
+  silentPartitions,
+  SOURCES,
+  type CloserState,
+  type DriftPartial,
+  type DriftSettings,
+  type DriftSource,
+  type WeekOutput,
+} from './step.ts';
+import { calibrationRow, driftRow, incidentRow, performanceRow, stationRow } from './rows.ts';
 
-/** Days a week stays open after its Sunday: partitions are read in turn, so one may trail the others. */
-const CLOSE_GRACE_DAYS = 2;
+/**
+ * Writes hash KEYS[1] = {offset, state} only when its stored offset is older than ARGV[1]; deletes
+ * KEYS[2..] in the same step. Returns 1 when written, 0 when a newer state was already there.
+ */
+const WRITE_IF_NEWER = `
+local stored = redis.call('HGET', KEYS[1], 'offset')
+if stored and tonumber(stored) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'state', ARGV[2])
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1`;
+
+export function driftSettingsOf(config: StageDeps['config']): DriftSettings {
+  const d = config.pipeline.drift;
+  return {
+    ...DEFAULT_DRIFT_SETTINGS,
+    graceDays: d.graceDays,
+    incidents: { resolveAfterWeeks: d.resolveAfterWeeks, cooldownWeeks: d.cooldownWeeks },
+    retrain: { ...d.retrain },
+  };
+}
+
+function toPartial(e: DriftPartialEvent): DriftPartial {
+  if (e.source !== 'predictions' && e.source !== 'labeled') {
+    throw new RainstreamError('VALIDATION', `drift partial of unknown source ${JSON.stringify(e.source)}`);
+  }
+  return { ...e, source: e.source, late: Number(e.late), duplicates: Number(e.duplicates) };
+}
 
 export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, clickhouse } = deps;
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'drift' });
-  const stateKey = redis.key(...STATE_KEYS.drift());
-  const thresholds = { ...DEFAULT_DRIFT_THRESHOLDS, psi: config.pipeline.driftPsiAlert };
+  const settings = driftSettingsOf(config);
+  const topicOf: Record<DriftSource, string> = {
+    predictions: config.topics.predictions,
+    labeled: config.topics.labeled,
+  };
+  const sourceOf = (topic: string): DriftSource =>
+    topic === config.topics.labeled ? 'labeled' : 'predictions';
+  const partitionKey = (source: DriftSource, partition: number) =>
+    redis.key(...STATE_KEYS.driftPartition(source, partition));
+  const closerKey = redis.key(...STATE_KEYS.driftCloser());
+  const pendingKey = (side: DriftSource, week: string) => redis.key(...STATE_KEYS.driftPending(side, week));
+  const builtKey = redis.key(...STATE_KEYS.driftBuilt());
+  const partitionGroup = groupIdOf(config, 'drift');
+  const closerGroup = groupIdOf(config, 'drift-closer');
+
   const references = new Map<string, DriftReference | undefined>();
-  const partitionDates = new Map<number, string>();
-
-  const stored = await redis.client.get(stateKey);
-  let state: DriftState = stored === null ? initialDriftState() : parseDriftState(stored);
-
-  /** Loads the references of versions not seen yet, in one query. */
   const loadReferences = async (versions: Iterable<string>) => {
     const missing = [...new Set(versions)].filter((v) => !references.has(v));
     if (missing.length === 0) return;
     const rows = await referencesOf(clickhouse, missing);
-    for (const v of missing) references.set(v, undefined);
-    for (const row of rows) {
-      const json = JSON.parse(row.reference) as unknown;
-      if (json !== null) references.set(row.version, parseDriftReference(json));
+    const found = new Map(rows.map((r) => [r.version, r.reference]));
+    for (const v of missing) {
+      const text = found.get(v);
+      let reference: DriftReference | undefined;
+      if (text !== undefined) {
+        const json = JSON.parse(text) as unknown;
+        try {
+          reference = json === null ? undefined : parseDriftReference(json);
+        } catch (error) {
+          // A reference of an older format (v1) is no reference: the model's weeks get performance only.
+          log.warn({ version: v, err: error }, 'drift reference not usable');
+        }
+      }
+      // A version not registered yet stays unknown and is asked again with the next batch.
+      if (text !== undefined) references.set(v, reference);
     }
   };
   const referenceOf = (version: string) => references.get(version);
 
-  const running = await runBatchConsumer({
+  const writeIfNewer = (keys: string[], offset: string, state: string) =>
+    redis.client.eval(WRITE_IF_NEWER, keys.length, ...keys, offset, state) as Promise<number>;
+
+  // ---- partitions -------------------------------------------------------------------------------
+  const handlePartition = async (records: ConsumedRecord[], emit: boolean) => {
+    const { topic, partition } = records[0]!;
+    const source = sourceOf(topic);
+    const key = partitionKey(source, partition);
+    const [storedOffset, storedState] = await redis.client.hmget(key, 'offset', 'state');
+    const after = storedOffset === null ? -1n : BigInt(storedOffset);
+    const fresh = records.filter((r) => BigInt(r.offset) > after);
+    if (fresh.length === 0) return;
+    const state = storedState === null ? initialPartitionState() : parsePartitionState(storedState);
+    const { decoded, dlq } =
+      source === 'labeled'
+        ? await decodeBatch(codec, 'labeled', fresh)
+        : await decodeBatch(codec, 'prediction', fresh);
+    const events = decoded.map((d) => d.event as Prediction | LabeledExample);
+    await loadReferences(events.map((e) => e.modelVersion));
+    const result = partitionStep(state, events, {
+      source,
+      partition,
+      referenceOf,
+      graceDays: settings.graceDays,
+    });
+    if (emit) {
+      const messages: Message[] = result.partials.map((p) => ({
+        key: `${p.source}|${p.partition}|${p.week}`,
+        value: codec.encode('driftPartial', p),
+      }));
+      await sendBounded(deps.producer, config.topics.driftPartials, messages);
+      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
+      metrics.inc('drift_examples', { source, outcome: 'counted' }, result.counted);
+      metrics.inc('drift_examples', { source, outcome: 'late' }, result.late);
+      metrics.inc('drift_examples', { source, outcome: 'duplicate' }, result.duplicates);
+      metrics.inc('drift_examples', { source, outcome: 'no-reference' }, result.noReference);
+      metrics.inc('drift_partials_sent', { source }, result.partials.length);
+    }
+    await writeIfNewer([key], fresh[fresh.length - 1]!.offset, serializePartitionState(result.state));
+  };
+
+  // ---- closer -----------------------------------------------------------------------------------
+  const emptyPartitions: Record<DriftSource, Set<number>> = { predictions: new Set(), labeled: new Set() };
+  /**
+   * Partitions that have never held a record do not hold weeks back. Asked afresh before every closing
+   * that relies on it: the replay and the live ingestion produce in date order, so when the other
+   * partitions have closed week W, every record of W is already in the log, and an empty partition has
+   * none. A cached answer could be older than a partition's first record.
+   */
+  const refreshEmptyPartitions = async () => {
+    const admin = deps.kafka.admin();
+    await admin.connect();
+    try {
+      for (const side of SOURCES) {
+        const offsets = await admin.fetchTopicOffsets(topicOf[side]);
+        emptyPartitions[side] = new Set(offsets.filter((o) => BigInt(o.high) === 0n).map((o) => o.partition));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  const expectedPartitions = (state: CloserState, side: DriftSource) => {
+    const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
+    // A partition that reported is expected even if it looked empty before.
+    return all.filter((p) => !emptyPartitions[side].has(p) || state.reported[side][String(p)] !== undefined);
+  };
+
+  const handleCloser = async (records: ConsumedRecord[], emit: boolean) => {
+    const [storedOffset, storedState] = await redis.client.hmget(closerKey, 'offset', 'state');
+    const after = storedOffset === null ? -1n : BigInt(storedOffset);
+    const fresh = records.filter((r) => BigInt(r.offset) > after);
+    if (fresh.length === 0) return;
+    let state = storedState === null ? initialCloserState() : parseCloserState(storedState);
+    const { decoded, dlq } = await decodeBatch(codec, 'driftPartial', fresh);
+    const arrived = new Map<string, Record<string, string>>();
+    let late = 0;
+    for (const { event } of decoded) {
+      const partial = toPartial(event);
+      const received = receivePartial(state, partial);
+      state = received.state;
+      if (!received.accepted) {
+        late++;
+        continue;
+      }
+      const hash = pendingKey(partial.source, partial.week);
+      let fields = arrived.get(hash);
+      if (fields === undefined) arrived.set(hash, (fields = {}));
+      fields[String(partial.partition)] = JSON.stringify(partial);
+    }
+    if (arrived.size > 0) {
+      const multi = redis.client.multi();
+      for (const [hash, fields] of arrived) multi.hset(hash, fields);
+      await multi.exec();
+    }
+    const outputs: WeekOutput[] = [];
+    const closedHashes: string[] = [];
+    const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
+    if (SOURCES.some((side) => silentPartitions(state, side, all).length > 0)) await refreshEmptyPartitions();
+    for (const side of SOURCES) {
+      for (const week of closableWeeks(state, side, expectedPartitions(state, side))) {
+        const hash = pendingKey(side, week);
+        const stored = await redis.client.hgetall(hash);
+        const partials = Object.values(stored).map((text) => JSON.parse(text) as DriftPartial);
+        const versions = partials.flatMap((p) => p.stations.map((s) => s.modelVersion));
+        await loadReferences(versions);
+        const closed = closeWeek(state, side, week, partials, referenceOf, settings);
+        state = closed.state;
+        outputs.push(closed.output);
+        closedHashes.push(hash);
+      }
+    }
+    if (emit) {
+      await writeOutputs(outputs);
+      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
+      metrics.inc('drift_partials', { outcome: 'late' }, late);
+    }
+    await writeIfNewer(
+      [closerKey, ...closedHashes],
+      fresh[fresh.length - 1]!.offset,
+      serializeCloserState(state),
+    );
+  };
+
+  const writeOutputs = async (outputs: readonly WeekOutput[]) => {
+    if (outputs.length === 0) return;
+    const now = clock();
+    const ver = now * 1000;
+    const drift = outputs.flatMap((o) => o.drift.map((r) => driftRow(r, now, ver)).filter((r) => r !== null));
+    await clickhouse.insertRows('drift', drift);
+    await clickhouse.insertRows(
+      'drift_stations',
+      outputs.flatMap((o) => o.stations.map((r) => stationRow(r, now, ver))),
+    );
+    await clickhouse.insertRows(
+      'drift_performance',
+      outputs.flatMap((o) => o.performance.map((r) => performanceRow(r, now, ver))),
+    );
+    await clickhouse.insertRows(
+      'drift_calibration',
+      outputs.flatMap((o) => o.calibration.map((r) => calibrationRow(r, now, ver))),
+    );
+    await clickhouse.insertRows(
+      'drift_incidents',
+      outputs.flatMap((o) => o.incidents.map((i) => incidentRow(i, o.week))),
+    );
+    const alerts: Message[] = outputs.flatMap((o) =>
+      o.alerts.map((a) => ({
+        key: `${a.kind}|${a.station}|${a.name}`,
+        value: codec.encode('driftAlert', a),
+      })),
+    );
+    await sendBounded(deps.producer, config.topics.driftAlerts, alerts);
+    const requests: Message[] = outputs.flatMap((o) =>
+      o.retrain.map((r) => ({ key: 'retrain', value: codec.encode('retrainRequest', r) })),
+    );
+    await sendBounded(deps.producer, config.topics.commands, requests);
+    for (const o of outputs) {
+      metrics.inc('drift_weeks_closed', { side: o.side });
+      metrics.inc('drift_rows', undefined, o.drift.length + o.stations.length);
+      metrics.inc('drift_dropped', { outcome: 'late' }, o.late);
+      metrics.inc('drift_dropped', { outcome: 'duplicate' }, o.duplicates);
+      for (const a of o.alerts) {
+        metrics.inc('drift_incidents', { event: a.event, kind: a.kind });
+        log.warn(
+          {
+            week: a.week,
+            event: a.event,
+            kind: a.kind,
+            station: a.station,
+            feature: a.name,
+            value: a.value,
+            threshold: a.threshold,
+          },
+          `drift incident ${a.event}`,
+        );
+      }
+      for (const r of o.retrain) log.warn({ week: r.week, reason: r.reason }, 'retraining requested');
+    }
+  };
+
+  // ---- rebuild after Redis loss, then run -------------------------------------------------------
+  if ((await redis.client.exists(builtKey)) === 0) {
+    const started = clock();
+    let replayed = 0;
+    for (const source of SOURCES) {
+      const topic = topicOf[source];
+      const until = await committedOffsets(deps.kafka, partitionGroup, topic);
+      for (const p of until.keys()) await redis.client.del(partitionKey(source, p));
+      replayed += await replayLogUntil(deps.kafka, topic, until, (r) => handlePartition(r, false), log);
+    }
+    const until = await committedOffsets(deps.kafka, closerGroup, config.topics.driftPartials);
+    await redis.client.del(closerKey);
+    replayed += await replayLogUntil(
+      deps.kafka,
+      config.topics.driftPartials,
+      until,
+      (r) => handleCloser(r, false),
+      log,
+    );
+    if (replayed > 0) log.warn({ replayed, ms: clock() - started }, 'drift state rebuilt from the log');
+    await redis.client.set(builtKey, '1');
+  }
+
+  const partitions = await runBatchConsumer({
     kafka: deps.kafka,
-    groupId: groupIdOf(config, 'drift'),
-    topics: [config.topics.labeled],
+    groupId: partitionGroup,
+    topics: [config.topics.predictions, config.topics.labeled],
     fromBeginning: true,
     logger: log,
-    async handleBatch(records, context) {
-      const { decoded, dlq } = await decodeBatch(codec, 'labeled', records);
-      const examples = decoded.map((d) => d.event);
-      await loadReferences(examples.map((e) => e.modelVersion));
-      const added = accumulateDrift(state, examples, referenceOf);
-      metrics.inc('drift_examples', { outcome: 'accumulated' }, added.accumulated);
-      metrics.inc('drift_examples', { outcome: 'late' }, added.late);
-      metrics.inc('drift_examples', { outcome: 'no-reference' }, added.noReference);
-      let latest = partitionDates.get(context.partition) ?? '';
-      for (const e of examples) if (e.date > latest) latest = e.date;
-      if (latest !== '') partitionDates.set(context.partition, latest);
-      // The slowest partition bounds event time: closing on the fastest would make the others' rows late.
-      const watermark = [...partitionDates.values()].reduce((a, b) => (b < a ? b : a), latest);
-      const closed =
-        watermark === ''
-          ? null
-          : closeWeeks(added.state, watermark, referenceOf, thresholds, CLOSE_GRACE_DAYS);
-      const next = closed?.state ?? added.state;
-      if (closed && closed.rows.length > 0) {
-        const now = clock();
-        await clickhouse.insertRows(
-          'drift',
-          closed.rows.map((r) => driftRow(r, now, now * 1000)),
-        );
-        const messages: Message[] = closed.alerts.map((a) => ({
-          key: `${a.kind}:${a.name}`,
-          value: codec.encode('driftAlert', a),
-        }));
-        await sendBounded(deps.producer, config.topics.driftAlerts, messages);
-        metrics.inc('drift_rows', undefined, closed.rows.length);
-        metrics.inc('drift_alerts', undefined, closed.alerts.length);
-        if (closed.alerts.length > 0) {
-          log.warn({ week: closed.rows[0]!.week, alerts: closed.alerts.length }, 'drift alerts raised');
-        }
-      }
-      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
-      await redis.client.set(stateKey, serializeDriftState(next));
-      state = next;
-    },
+    partitionsConsumedConcurrently: 3,
+    handleBatch: (records) => handlePartition(records, true),
   });
-  return { name: 'drift', stop: running.stop, done: running.done };
+  let closer;
+  try {
+    closer = await runBatchConsumer({
+      kafka: deps.kafka,
+      groupId: closerGroup,
+      topics: [config.topics.driftPartials],
+      fromBeginning: true,
+      logger: log.child({ part: 'closer' }),
+      handleBatch: (records) => handleCloser(records, true),
+    });
+  } catch (error) {
+    await partitions.stop();
+    throw error;
+  }
+  const running = closer;
+  const done = Promise.all([partitions.done, running.done]).then(() => undefined);
+  done.catch(() => undefined);
+  return {
+    name: 'drift',
+    async stop() {
+      await partitions.stop();
+      await running.stop();
+    },
+    done,
+  };
 }

@@ -9,8 +9,14 @@ export const STATE_KEYS = {
   latest: (location: string) => ['latest', location] as const,
   /** Label join: the prediction waiting for its next day (JoinState entry). */
   pendingLabel: (location: string) => ['pending-label', location] as const,
-  /** Drift stage: open weekly accumulators. */
-  drift: () => ['drift', 'state'] as const,
+  /** Drift stage: one source partition's open weeks (a hash: offset, state). */
+  driftPartition: (source: string, partition: number) => ['drift', 'partition', source, partition] as const,
+  /** Drift stage: the week closer's state (a hash: offset, state). */
+  driftCloser: () => ['drift', 'closer'] as const,
+  /** Drift stage: partials of one side and week waiting for the week to close (a hash per partition). */
+  driftPending: (side: string, week: string) => ['drift', 'pending', side, week] as const,
+  /** Set once the drift state reflects the log, so an empty Redis is noticed. */
+  driftBuilt: () => ['drift', 'built'] as const,
   /** Set by the features stage once its state reflects the log, so an empty Redis is noticed. */
   featuresBuilt: () => ['features', 'built'] as const,
 } as const;
