@@ -138,6 +138,10 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     const [storedOffset, storedState] = await redis.client.hmget(key, 'offset', 'state');
     const after = storedOffset === null ? -1n : BigInt(storedOffset);
     const fresh = records.filter((r) => BigInt(r.offset) > after);
+    // Records the stored state already reflects: delivered again after a crash, a rebalance or a seek.
+    if (emit && fresh.length < records.length) {
+      metrics.inc('drift_examples', { source, outcome: 'redelivered' }, records.length - fresh.length);
+    }
     if (fresh.length === 0) return;
     const state = storedState === null ? initialPartitionState() : parsePartitionState(storedState);
     const { decoded, dlq } =
