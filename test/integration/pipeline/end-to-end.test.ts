@@ -141,14 +141,19 @@ describe('pipeline end to end', () => {
     for (const { v } of versions) expect(promoted.map((p) => p.version)).toContain(v);
   });
 
-  it('writes weekly drift rows', async () => {
+  it('writes weekly drift rows, per station too, and the performance estimate beside the realized one', async () => {
     const drift = await pollUntil(() => count('SELECT count() AS n FROM drift FINAL'), {
       what: 'drift rows',
     });
     expect(drift).toBeGreaterThan(0);
     expect(
-      await count(`SELECT count() AS n FROM drift FINAL WHERE kind = 'feature' AND statistic = 'psi'`),
+      await count(`SELECT count() AS n FROM drift FINAL WHERE kind = 'prediction' AND statistic = 'psi'`),
     ).toBeGreaterThan(0);
+    expect(await count(`SELECT count() AS n FROM drift_stations FINAL`)).toBeGreaterThan(0);
+    const bases = await ctx.clickhouse.rows<{ basis: string }>(
+      `SELECT DISTINCT basis FROM drift_performance FINAL ORDER BY basis`,
+    );
+    expect(bases.map((b) => b.basis)).toEqual(['estimated', 'realized']);
   });
 
   it('sends invalid rows to the DLQ with the field and the reason', async () => {
