@@ -21,6 +21,7 @@
  */
 import { addDays, month } from '../../lib/domain/time.ts';
 import {
+  combinedValue,
   neighbourResidual,
   psi,
   seasonMix,
@@ -164,8 +165,9 @@ export interface StationSettings {
   oneWeekFactor: number;
   twoWeekFactor: number;
   /**
-   * When at least this share of a station's judged fields (and two or more) stopped reporting in the same
-   * week, the station stopped reporting: one finding (station, '*', missing), not one per field.
+   * When at least this share of a station's judged fields (and three or more: one instrument is two or
+   * three fields) stopped reporting in the same week, the station stopped reporting: one finding
+   * (station, '*', missing), not one per field.
    */
   outageShare: number;
   /** A shift counts towards resolving its incident only below this share of its thresholds. */
@@ -176,7 +178,7 @@ export const DEFAULT_STATION_SETTINGS: StationSettings = {
   clearFactor: 0.6,
   oneWeekFactor: 1.5,
   twoWeekFactor: 1.25,
-  outageShare: 0.5,
+  outageShare: 0.6,
 };
 
 export function closePredictionWeek(
@@ -366,6 +368,9 @@ function stationStatistics(
 ): void {
   const o = reference.options;
   const findings: Finding[] = [];
+  /** One-week z of each `station|field`, for the instruments. */
+  const standardized = new Map<string, number>();
+  const rowsOf = new Map<string, StationWeekRow>();
   const season = seasonOfWeek(week);
   const G = reference.groups.length;
   for (const column of reference.columns) {
@@ -437,14 +442,14 @@ function stationStatistics(
       const missingBreach = missingJudged && missingShare2 > ref.missingThreshold!;
       // One week alone must stand out more than two weeks together: a single week's residual is mostly a
       // local weather event, a sensor fault persists.
-      const t1 = column.shiftThreshold === null ? null : column.shiftThreshold * shift.oneWeekFactor;
-      const t2 = column.shiftThreshold2 === null ? null : column.shiftThreshold2 * shift.twoWeekFactor;
-      const shift1 = t1 !== null && Number.isFinite(z1);
-      const shift2 = t2 !== null && Number.isFinite(z2);
-      const shiftBreach = (shift1 && Math.abs(z1) > t1!) || (shift2 && Math.abs(z2) > t2!);
-      const stuckJudged = ref.repeats === 0 && valued >= o.minChunkRows + 1;
+      const judged = judgeShift(z1, z2, column.shiftThreshold, column.shiftThreshold2, shift);
+      const { t1, t2 } = judged;
+      const shiftBreach = judged.breach;
+      if (Number.isFinite(z1)) standardized.set(key, z1);
+      const stuckJudged =
+        ref.repeats === 0 && column.repeatRate < o.maxRepeatRate && valued >= o.minChunkRows + 1;
       const stuckBreach = stuckJudged && repeated;
-      out.stations.push({
+      const row: StationWeekRow = {
         week,
         modelVersion: version,
         station,
@@ -469,7 +474,9 @@ function stationStatistics(
         missingBreach,
         shiftBreach,
         stuckBreach,
-      });
+      };
+      out.stations.push(row);
+      rowsOf.set(key, row);
       const finding = (
         kind: FindingKind,
         breach: boolean,
@@ -497,19 +504,76 @@ function stationStatistics(
         finding('missing', missingBreach, clear, 'missing_share_2w', missingShare2, ref.missingThreshold!);
       }
       // A field that is missing has no shift or spread to judge: those incidents hold until it reports.
-      if (shift1 || shift2) {
-        const useTwo = shift2 && (!shift1 || Math.abs(z2) / t2! > Math.abs(z1) / t1!);
-        const z = useTwo ? z2 : z1;
-        const t = useTwo ? t2! : t1!;
-        const clear =
-          (!shift1 || Math.abs(z1) < shift.clearFactor * t1!) &&
-          (!shift2 || Math.abs(z2) < shift.clearFactor * t2!);
-        finding('shift', shiftBreach, clear, useTwo ? 'residual_z2' : 'residual_z', z, t);
+      if (judged.judged) {
+        finding('shift', judged.breach, judged.clear, judged.statistic, judged.value, judged.threshold);
       }
       if (stuckJudged) finding('stuck', stuckBreach, !repeated, 'distinct_values', repeated ? 1 : 2, 1);
     }
   }
-  // A station that stopped reporting altogether is one finding, not one per field.
+  // Each instrument's readings judged together; when the instrument breaches, it is the finding, not each
+  // of its readings.
+  const instrumentBreach = new Set<string>();
+  for (const combined of reference.combined) {
+    const members = reference.columns.filter((c) => combined.columns.includes(c.name));
+    for (let g = 0; g < G; g++) {
+      const ref = combined.groups[g];
+      if (ref === null || ref === undefined) continue;
+      const station = reference.groups[g]!;
+      const memberRows = members
+        .map((m) => rowsOf.get(`${station}|${m.name}`))
+        .filter((r) => r !== undefined);
+      if (memberRows.length === 0) continue;
+      const key = `${station}|#${combined.name}`;
+      const c1 = combinedValue(members.map((m) => standardized.get(`${station}|${m.name}`) ?? NaN));
+      if (c1 === c1) out.carried.residuals[key] = c1;
+      const before = previous?.residuals[key];
+      const c2 = c1 === c1 && before !== undefined ? (c1 + before) / 2 : NaN;
+      const z1 = ref.residualSd ? c1 / ref.residualSd : NaN;
+      const z2 = ref.residualSd2 ? c2 / ref.residualSd2 : NaN;
+      const judged = judgeShift(z1, z2, combined.shiftThreshold, combined.shiftThreshold2, shift);
+      const rank = Math.min(...members.map((m) => m.rank));
+      out.stations.push({
+        week,
+        modelVersion: version,
+        station,
+        feature: combined.name,
+        rank,
+        importance: combined.importance,
+        rows: Math.max(...memberRows.map((r) => r.rows)),
+        valued: memberRows.reduce((sum, r) => sum + r.valued, 0),
+        missingShare: memberRows.reduce((sum, r) => sum + r.missingShare, 0) / memberRows.length,
+        missingThreshold: null,
+        anomaly: null,
+        residualZ: Number.isFinite(z1) ? z1 : null,
+        shiftThreshold: judged.t1,
+        residualZ2: Number.isFinite(z2) ? z2 : null,
+        shiftThreshold2: judged.t2,
+        spreadLogRatio: null,
+        stuckThreshold: null,
+        missingBreach: false,
+        shiftBreach: judged.breach,
+        stuckBreach: false,
+      });
+      if (!judged.judged) continue;
+      if (judged.breach) for (const m of members) instrumentBreach.add(`${station}|${m.name}`);
+      findings.push({
+        station,
+        feature: combined.name,
+        kind: 'shift',
+        breach: judged.breach,
+        clear: judged.clear,
+        statistic: judged.statistic,
+        value: judged.value,
+        threshold: judged.threshold,
+        modelVersion: version,
+        importance: combined.importance,
+        rank,
+      });
+    }
+  }
+
+  // What went missing together is one finding: the station (most of its fields), else a report of the
+  // day or an instrument (most of its readings), else the field.
   const missingByStation = new Map<string, Finding[]>();
   for (const f of findings) {
     if (f.kind !== 'missing') continue;
@@ -517,23 +581,38 @@ function stationStatistics(
     list.push(f);
     missingByStation.set(f.station, list);
   }
-  const outage = new Set<string>();
-  for (const [station, list] of missingByStation) {
-    const breached = list.filter((f) => f.breach).length;
-    const isOutage = breached >= 2 && breached >= shift.outageShare * list.length;
-    if (isOutage) outage.add(station);
+  const consumed = new Set<Finding>();
+  const grouped = (
+    station: string,
+    feature: string,
+    members: Finding[],
+    share: number,
+    minBreached: number,
+  ): boolean => {
+    const breached = members.filter((f) => f.breach);
+    const breach = breached.length >= minBreached && breached.length >= share * members.length;
     findings.push({
       station,
-      feature: POOLED,
+      feature,
       kind: 'missing',
-      breach: isOutage,
+      breach,
+      clear: breached.length === 0,
       statistic: 'fields_missing_share',
-      value: breached / list.length,
-      threshold: shift.outageShare,
+      value: breached.length / members.length,
+      threshold: share,
       modelVersion: version,
       importance: 1,
       rank: 0,
     });
+    if (breach) for (const f of breached) consumed.add(f);
+    return breach;
+  };
+  for (const [station, list] of missingByStation) {
+    if (grouped(station, POOLED, list, shift.outageShare, 3)) continue;
+    for (const group of reference.missingGroups) {
+      const members = list.filter((f) => !consumed.has(f) && group.columns.includes(f.feature));
+      if (members.length >= 2) grouped(station, group.name, members, 0.75, 2);
+    }
   }
   // A field missing across the network this week is the pooled incident's business, not each station's.
   const networkMissing = new Set(
@@ -541,11 +620,57 @@ function stationStatistics(
       .filter((f) => f.station === POOLED && f.kind === 'missing' && f.breach)
       .map((f) => f.feature),
   );
+  const memberOnly = new Set(reference.columns.filter((c) => c.memberOnly).map((c) => c.name));
   for (const f of findings) {
-    if (f.kind === 'missing' && f.feature !== POOLED && outage.has(f.station)) continue;
+    if (memberOnly.has(f.feature)) continue;
+    if (f.kind === 'shift' && instrumentBreach.has(`${f.station}|${f.feature}`)) continue;
+    if (consumed.has(f)) continue;
     if (f.kind === 'missing' && networkMissing.has(f.feature)) continue;
     out.findings.push(f);
   }
+}
+
+interface ShiftJudgement {
+  judged: boolean;
+  breach: boolean;
+  clear: boolean;
+  /** The reference's thresholds times the window factors (null: that window is not judged). */
+  t1: number | null;
+  t2: number | null;
+  statistic: 'residual_z' | 'residual_z2';
+  value: number;
+  threshold: number;
+}
+
+/**
+ * A shift over one week or over two: breach when either window's |z| passes its threshold; clearly quiet
+ * when every judged window is under clearFactor of its threshold. The finding reports the window that
+ * stands out most.
+ */
+function judgeShift(
+  z1: number,
+  z2: number,
+  base1: number | null,
+  base2: number | null,
+  s: StationSettings,
+): ShiftJudgement {
+  const t1 = base1 === null ? null : base1 * s.oneWeekFactor;
+  const t2 = base2 === null ? null : base2 * s.twoWeekFactor;
+  const one = t1 !== null && Number.isFinite(z1);
+  const two = t2 !== null && Number.isFinite(z2);
+  const breach = (one && Math.abs(z1) > t1!) || (two && Math.abs(z2) > t2!);
+  const clear = (!one || Math.abs(z1) < s.clearFactor * t1!) && (!two || Math.abs(z2) < s.clearFactor * t2!);
+  const useTwo = two && (!one || Math.abs(z2) / t2! > Math.abs(z1) / t1!);
+  return {
+    judged: one || two,
+    breach,
+    clear,
+    t1,
+    t2,
+    statistic: useTwo ? 'residual_z2' : 'residual_z',
+    value: useTwo ? z2 : z1,
+    threshold: useTwo ? t2! : (t1 ?? NaN),
+  };
 }
 
 export interface PerformanceWindowEntry {

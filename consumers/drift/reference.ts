@@ -46,6 +46,29 @@ export const FEATURE_SOURCES: Readonly<Record<string, readonly string[]>> = {
   prevWindGustSpeed: ['windGustSpeed'],
 };
 
+/**
+ * The instruments of a station, by the raw fields they give: a fault of the instrument (a thermometer
+ * reading 3 °C high, a barometer 8 hPa off) moves every reading of it, so the readings are judged together
+ * as well as one by one, and an instrument is watched whole when the model relies on any of its readings.
+ */
+export const INSTRUMENTS: Readonly<Record<string, readonly string[]>> = {
+  temperature: ['minTemp', 'maxTemp', 'temp9am', 'temp3pm'],
+  pressure: ['pressure9am', 'pressure3pm'],
+  humidity: ['humidity9am', 'humidity3pm'],
+  wind: ['windGustSpeed', 'windSpeed9am', 'windSpeed3pm'],
+  cloud: ['cloud9am', 'cloud3pm'],
+};
+
+/**
+ * The two reports of a station's day: a 9 am or a 3 pm report that was not sent leaves all its readings
+ * missing at once, which is one finding (the report stopped), not one per reading. Tried before the
+ * instruments.
+ */
+export const REPORTS: Readonly<Record<string, readonly string[]>> = {
+  report9am: ['humidity9am', 'pressure9am', 'temp9am', 'windSpeed9am', 'cloud9am'],
+  report3pm: ['humidity3pm', 'pressure3pm', 'temp3pm', 'windSpeed3pm', 'cloud3pm'],
+};
+
 /** Never watched: calendar encodings (a week is a sliver of the year by construction) and the station code. */
 export const UNWATCHED_FEATURES: ReadonlySet<string> = new Set([
   'month',
@@ -95,10 +118,17 @@ export function watchedColumns(
       }
     }
   }
+  // A reading is watched per station when its instrument, all readings together, matters to the model.
+  const instrumentShare = new Map<string, number>();
+  for (const fields of Object.values(INSTRUMENTS)) {
+    const total = fields.reduce((sum, f) => sum + (fieldShare.get(f) ?? 0), 0);
+    for (const f of fields) instrumentShare.set(f, total);
+  }
   const specs: Omit<ColumnSpec, 'rank'>[] = [];
   for (const name of featureNames) {
     if (UNWATCHED_FEATURES.has(name)) continue;
-    const perGroup = raw.has(name) && (fieldShare.get(name) ?? 0) >= minShare;
+    const alone = raw.has(name) && (fieldShare.get(name) ?? 0) >= minShare;
+    const perGroup = alone || (raw.has(name) && (instrumentShare.get(name) ?? 0) >= minShare);
     const pooled = own.get(name)! >= minShare;
     if (!perGroup && !pooled) continue;
     specs.push({
@@ -106,6 +136,7 @@ export function watchedColumns(
       importance: perGroup ? fieldShare.get(name)! : own.get(name)!,
       perGroup,
       pooled,
+      ...(perGroup && !alone ? { memberOnly: true } : {}),
     });
   }
   specs.sort((a, b) => b.importance - a.importance || (a.name < b.name ? -1 : 1));
@@ -147,6 +178,11 @@ export function driftReferenceFor(source: DriftReferenceSource): DriftReference 
     seasons,
     chunks,
     columns: watchedColumns(data.featureNames, shares, source.minShare),
+    combined: Object.entries(INSTRUMENTS).map(([name, columns]) => ({ name, columns })),
+    missingGroups: [...Object.entries(REPORTS), ...Object.entries(INSTRUMENTS)].map(([name, columns]) => ({
+      name,
+      columns,
+    })),
     importance: shares,
     trainingProbabilities: source.trainingProbabilities,
     validation: {

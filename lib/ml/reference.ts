@@ -44,6 +44,11 @@ export interface ColumnSpec {
   perGroup: boolean;
   /** Watched pooled over every group (shift of the standardized mean, excess of missing values). */
   pooled: boolean;
+  /**
+   * Watched per group only as one of a combined set (an instrument's reading the model barely uses by
+   * itself): judged with the set, never alone.
+   */
+  memberOnly?: boolean;
 }
 
 /** One neighbour of a group: its index and the slope of this group's anomaly on the neighbour's. */
@@ -72,10 +77,37 @@ export interface ColumnReference extends ColumnSpec {
   /** |residual / residualSd| above which a chunk breaches, one chunk and two chunks; null: never. */
   shiftThreshold: number | null;
   shiftThreshold2: number | null;
+  /**
+   * Share of all groups' chunks (with more than minChunkRows values) holding one repeated value. Where it
+   * is not rare (cloud octas, a foggy summit's 100 % humidity), a repeated value is weather, and the
+   * column is not judged "stuck".
+   */
+  repeatRate: number;
   /** Pooled chunk mean of standardized values: centre and half-width of the band that does not breach. */
   pooledShift: { centre: number; threshold: number | null };
   /** Pooled missing share minus the share the groups' own rates predict: half-width of the quiet band. */
   pooledMissingThreshold: number;
+}
+
+/**
+ * Columns judged together per group: the readings of one instrument (a station's thermometer gives four
+ * temperatures). A fault of the instrument moves all of them, so their standardized residuals averaged
+ * stand out more than any one of them, while each column's own weather noise partly averages away.
+ */
+export interface CombinedReference {
+  name: string;
+  columns: string[];
+  importance: number;
+  rank: number;
+  /** Per group: spread of the mean standardized residual over one chunk and over two; null when unknown. */
+  groups: ({ residualSd: number | null; residualSd2: number | null } | null)[];
+  shiftThreshold: number | null;
+  shiftThreshold2: number | null;
+}
+
+export interface CombinedSpec {
+  name: string;
+  columns: readonly string[];
 }
 
 export interface CalibrationBin {
@@ -92,6 +124,13 @@ export interface DriftReference {
   groups: string[];
   /** Watched columns, ranked by importance (rank 1 first). */
   columns: ColumnReference[];
+  /** Per-group columns judged together (an instrument's readings). */
+  combined: CombinedReference[];
+  /**
+   * Per-group columns that go missing together, in the order they are tried (a report of the day, then an
+   * instrument): when most of a set stopped reporting at once, that is one finding, not one per column.
+   */
+  missingGroups: CombinedSpec[];
   /** Importance of every feature (share of the total), in featureNames order. */
   importance: number[];
   prediction: {
@@ -128,6 +167,8 @@ export interface ReferenceOptions {
   minCellRows?: number;
   /** Probability that a reference chunk breaches the shift test (split over the one- and two-chunk windows). */
   alpha?: number;
+  /** A column is judged "stuck" only where repeated-value chunks are rarer than this. */
+  maxRepeatRate?: number;
   /** A chunk breaches "missing" above max(minMissingShare, the largest recent chunk share + missingMargin). */
   minMissingShare?: number;
   missingMargin?: number;
@@ -150,6 +191,7 @@ export const DEFAULT_REFERENCE_OPTIONS: Required<ReferenceOptions> = {
   minChunkRows: 4,
   minCellRows: 20,
   alpha: 0.0005,
+  maxRepeatRate: 0.001,
   minMissingShare: 0.85,
   missingMargin: 0.15,
   minPooledMissing: 0.1,
@@ -168,6 +210,10 @@ export interface ReferenceInput {
   seasons: Int8Array | Int32Array;
   chunks: Int32Array;
   columns: readonly ColumnSpec[];
+  /** Per-group columns to judge together as well (members not watched per group are left out). */
+  combined?: readonly CombinedSpec[];
+  /** Per-group columns that go missing together (members not watched per group are left out). */
+  missingGroups?: readonly CombinedSpec[];
   /** Share of importance of every feature, in data.featureNames order. */
   importance: ArrayLike<number>;
   /** The model's probabilities on the training rows, for the expected prediction distribution. */
@@ -240,6 +286,22 @@ export function neighbourResidual(
   }
   if (predictions.length < 2) return NaN;
   return anomaly - medianInPlace(predictions);
+}
+
+/**
+ * An instrument's standardized residuals (one per reading) averaged: NaN unless at least two are known, so a
+ * reading that stopped reporting leaves the others judged together.
+ */
+export function combinedValue(standardized: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const z of standardized) {
+    if (z === z) {
+      sum += z;
+      n++;
+    }
+  }
+  return n >= 2 ? sum / n : NaN;
 }
 
 /** PSI of `counts` against proportions `expected` (both raised to 1e-4 where empty). */
@@ -353,6 +415,8 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
   const recentFrom = lastChunk - o.recentChunks + 1;
   const nChunks = lastChunk - firstChunk + 1;
 
+  /** Per per-group column: residual / residual sd, group * nChunks + chunk (NaN where unknown). */
+  const standardized = new Map<string, Float64Array>();
   const columns = input.columns.map((spec) => {
     const index = data.featureNames.indexOf(spec.name);
     if (index < 0) throw new DriftReferenceError(`column ${spec.name} is not a feature`);
@@ -450,14 +514,20 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
 
     const z1: number[] = [];
     const z2: number[] = [];
+    let repeatChunks = 0;
+    let valuedChunks = 0;
+    const series = new Float64Array(G * nChunks).fill(NaN);
+    if (spec.perGroup) standardized.set(spec.name, series);
     for (let g = 0; g < G; g++) {
       if (rowsRecent[g] === 0 && !spec.pooled) continue;
       const r1: number[] = [];
       const r2: number[] = [];
+      const residuals = new Float64Array(nChunks).fill(NaN);
       let previous = NaN;
       if (spec.perGroup) {
         for (let k = 0; k < nChunks; k++) {
           const r = residual(g, k);
+          residuals[k] = r;
           if (r === r) r1.push(r);
           if (r === r && previous === previous) r2.push((r + previous) / 2);
           previous = r;
@@ -467,11 +537,22 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
       const sd2 = r2.length >= 20 ? sdOf(r2) : NaN;
       if (sd1 > 0) for (const r of r1) z1.push(Math.abs(r / sd1));
       if (sd2 > 0) for (const r of r2) z2.push(Math.abs(r / sd2));
+      // The stage divides by the stored (rounded) spread: so does the combined series.
+      const stored = orNull(sd1);
+      if (stored !== null && stored > 0) {
+        for (let k = 0; k < nChunks; k++) series[g * nChunks + k] = residuals[k]! / stored;
+      }
       let maxMissing = 0;
       let repeats = 0;
       for (let k = 0; k < nChunks; k++) {
         const i = g * nChunks + k;
-        if (grid.valued[i]! >= o.minChunkRows + 1 && grid.max[i] === grid.min[i]) repeats++;
+        if (grid.valued[i]! >= o.minChunkRows + 1) {
+          valuedChunks++;
+          if (grid.max[i] === grid.min[i]) {
+            repeats++;
+            repeatChunks++;
+          }
+        }
         if (firstChunk + k >= recentFrom && grid.rows[i]! >= o.minChunkRows) {
           maxMissing = Math.max(maxMissing, 1 - grid.valued[i]! / grid.rows[i]!);
         }
@@ -490,11 +571,6 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
         residualSd2: orNull(sd2),
       };
     }
-    const quantileOrMin = (values: number[], q: number) => {
-      if (values.length === 0) return null;
-      values.sort((a, b) => a - b);
-      return round(Math.max(o.minZ, quantileSorted(values, q)));
-    };
 
     // Pooled: chunk mean of standardized values, and missing share minus what the groups' rates predict.
     const pooledMeans: number[] = [];
@@ -530,11 +606,57 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
       groups: groupRefs,
       shiftThreshold: quantileOrMin(z1, 1 - o.alpha / 2),
       shiftThreshold2: quantileOrMin(z2, 1 - o.alpha / 2),
+      repeatRate: valuedChunks > 0 ? round(repeatChunks / valuedChunks) : 0,
       pooledShift: {
         centre: round(centre),
         threshold: pooledSd > 0 ? round(o.pooledK * pooledSd) : null,
       },
       pooledMissingThreshold: round(Math.max(o.minPooledMissing, missingSd > 0 ? o.pooledK * missingSd : 0)),
+    };
+  }
+
+  function quantileOrMin(values: number[], q: number): number | null {
+    if (values.length === 0) return null;
+    values.sort((a, b) => a - b);
+    return round(Math.max(o.minZ, quantileSorted(values, q)));
+  }
+
+  /** An instrument's readings judged together: the mean of their standardized residuals per chunk. */
+  function combinedReference(spec: CombinedSpec): CombinedReference | null {
+    const members = spec.columns.filter((c) => standardized.has(c));
+    if (members.length < 2) return null;
+    const all = members.map((c) => standardized.get(c)!);
+    const z1: number[] = [];
+    const z2: number[] = [];
+    const groupRefs: CombinedReference['groups'] = [];
+    for (let g = 0; g < G; g++) {
+      const c1: number[] = [];
+      const c2: number[] = [];
+      let previous = NaN;
+      for (let k = 0; k < nChunks; k++) {
+        const c = combinedValue(all.map((m) => m[g * nChunks + k]!));
+        if (c === c) c1.push(c);
+        if (c === c && previous === previous) c2.push((c + previous) / 2);
+        previous = c;
+      }
+      const sd1 = c1.length >= 20 ? sdOf(c1) : NaN;
+      const sd2 = c2.length >= 20 ? sdOf(c2) : NaN;
+      if (sd1 > 0) for (const c of c1) z1.push(Math.abs(c / sd1));
+      if (sd2 > 0) for (const c of c2) z2.push(Math.abs(c / sd2));
+      groupRefs.push(sd1 > 0 || sd2 > 0 ? { residualSd: orNull(sd1), residualSd2: orNull(sd2) } : null);
+    }
+    const importance = members.reduce(
+      (sum, m) => sum + (columns.find((c) => c.name === m)?.importance ?? 0),
+      0,
+    );
+    return {
+      name: spec.name,
+      columns: members,
+      importance: round(importance),
+      rank: 0,
+      groups: groupRefs,
+      shiftThreshold: quantileOrMin(z1, 1 - o.alpha / 2),
+      shiftThreshold2: quantileOrMin(z2, 1 - o.alpha / 2),
     };
   }
 
@@ -595,6 +717,14 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
     featureNames: [...data.featureNames],
     groups: [...input.groupNames],
     columns: columns.sort((a, b) => a.rank - b.rank),
+    combined: (input.combined ?? [])
+      .map(combinedReference)
+      .filter((c): c is CombinedReference => c !== null)
+      .sort((a, b) => b.importance - a.importance)
+      .map((c, i) => ({ ...c, rank: i + 1 })),
+    missingGroups: (input.missingGroups ?? [])
+      .map((g) => ({ name: g.name, columns: g.columns.filter((c) => standardized.has(c)) }))
+      .filter((g) => g.columns.length >= 2),
     importance: Array.from(input.importance, round),
     prediction: predictionReference(input, firstChunk, nChunks, o),
     performance: performanceReference(input, o),
@@ -790,6 +920,14 @@ export function parseDriftReference(json: unknown): DriftReference {
         fail(`column ${c.name} group reference`);
       }
     }
+  }
+  if (r.combined === undefined) r.combined = [];
+  if (r.missingGroups === undefined) r.missingGroups = [];
+  if (
+    !Array.isArray(r.combined) ||
+    !r.combined.every((c) => Array.isArray(c.groups) && c.groups.length === G)
+  ) {
+    fail('combined');
   }
   const perf = r.performance;
   if (

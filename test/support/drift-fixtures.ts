@@ -12,9 +12,11 @@ import { weekNumber } from '../../consumers/drift/reference.ts';
 
 export const STATIONS6 = ['Albury', 'Bendigo', 'Canberra', 'Dartmoor', 'Hobart', 'Moree'] as const;
 export const MODEL = 'gbdt-test';
-export const WATCHED = ['humidity3pm', 'pressure3pm'] as const;
+export const WATCHED = ['humidity3pm', 'pressure3pm', 'pressure9am', 'windGustSpeed'] as const;
 const PRESSURE = FEATURE_NAMES.indexOf('pressure3pm');
+const PRESSURE9 = FEATURE_NAMES.indexOf('pressure9am');
 const HUMIDITY = FEATURE_NAMES.indexOf('humidity3pm');
+const GUST = FEATURE_NAMES.indexOf('windGustSpeed');
 
 /** Deterministic uniform deviates in (0, 1) (xorshift32). */
 export function uniforms(seed: number): () => number {
@@ -35,18 +37,23 @@ export function normals(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+export interface DayValues {
+  /** At 3 pm; the 9 am reading is this plus `morning` (the same barometer). */
+  pressure: number;
+  morning: number;
+  humidity: number;
+  gust: number;
+}
+
 export interface DayFault {
   station: string;
   from: string;
-  /** Changes the day's values of the station (pressure, humidity), or returns null for no record. */
-  apply(
-    values: { pressure: number; humidity: number },
-    date: string,
-  ): { pressure: number; humidity: number } | null;
+  /** Changes the day's values of the station, or returns null for no record. */
+  apply(values: DayValues, date: string): DayValues | null;
 }
 
 /** One day of every station: shared weather of the week plus station level and daily noise. */
-function day(date: string, random: () => number, weekSignal: Map<number, number>) {
+function day(date: string, random: () => number, weekSignal: Map<number, number>, gustRandom: () => number) {
   const week = weekNumber(date);
   let signal = weekSignal.get(week);
   if (signal === undefined) weekSignal.set(week, (signal = 4 * random()));
@@ -54,13 +61,17 @@ function day(date: string, random: () => number, weekSignal: Map<number, number>
     station,
     pressure: 1010 + i + signal! + 1.5 * random(),
     humidity: 50 + 3 * i - 2 * signal! + 6 * random(),
+    gust: 40 + 2 * i + signal! + 6 * gustRandom(),
+    morning: 1 + 0.8 * gustRandom(),
   }));
 }
 
-function valuesOf(pressure: number, humidity: number): number[] {
+function valuesOf(v: DayValues): number[] {
   const values = new Array<number>(FEATURE_NAMES.length).fill(NaN);
-  values[PRESSURE] = pressure;
-  values[HUMIDITY] = humidity;
+  values[PRESSURE] = v.pressure;
+  values[PRESSURE9] = v.pressure + v.morning;
+  values[HUMIDITY] = v.humidity;
+  values[GUST] = v.gust;
   return values;
 }
 
@@ -80,13 +91,18 @@ export function syntheticReference(): DriftReference {
   const stations: number[] = [];
   const pressure: number[] = [];
   const humidity: number[] = [];
+  const gust: number[] = [];
+  const morning: number[] = [];
   const probabilities: number[] = [];
+  const gustRandom = normals(17);
   for (let d = '2010-01-04'; d < '2013-01-07'; d = addDays(d, 1)) {
-    for (const [i, row] of day(d, random, signal).entries()) {
+    for (const [i, row] of day(d, random, signal, gustRandom).entries()) {
       dates.push(d);
       stations.push(i);
       pressure.push(row.pressure);
       humidity.push(row.humidity);
+      gust.push(row.gust);
+      morning.push(row.morning);
       probabilities.push(probabilityOf(row.humidity));
     }
   }
@@ -95,6 +111,8 @@ export function syntheticReference(): DriftReference {
   for (let r = 0; r < n; r++) {
     data[PRESSURE * n + r] = pressure[r]!;
     data[HUMIDITY * n + r] = humidity[r]!;
+    data[GUST * n + r] = gust[r]!;
+    data[PRESSURE9 * n + r] = pressure[r]! + morning[r]!;
   }
   const importance = FEATURE_NAMES.map((name) =>
     name === 'humidity3pm' ? 0.7 : name === 'pressure3pm' ? 0.3 : 0,
@@ -108,9 +126,13 @@ export function syntheticReference(): DriftReference {
     seasons: Int8Array.from(dates, (d) => month(d) - 1),
     chunks: Int32Array.from(dates, weekNumber),
     columns: [
-      { name: 'humidity3pm', importance: 0.7, rank: 1, perGroup: true, pooled: true },
-      { name: 'pressure3pm', importance: 0.3, rank: 2, perGroup: true, pooled: true },
+      { name: 'humidity3pm', importance: 0.6, rank: 1, perGroup: true, pooled: true },
+      { name: 'pressure3pm', importance: 0.2, rank: 2, perGroup: true, pooled: true },
+      { name: 'pressure9am', importance: 0.1, rank: 3, perGroup: true, pooled: false },
+      { name: 'windGustSpeed', importance: 0.1, rank: 4, perGroup: true, pooled: false },
     ],
+    combined: [{ name: 'pressure', columns: ['pressure9am', 'pressure3pm'] }],
+    missingGroups: [{ name: 'pressure', columns: ['pressure9am', 'pressure3pm'] }],
     importance,
     trainingProbabilities: probabilities,
     validation: {
@@ -140,14 +162,17 @@ export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled
   const random = normals(o.seed ?? 3);
   const labelRandom = uniforms((o.seed ?? 3) + 1);
   const signal = new Map<number, number>();
+  const gustRandom = normals((o.seed ?? 3) + 2);
   const predictions: Prediction[] = [];
   const labeled: LabeledExample[] = [];
   for (let k = 0; k < o.days; k++) {
     const date = addDays(o.from, k);
-    for (const row of day(date, random, signal)) {
-      let values: { pressure: number; humidity: number } | null = {
+    for (const row of day(date, random, signal, gustRandom)) {
+      let values: DayValues | null = {
         pressure: row.pressure,
+        morning: row.morning,
         humidity: row.humidity,
+        gust: row.gust,
       };
       for (const f of o.faults ?? []) {
         if (values !== null && f.station === row.station && date >= f.from) values = f.apply(values, date);
@@ -162,7 +187,7 @@ export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled
         threshold: 0.5,
         modelVersion: o.modelVersion ?? MODEL,
         featureSetVersion: FEATURE_SET_VERSION,
-        values: valuesOf(values.pressure, values.humidity),
+        values: valuesOf(values),
         rainToday: null,
         rainfall: null,
         ingestedAt: 0,

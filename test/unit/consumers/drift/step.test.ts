@@ -106,7 +106,8 @@ describe('drift topology', () => {
 
   it('writes per-station rows for each watched field and the performance estimate beside the realized one', () => {
     const week = clean.outputs.find((o) => o.side === 'predictions' && o.week === '2013-01-21')!;
-    expect(week.stations).toHaveLength(6 * 2);
+    // Four fields and the pressure instrument per station.
+    expect(week.stations).toHaveLength(6 * 5);
     const albury = week.stations.find((r) => r.station === 'Albury' && r.feature === 'pressure3pm')!;
     expect(albury).toMatchObject({ modelVersion: MODEL, rows: 7, valued: 7, missingShare: 0 });
     expect(albury.residualZ).not.toBeNull();
@@ -135,12 +136,12 @@ describe('drift topology', () => {
     expect(Math.abs(estimated / n - realized / n)).toBeLessThan(0.04);
   });
 
-  it('opens a shift incident at the station whose pressure moved, and only there, and resolves it', () => {
+  it('opens one shift incident of the barometer at the station whose pressure moved, only there, and resolves it', () => {
     const run = drive(live({ days: 84, faults: [pressureOffset('Canberra', '2013-01-28', '2013-02-25')] }));
-    expect(opened(run.outputs)).toEqual(['shift:Canberra:pressure3pm@2013-01-28']);
+    expect(opened(run.outputs)).toEqual(['shift:Canberra:pressure@2013-01-28']);
     const resolved = run.outputs.flatMap((o) => o.alerts.filter((a) => a.event === 'resolved'));
     expect(resolved.map((a) => `${a.incidentId}@${a.week}`)).toEqual([
-      'shift:Canberra:pressure3pm:2013-01-28@2013-03-11',
+      'shift:Canberra:pressure:2013-01-28@2013-03-11',
     ]);
     const incidentRows = run.outputs.flatMap((o) => o.incidents).filter((i) => i.station === 'Canberra');
     expect(incidentRows.at(-1)).toMatchObject({ status: 'resolved', weeksBreached: 5 });
@@ -156,11 +157,21 @@ describe('drift topology', () => {
     expect(opened(run.outputs)).toEqual(['missing:Dartmoor:humidity3pm@2013-01-28']);
   });
 
+  it('a barometer that stops reporting is one incident of the instrument, not one per reading', () => {
+    const silent: DayFault = {
+      station: 'Bendigo',
+      from: '2013-01-21',
+      apply: (v) => ({ ...v, pressure: NaN }),
+    };
+    const run = drive(live({ faults: [silent] }));
+    expect(opened(run.outputs)).toEqual(['missing:Bendigo:pressure@2013-01-28']);
+  });
+
   it('a station that stops reporting every field is one incident of the station', () => {
     const dark: DayFault = {
       station: 'Hobart',
       from: '2013-01-21',
-      apply: () => ({ pressure: NaN, humidity: NaN }),
+      apply: () => ({ pressure: NaN, morning: 0, humidity: NaN, gust: NaN }),
     };
     const run = drive(live({ faults: [dark] }));
     expect(opened(run.outputs)).toEqual(['missing:Hobart:*@2013-01-28']);
@@ -246,10 +257,10 @@ describe('drift topology', () => {
       requestedBy: 'drift',
       week: '2013-01-28',
       station: 'Canberra',
-      feature: 'pressure3pm',
-      incidentId: 'shift:Canberra:pressure3pm:2013-01-28',
+      feature: 'pressure',
+      incidentId: 'shift:Canberra:pressure:2013-01-28',
     });
-    expect(requests[0]!.reason).toMatch(/^drift: shift of pressure3pm at Canberra since 2013-01-28/);
+    expect(requests[0]!.reason).toMatch(/^drift: shift of pressure at Canberra since 2013-01-28/);
     // Off by default: the same faults ask for nothing.
     expect(
       drive(live({ faults: [pressureOffset('Canberra', '2013-01-28')] })).outputs.flatMap((o) => o.retrain),

@@ -26,7 +26,7 @@ function input(): ReferenceInput {
   const G = 4;
   const chunks = 200;
   const n = G * chunks * 7;
-  const data = new Float64Array(2 * n);
+  const data = new Float64Array(3 * n);
   const groups = new Int32Array(n);
   const seasons = new Int8Array(n);
   const chunkOf = new Int32Array(n);
@@ -40,22 +40,29 @@ function input(): ReferenceInput {
         chunkOf[r] = 1000 + k;
         data[r] = g === 3 && k >= 160 && d % 2 === 0 ? NaN : 10 * g + signal + random();
         data[n + r] = g === 2 ? 5 : random();
+        // Another reading of the same signal with its own noise (one instrument, two readings).
+        data[2 * n + r] = 10 * g + signal + random();
       }
     }
   }
   const p = Array.from({ length: n }, (_, i) => ((i % 9) + 0.5) / 10);
   const labels = uniforms(5);
   return {
-    data: { featureNames: ['x', 'flat'], nRows: n, data },
+    data: { featureNames: ['x', 'flat', 'y'], nRows: n, data },
     groups,
     groupNames: ['a', 'b', 'c', 'd'],
     seasons,
     chunks: chunkOf,
     columns: [
       { name: 'x', importance: 0.8, rank: 1, perGroup: true, pooled: true },
-      { name: 'flat', importance: 0.2, rank: 2, perGroup: true, pooled: false },
+      { name: 'flat', importance: 0.1, rank: 3, perGroup: true, pooled: false },
+      { name: 'y', importance: 0.1, rank: 2, perGroup: true, pooled: false },
     ],
-    importance: [0.8, 0.2],
+    combined: [
+      { name: 'xy', columns: ['x', 'y'] },
+      { name: 'x-alone', columns: ['x', 'not-watched'] },
+    ],
+    importance: [0.8, 0.1, 0.1],
     trainingProbabilities: p,
     validation: {
       probabilities: p.slice(0, 2000),
@@ -72,7 +79,7 @@ describe('buildDriftReference', () => {
   const x = ref.columns[0]!;
 
   it('keeps per group-season means and spreads of each watched column, ranked', () => {
-    expect(ref.columns.map((c) => c.name)).toEqual(['x', 'flat']);
+    expect(ref.columns.map((c) => c.name)).toEqual(['x', 'y', 'flat']);
     const mean = x.mean[1 * 12 + 0]!;
     expect(mean).toBeGreaterThan(9);
     expect(mean).toBeLessThan(11.5);
@@ -101,9 +108,18 @@ describe('buildDriftReference', () => {
   });
 
   it('counts chunks of one repeated value: ordinary for a constant column, absent for a noisy one', () => {
-    const flat = ref.columns[1]!;
+    const flat = ref.columns[2]!;
     expect(flat.groups[2]!.repeats).toBe(200);
     expect(flat.groups[0]!.repeats).toBe(0);
+  });
+
+  it("judges an instrument's readings together: their mean standardized residual spreads less than one", () => {
+    expect(ref.combined.map((c) => [c.name, c.columns, c.rank])).toEqual([['xy', ['x', 'y'], 1]]);
+    const b = ref.combined[0]!.groups[1]!;
+    // Two readings with independent noise: the mean of two unit-spread residuals spreads about 0.7.
+    expect(b.residualSd!).toBeGreaterThan(0.5);
+    expect(b.residualSd!).toBeLessThan(0.9);
+    expect(ref.combined[0]!.shiftThreshold!).toBeGreaterThanOrEqual(3);
   });
 
   it('sets the pooled band from the chunk-to-chunk spread of the pooled standardized mean', () => {
@@ -208,7 +224,7 @@ describe('permutationImportance', () => {
   it('credits the column the model uses and nothing to the one it ignores', () => {
     const n = 2000;
     const random = normals(9);
-    const data = new Float64Array(2 * n);
+    const data = new Float64Array(3 * n);
     const target = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       data[i] = random();
