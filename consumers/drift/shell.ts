@@ -8,7 +8,7 @@
  *   the weeks a batch closed go to the partials topic before the state is saved.
  * - Week closer (group `<prefix>.drift-closer`): the partials topic, one partition, so one instance at a
  *   time. Partials wait in Redis hashes (one per side and week) until every partition of their side has
- *   closed the week; then the week closes: ClickHouse rows, incident events on the alerts topic, retrain
+ *   closed the week (a partition that never held an observation excepted); then the week closes: ClickHouse rows, incident events on the alerts topic, retrain
  *   requests on the commands topic, then the closer state (same compare-and-set) and the hashes go.
  *
  * After Redis loss (the `drift:built` key is gone) both states are rebuilt from the log, up to the groups'
@@ -173,21 +173,23 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   };
 
   // ---- closer -----------------------------------------------------------------------------------
-  const emptyPartitions: Record<DriftSource, Set<number>> = { predictions: new Set(), labeled: new Set() };
+  const emptyPartitions = new Set<number>();
   /**
-   * Partitions that have never held a record do not hold weeks back. Asked afresh before every closing
-   * that relies on it: the replay and the live ingestion produce in date order, so when the other
-   * partitions have closed week W, every record of W is already in the log, and an empty partition has
-   * none. A cached answer could be older than a partition's first record.
+   * Partitions that have never held an observation do not hold weeks back. The observations topic is the
+   * one asked, not predictions or labeled: those are written by stages that may be weeks behind on one
+   * partition while ahead on another, whereas observations are produced in date order (the replay, the
+   * live ingestion), so once the other partitions have closed week W, every observation of W is in the
+   * log and a partition still empty there has none. Every topic is keyed by station with the same
+   * partition count, so partition p of predictions and labeled holds what partition p of observations
+   * does. Asked afresh before every closing that relies on it.
    */
   const refreshEmptyPartitions = async () => {
     const admin = deps.kafka.admin();
     await admin.connect();
     try {
-      for (const side of SOURCES) {
-        const offsets = await admin.fetchTopicOffsets(topicOf[side]);
-        emptyPartitions[side] = new Set(offsets.filter((o) => BigInt(o.high) === 0n).map((o) => o.partition));
-      }
+      const offsets = await admin.fetchTopicOffsets(config.topics.observations);
+      emptyPartitions.clear();
+      for (const o of offsets) if (BigInt(o.high) === 0n) emptyPartitions.add(o.partition);
     } finally {
       await admin.disconnect();
     }
@@ -195,7 +197,7 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const expectedPartitions = (state: CloserState, side: DriftSource) => {
     const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
     // A partition that reported is expected even if it looked empty before.
-    return all.filter((p) => !emptyPartitions[side].has(p) || state.reported[side][String(p)] !== undefined);
+    return all.filter((p) => !emptyPartitions.has(p) || state.reported[side][String(p)] !== undefined);
   };
 
   const handleCloser = async (records: ConsumedRecord[], emit: boolean) => {
