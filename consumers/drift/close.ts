@@ -30,7 +30,15 @@ import {
   type ColumnReference,
   type DriftReference,
 } from '../../lib/ml/reference.ts';
-import { C, L, P, type DriftPartial, type ReferenceLookup, type StationPartial } from './partition.ts';
+import {
+  C,
+  groupIndex,
+  L,
+  P,
+  type DriftPartial,
+  type ReferenceLookup,
+  type StationPartial,
+} from './partition.ts';
 
 export type FindingKind = 'missing' | 'shift' | 'stuck' | 'prediction' | 'performance';
 export const POOLED = '*';
@@ -339,7 +347,7 @@ function pooledStatistics(
       if (s.values.length <= base) continue;
       zSum += s.values[base + C.SUM_Z]!;
       zCount += s.values[base + C.Z_COUNT]!;
-      const g = reference.groups.indexOf(location);
+      const g = groupIndex(reference, location);
       const rate = g >= 0 ? column.groups[g]?.missing : undefined;
       if (rate === undefined) continue;
       const stationRows = s.values[base + C.MISSING]! + s.values[base + C.VALUED]!;
@@ -475,7 +483,8 @@ function stationStatistics(
         shiftBreach,
         stuckBreach,
       };
-      out.stations.push(row);
+      // A reading judged only with its instrument is written with it (the instrument's row), not alone.
+      if (!column.memberOnly) out.stations.push(row);
       rowsOf.set(key, row);
       const finding = (
         kind: FindingKind,

@@ -140,6 +140,28 @@ function columnsOf(reference: DriftReference, featureSetVersion: string): Int32A
   return out;
 }
 
+// Dates repeat across a partition's records (every station reports each day): parse each once.
+const WEEKS = new Map<string, string>();
+const MONTHS = new Map<string, number>();
+
+function weekOfDate(date: string): string {
+  let w = WEEKS.get(date);
+  if (w === undefined) {
+    if (WEEKS.size > 10_000) WEEKS.clear();
+    WEEKS.set(date, (w = mondayOf(date)));
+  }
+  return w;
+}
+
+function monthOfDate(date: string): number {
+  let m = MONTHS.get(date);
+  if (m === undefined) {
+    if (MONTHS.size > 10_000) MONTHS.clear();
+    MONTHS.set(date, (m = month(date)));
+  }
+  return m;
+}
+
 function cloneWeek(w: OpenWeek): OpenWeek {
   return {
     week: w.week,
@@ -213,7 +235,7 @@ export function partitionStep(
   };
 
   for (const event of events) {
-    const monday = mondayOf(event.date);
+    const monday = weekOfDate(event.date);
     // The first record of a partition closes every earlier week: records older than it are late.
     if (closedThrough === null) closedThrough = addDays(monday, -7);
     if (monday <= closedThrough) {
@@ -329,9 +351,10 @@ function addPrediction(
   v[P.EXPECTED_CORRECT]! += expected.correct;
   v[P.EXPECTED_BRIER]! += expected.brier;
   v[P.SUM_P]! += p;
-  const m = month(e.date) - 1;
+  const m = monthOfDate(e.date) - 1;
   v[P.MONTHS + m]! += 1;
-  if (reference === undefined || layout === null) return;
+  // Columns only where this (station, version) was opened with them: a partial's layout never changes.
+  if (reference === undefined || layout === null || v.length < P.COLUMNS + layout.length * C.SIZE) return;
   const g = groupIndex(reference, e.location);
   for (let c = 0; c < layout.length; c++) {
     const column = reference.columns[c]!;

@@ -11,6 +11,22 @@ import type { CalibrationRow, DriftRow, Incident, PerformanceRow, StationWeekRow
 
 const finiteOrNull = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
+/**
+ * Six significant digits: a weekly z or anomaly means nothing beyond that, and the station table is the
+ * drift stage's largest write (a row per station, watched field and instrument, every week: about 400,000
+ * rows over the full file), so shorter numbers are less for ClickHouse to parse on a shared machine.
+ */
+const short = (x: number): number => Number(x.toPrecision(6));
+
+/** The columns of a row whose value is known; ClickHouse fills an omitted Nullable column with NULL. */
+function known(values: Record<string, number | null>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (v !== null && Number.isFinite(v)) out[k] = short(v);
+  }
+  return out;
+}
+
 /** A pooled statistic; null when its value is not a number (an empty week), which is then not written. */
 export function driftRow(r: DriftRow, computedAt: number, ver: number) {
   if (!Number.isFinite(r.value)) return null;
@@ -37,18 +53,20 @@ export function stationRow(r: StationWeekRow, computedAt: number, ver: number) {
     station: r.station,
     feature: r.feature,
     rank: r.rank,
-    importance: r.importance,
+    importance: short(r.importance),
     rows: r.rows,
     valued: r.valued,
-    missing_share: r.missingShare,
-    missing_threshold: finiteOrNull(r.missingThreshold),
-    anomaly: finiteOrNull(r.anomaly),
-    residual_z: finiteOrNull(r.residualZ),
-    shift_threshold: finiteOrNull(r.shiftThreshold),
-    residual_z2: finiteOrNull(r.residualZ2),
-    shift_threshold2: finiteOrNull(r.shiftThreshold2),
-    spread_log_ratio: finiteOrNull(r.spreadLogRatio),
-    stuck_threshold: finiteOrNull(r.stuckThreshold),
+    missing_share: short(r.missingShare),
+    ...known({
+      missing_threshold: r.missingThreshold,
+      anomaly: r.anomaly,
+      residual_z: r.residualZ,
+      shift_threshold: r.shiftThreshold,
+      residual_z2: r.residualZ2,
+      shift_threshold2: r.shiftThreshold2,
+      spread_log_ratio: r.spreadLogRatio,
+      stuck_threshold: r.stuckThreshold,
+    }),
     missing_breach: r.missingBreach ? 1 : 0,
     shift_breach: r.shiftBreach ? 1 : 0,
     stuck_breach: r.stuckBreach ? 1 : 0,

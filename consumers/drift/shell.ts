@@ -60,6 +60,14 @@ import { calibrationRow, driftRow, incidentRow, performanceRow, stationRow } fro
  * Writes hash KEYS[1] = {offset, state} only when its stored offset is older than ARGV[1]; deletes
  * KEYS[2..] in the same step. Returns 1 when written, 0 when a newer state was already there.
  */
+/** The records after `after` (offsets ascend within a batch: most batches are fresh from their first record). */
+function after(records: ConsumedRecord[], offset: string | null): ConsumedRecord[] {
+  if (offset === null || records.length === 0) return records;
+  const stored = BigInt(offset);
+  if (BigInt(records[0]!.offset) > stored) return records;
+  return records.filter((r) => BigInt(r.offset) > stored);
+}
+
 const WRITE_IF_NEWER = `
 local stored = redis.call('HGET', KEYS[1], 'offset')
 if stored and tonumber(stored) >= tonumber(ARGV[1]) then return 0 end
@@ -121,8 +129,10 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
           log.warn({ version: v, err: error }, 'drift reference not usable');
         }
       }
-      // A version not registered yet stays unknown and is asked again with the next batch.
-      if (text !== undefined) references.set(v, reference);
+      // Remembered either way: the prior (climatology) has no registry row, and asking ClickHouse again
+      // for it with every batch cost the pipeline more than the drift statistics did. A trained model is
+      // registered before it is promoted, so its row exists before any prediction carries its version.
+      references.set(v, reference);
     }
   };
   const referenceOf = (version: string) => references.get(version);
@@ -136,8 +146,8 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     const source = sourceOf(topic);
     const key = partitionKey(source, partition);
     const [storedOffset, storedState] = await redis.client.hmget(key, 'offset', 'state');
-    const after = storedOffset === null ? -1n : BigInt(storedOffset);
-    const fresh = records.filter((r) => BigInt(r.offset) > after);
+    const fresh = after(records, storedOffset);
+    if (emit) metrics.inc('drift_batches', { source });
     // Records the stored state already reflects: delivered again after a crash, a rebalance or a seek.
     if (emit && fresh.length < records.length) {
       metrics.inc('drift_examples', { source, outcome: 'redelivered' }, records.length - fresh.length);
@@ -173,7 +183,8 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   };
 
   // ---- closer -----------------------------------------------------------------------------------
-  const emptyPartitions = new Set<number>();
+  /** Partitions seen holding observations: once non-empty, always so, never asked about again. */
+  const nonEmpty = new Set<number>();
   /**
    * Partitions that have never held an observation do not hold weeks back. The observations topic is the
    * one asked, not predictions or labeled: those are written by stages that may be weeks behind on one
@@ -181,15 +192,14 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
    * live ingestion), so once the other partitions have closed week W, every observation of W is in the
    * log and a partition still empty there has none. Every topic is keyed by station with the same
    * partition count, so partition p of predictions and labeled holds what partition p of observations
-   * does. Asked afresh before every closing that relies on it.
+   * does. Asked afresh before every closing that relies on a partition being empty.
    */
   const refreshEmptyPartitions = async () => {
     const admin = deps.kafka.admin();
     await admin.connect();
     try {
       const offsets = await admin.fetchTopicOffsets(config.topics.observations);
-      emptyPartitions.clear();
-      for (const o of offsets) if (BigInt(o.high) === 0n) emptyPartitions.add(o.partition);
+      for (const o of offsets) if (BigInt(o.high) > 0n) nonEmpty.add(o.partition);
     } finally {
       await admin.disconnect();
     }
@@ -197,13 +207,12 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const expectedPartitions = (state: CloserState, side: DriftSource) => {
     const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
     // A partition that reported is expected even if it looked empty before.
-    return all.filter((p) => !emptyPartitions.has(p) || state.reported[side][String(p)] !== undefined);
+    return all.filter((p) => nonEmpty.has(p) || state.reported[side][String(p)] !== undefined);
   };
 
   const handleCloser = async (records: ConsumedRecord[], emit: boolean) => {
     const [storedOffset, storedState] = await redis.client.hmget(closerKey, 'offset', 'state');
-    const after = storedOffset === null ? -1n : BigInt(storedOffset);
-    const fresh = records.filter((r) => BigInt(r.offset) > after);
+    const fresh = after(records, storedOffset);
     if (fresh.length === 0) return;
     let state = storedState === null ? initialCloserState() : parseCloserState(storedState);
     const { decoded, dlq } = await decodeBatch(codec, 'driftPartial', fresh);
@@ -230,7 +239,9 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     const outputs: WeekOutput[] = [];
     const closedHashes: string[] = [];
     const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
-    if (SOURCES.some((side) => silentPartitions(state, side, all).length > 0)) await refreshEmptyPartitions();
+    const believedEmpty = (side: DriftSource) =>
+      silentPartitions(state, side, all).some((p) => !nonEmpty.has(p));
+    if (SOURCES.some(believedEmpty)) await refreshEmptyPartitions();
     for (const side of SOURCES) {
       for (const week of closableWeeks(state, side, expectedPartitions(state, side))) {
         const hash = pendingKey(side, week);

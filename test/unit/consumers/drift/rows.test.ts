@@ -37,7 +37,7 @@ describe('drift rows', () => {
     expect(driftRow({ ...pooled, value: NaN }, 0, 1)).toBeNull();
   });
 
-  it('writes missing station statistics as null, not 0', () => {
+  it('leaves unknown station statistics out (ClickHouse writes NULL), never 0, and shortens numbers', () => {
     const r: StationWeekRow = {
       week: '2016-02-22',
       modelVersion: 'm',
@@ -60,12 +60,10 @@ describe('drift rows', () => {
       shiftBreach: false,
       stuckBreach: false,
     };
-    expect(stationRow(r, 0, 1)).toMatchObject({
-      anomaly: null,
-      residual_z2: null,
-      missing_breach: 1,
-      shift_breach: 0,
-    });
+    const row = stationRow({ ...r, shiftThreshold: 7.123456789 }, 0, 1);
+    expect(row).toMatchObject({ missing_breach: 1, shift_breach: 0, shift_threshold: 7.12346 });
+    expect(row).not.toHaveProperty('anomaly');
+    expect(row).not.toHaveProperty('residual_z2');
   });
 
   it('versions an incident row by the day number of the week it changed in', () => {
