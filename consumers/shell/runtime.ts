@@ -102,8 +102,14 @@ export interface StageSpec<K extends EventKind, S> {
   committed?(effects: readonly RecordEffects<S>[]): void;
 }
 
-/** How long a partition whose transaction was fenced waits for the rebalance that explains it. */
-const FENCE_HOLD_MS = 12_000;
+/**
+ * How long a partition whose transaction was fenced waits before taking its producer back: long enough for
+ * the consumer's wait loop to have sent a real heartbeat (at most one per second), which fails if the group
+ * rebalanced (another member owns the partition: the batch is then let go). When the heartbeat passes,
+ * this member still owns the partition, and the fencing came from its own transaction timing out at the
+ * broker (a long broker outage) or from a zombie: taking the id back is then right.
+ */
+const FENCE_HOLD_MS = 2_500;
 
 interface PartitionRun {
   phase: 'unverified' | 'seeking' | 'ready';
@@ -347,7 +353,7 @@ export async function runStage<K extends EventKind, S>(
           `partition ${partition} was taken over; waiting for the rebalance`,
         );
       }
-      // No rebalance came: the fencer was a zombie of an older generation; this member owns the partition.
+      // The heartbeats passed: this member still owns the partition.
       run.fencedAt = 0;
     }
     if (run.phase !== 'ready' && !(await verify(partition, run, BigInt(all[0]!.offset), context))) return;

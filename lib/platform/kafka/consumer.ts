@@ -212,6 +212,24 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       seek: (offset) => consumer.seek({ topic: batch.topic, partition: batch.partition, offset }),
       signal: stopController.signal,
     };
+    // kafkajs heartbeats only between batches: a batch that waits on ClickHouse or a transaction for
+    // longer than the session would lose the partitions it is working on. This ticker keeps the member
+    // alive while the handler awaits (a rebalance it learns of shows at the handler's next heartbeat).
+    const interval = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const ticker = setInterval(() => void payload.heartbeat().catch(() => undefined), interval);
+    try {
+      await handleWithRetries(payload, records, context);
+    } finally {
+      clearInterval(ticker);
+    }
+  };
+
+  const handleWithRetries = async (
+    payload: EachBatchPayload,
+    records: ConsumedRecord[],
+    context: BatchContext,
+  ) => {
+    const { batch } = payload;
     let failedSince = 0;
     for (let attempt = 1; ; attempt++) {
       try {

@@ -12,7 +12,7 @@
  */
 import { causeChain, describeError, RainstreamError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Kafka, Message, Producer } from './client.ts';
+import { Partitioners, type Kafka, type Message, type Producer } from './client.ts';
 import { chunkMessages } from './producer.ts';
 
 /**
@@ -138,12 +138,18 @@ export class TransactionalProducers {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: TRANSACTION_TIMEOUT_MS,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Right after a commit the broker is still writing its markers, and the next transaction's first
+      // request gets CONCURRENT_TRANSACTIONS for a few milliseconds: kafkajs's default first retry (300 ms)
+      // would then cost more than the batch. An idempotent producer must retry without limit.
+      retry: { initialRetryTime: 20, maxRetryTime: 1_000, retries: Number.MAX_SAFE_INTEGER },
     });
     try {
       await producer.connect();
       // An empty transaction: initialises the producer id (InitProducerId), which is what fences.
       const fence = await producer.transaction();
       await fence.abort();
+      this.#options.logger.debug({ topic, partition }, 'transactional producer initialised');
       return producer;
     } catch (error) {
       await producer.disconnect().catch(() => undefined);
