@@ -15,6 +15,24 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
   });
 }
 
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition a keyed record lands on among `partitions`, as the producers here (and the Java client)
+ * choose it: murmur2 of the key. Lets a producer tell, without reading the log, which partition's
+ * position a record is judged against.
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
 /** The broker's default message.max.bytes is 1,048,588; this leaves room for batch and record overhead. */
 export const BROKER_MAX_MESSAGE_BYTES = 1_000_000;
 /** kafkajs puts one send's messages for a partition in one record batch: keep a send well below 1 MB. */
