@@ -33,6 +33,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'model registry: list | champion | promote <version> | rollback',
     module: './models.ts',
   },
+  fault: {
+    summary: 'the fault suite on a stack of its own (npm run test:fault)',
+    module: '../test/fault/run.ts',
+  },
 };
 
 function usage(): string {

@@ -7,6 +7,8 @@
  */
 import type { Prediction } from '../../lib/domain/events.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { partitionOfKey } from '../../lib/platform/kafka/producer.ts';
+import { keysUnder, withRedis } from '../../lib/platform/redis.ts';
 import type { BatchEnd, Row } from '../shell/runtime.ts';
 import { runStage } from '../shell/runtime.ts';
 import type { RunningStage, StageDeps } from '../shell/stage.ts';
@@ -14,7 +16,7 @@ import { actualRow, labeledRow } from './rows.ts';
 import { labelStep, parseJoinState, serializeJoinState, sweepExpired, type JoinState } from './step.ts';
 
 export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> {
-  const { config, codec, metrics } = deps;
+  const { config, codec, metrics, redis } = deps;
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'labeler' });
   /** Per partition, the stations seen with their last saved state: what the event-time sweep looks at. */
@@ -100,6 +102,34 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       };
     },
     endBatch,
+    async resumePartition(partition, { partitions, plan }) {
+      known.set(partition, new Map());
+      watermarks.delete(partition);
+      if (plan === 'rebuild') return;
+      // The stations of this partition that wait for a label, as the previous owner left them: without
+      // them a station whose days stopped before this restart would never be swept.
+      const keys = await withRedis('listing pending labels', () =>
+        keysUnder(redis, ...STATE_KEYS.pendingLabel('').slice(0, 1)),
+      );
+      const values =
+        keys.length === 0 ? [] : await withRedis('loading pending labels', () => redis.client.mget(...keys));
+      const stations = new Map<string, JoinState>();
+      let watermark = '';
+      for (const value of values) {
+        if (value === null) continue;
+        let state: JoinState;
+        try {
+          state = parseJoinState(value);
+        } catch {
+          continue;
+        }
+        if (partitionOfKey(state.location, partitions) !== partition) continue;
+        stations.set(state.location, state);
+        if (state.lastDate > watermark) watermark = state.lastDate;
+      }
+      known.set(partition, stations);
+      if (watermark !== '') watermarks.set(partition, watermark);
+    },
     committed(effects) {
       let joined = 0;
       let missing = 0;

@@ -40,7 +40,7 @@ import { retryForever } from '../../lib/platform/retry.ts';
 import { withRedis } from '../../lib/platform/redis.ts';
 import { stepEach } from './isolate.ts';
 import { createPartitionStateStore, type PartitionStateStore, type StateCodec } from './partition-state.ts';
-import { planResume } from './resume.ts';
+import { planResume, type ResumePlan } from './resume.ts';
 import { decodeBatch, groupIdOf, PARTITIONS_IN_FLIGHT, type RunningStage, type StageDeps } from './stage.ts';
 
 /** The header that names the stage which sent a record to the DLQ (beside dlq.ts's reason and source). */
@@ -100,6 +100,16 @@ export interface StageSpec<K extends EventKind, S> {
   endBatch?(partition: number, states: ReadonlyMap<string, S | null>, live: boolean): BatchEnd<S>;
   /** Called once a live batch is committed, with its records' effects (stage-specific counters). */
   committed?(effects: readonly RecordEffects<S>[]): void;
+  /**
+   * Called when this member (again) owns a partition, once it is verified: where a shell reloads what it
+   * keeps in memory about the partition (its stations, a watermark) from the state, so a restart or a
+   * takeover sees what the previous owner saw. `plan` is 'rebuild' when the state is being rebuilt from
+   * the log (nothing in Redis is to be trusted then; the rebuild's batches bring it back).
+   */
+  resumePartition?(
+    partition: number,
+    context: { partitions: number; plan: ResumePlan['kind'] },
+  ): Promise<void>;
 }
 
 /**
@@ -172,7 +182,8 @@ export async function runStage<K extends EventKind, S>(
       return true;
     }
     const marker = await store.marker(partition);
-    const logStart = (await positions.ends(topic)).get(partition)?.low ?? 0n;
+    const ends = await positions.ends(topic);
+    const logStart = ends.get(partition)?.low ?? 0n;
     const plan = planResume(marker, committed, logStart);
     run.marker = marker;
     run.done = plan.from;
@@ -189,6 +200,7 @@ export async function runStage<K extends EventKind, S>(
       context.seek(String(plan.from));
       return false;
     }
+    await spec.resumePartition?.(partition, { partitions: ends.size, plan: plan.kind });
     run.phase = 'ready';
     return true;
   };

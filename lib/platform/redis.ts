@@ -91,6 +91,24 @@ export async function deleteByPrefix(client: Redis, prefix: string): Promise<num
   return deleted;
 }
 
+/** Every key under `<prefix>:<parts...>:`, by SCAN (never KEYS, which blocks a big keyspace). */
+export async function keysUnder(redis: RedisHandle, ...parts: Array<string | number>): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.client.scan(
+      cursor,
+      'MATCH',
+      `${escapeGlob(prefixedKey(redis.prefix, parts))}:*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== '0');
+  return keys;
+}
+
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -49,12 +49,29 @@ export function kafkaLogLevelFor(level: string): logLevel {
   }
 }
 
+/**
+ * kafkajs logs some conditions as errors that it then retries by design. CONCURRENT_TRANSACTIONS comes after
+ * nearly every transaction commit (the broker is still writing its markers when the next transaction
+ * starts) and is retried within milliseconds: at error level it would read as a fault every few batches.
+ */
+const ROUTINE_RETRIES = /concurrent operation on the same transaction/i;
+
+function levelFor(level: logLevel, message: string, extra: Record<string, unknown>): logLevel {
+  if (
+    level === logLevel.ERROR &&
+    (ROUTINE_RETRIES.test(message) || ROUTINE_RETRIES.test(String(extra.error ?? '')))
+  ) {
+    return logLevel.DEBUG;
+  }
+  return level;
+}
+
 /** Bridges kafkajs's logger to pino: one child per kafkajs namespace (Consumer, Producer, Cluster...). */
 export function pinoLogCreator(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-      const pinoLevel = PINO_LEVEL_OF[level];
+      const pinoLevel = PINO_LEVEL_OF[levelFor(level, message, extra)];
       if (pinoLevel === 'silent') return;
       logger[pinoLevel]({ kafka: namespace, ...extra }, message);
     };
@@ -132,6 +149,9 @@ export function createKafka(
     brokers: config.kafka.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // kafkajs's default backoff grows to 30 s between attempts, so a broker back after an outage would be
+    // noticed up to 30 s late; 2 s at most keeps recovery quick (the callers wait outages out themselves).
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 10 },
     logLevel: kafkaLogLevelFor(kafkaLogger.level),
     logCreator: pinoLogCreator(kafkaLogger),
   });

@@ -11,6 +11,9 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer retries a send without limit (the broker de-duplicates its retries); 2 s at
+    // most between attempts, so a broker back after an outage is used again within 2 s, not 30.
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: Number.MAX_SAFE_INTEGER },
     ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
   });
 }
