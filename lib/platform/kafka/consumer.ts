@@ -65,6 +65,11 @@ export interface BatchConsumerOptions {
   health?: HealthReporter;
   /** The partitions this member owns after each (re)join of the group, per topic. */
   onAssignment?(assignment: Readonly<Record<string, readonly number[]>>): void;
+  /**
+   * Told after each fetched batch is done, with the last offset it covered: transaction markers and aborted
+   * records included, which the handler never sees (so a reader knows when it reached an end offset).
+   */
+  onProgress?(progress: { topic: string; partition: number; lastOffset: bigint }): void;
 }
 
 export interface RunningConsumer {
@@ -177,6 +182,16 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       health(false, `consumer stopped: ${describeError(error)}`);
       void restartConsumer();
     });
+    if (options.onProgress) {
+      const onProgress = options.onProgress;
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) =>
+        onProgress({
+          topic: payload.topic,
+          partition: payload.partition,
+          lastOffset: BigInt(payload.lastOffset),
+        }),
+      );
+    }
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment as Record<string, number[]>;
       log.info({ assignment, leader: event.payload.isLeader }, 'joined the group');
