@@ -226,9 +226,13 @@ export async function runStage<K extends EventKind, S>(
     context: Pick<BatchContext, 'signal' | 'heartbeat'>,
   ) => {
     if (!store) return;
+    let failed = false;
     await retryForever(
       async (attempt) => {
-        if (attempt > 0) await heartbeatThroughOutage(context.heartbeat);
+        if (attempt > 0) {
+          failed = true;
+          await heartbeatThroughOutage(context.heartbeat);
+        }
         if (!(await store.save(partition, run.marker, next, changed))) {
           run.phase = 'unverified';
           run.fencedAt = clock();
@@ -246,6 +250,7 @@ export async function runStage<K extends EventKind, S>(
       },
     );
     run.marker = next;
+    if (failed) health(true);
   };
 
   /** Applies records to the state only (rebuilding it): outputs of these records were committed before. */

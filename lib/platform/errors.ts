@@ -163,9 +163,14 @@ export function causeChain(error: unknown): object[] {
   return chain;
 }
 
-/** A short single-line reason, for logs and DLQ headers. */
+/** A short single-line reason, for logs and DLQ headers: the code first when the error has one. */
 export function describeError(error: unknown): string {
   if (error instanceof RainstreamError) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && code !== ''
+      ? `${code}: ${error.message}`
+      : `${error.name}: ${error.message}`;
+  }
   return String(error);
 }

@@ -102,5 +102,8 @@ describe('describeError', () => {
     expect(describeError(new RainstreamError('DECODE', 'truncated'))).toBe('DECODE: truncated');
     expect(describeError(new TypeError('boom'))).toBe('TypeError: boom');
     expect(describeError(42)).toBe('42');
+    expect(describeError(Object.assign(new Error('width 3'), { code: 'FEATURE_SET_MISMATCH' }))).toBe(
+      'FEATURE_SET_MISMATCH: width 3',
+    );
   });
 });
