@@ -138,9 +138,14 @@ export function isRetriable(error: unknown): boolean {
   if (error instanceof RainstreamError) return error.retriable;
   if (PROGRAMMING_ERRORS.some((type) => error instanceof type)) return false;
   if (typeof error === 'object' && error !== null) {
-    if ((error as { name?: unknown }).name === 'KafkaJSNumberOfRetriesExceeded') {
+    // kafkajs wraps what its own retrier gave up on: "retries exceeded" (a broker away longer than it
+    // waited) and, in some code paths, "non-retriable" around a connection error. Either is as retriable
+    // as the failure under it: a broker that comes back later.
+    const name = (error as { name?: unknown }).name;
+    if (name === 'KafkaJSNumberOfRetriesExceeded' || name === 'KafkaJSNonRetriableError') {
       const cause = (error as { cause?: unknown }).cause;
-      return cause === undefined || isRetriable(cause) || isTransportError(cause);
+      if (cause === undefined || cause === error) return name === 'KafkaJSNumberOfRetriesExceeded';
+      return isRetriable(cause) || isTransportError(cause);
     }
     if ('retriable' in error) {
       const flag = (error as { retriable: unknown }).retriable;

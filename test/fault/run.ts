@@ -56,6 +56,15 @@ interface Fault {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The pipeline processes of the run in progress: killed if the suite itself is interrupted. */
+const children = new Set<PipelineProcess[]>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const list of children) for (const p of list) p.child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
 export const FAULTS: readonly Fault[] = [
   {
     name: 'sigkill',
@@ -275,6 +284,7 @@ async function runOnce(o: {
     logFile.write(`${source} ${line}\n`);
   };
   const pipelines: PipelineProcess[] = [];
+  children.add(pipelines);
   let exits = 0;
   const launch = async (label: string) => {
     const p = await startPipelineProcess({ env, stages: STAGES, output: output(label) });
@@ -313,6 +323,9 @@ async function runOnce(o: {
         what: 'every stage to have committed everything',
       },
     );
+  } catch (error) {
+    // The run is judged on what it left anyway: what never arrived counts as lost.
+    notes.push(`run did not complete: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await sampler.stop();
   }
@@ -321,6 +334,7 @@ async function runOnce(o: {
   const caughtUp = faultEnd === null ? undefined : caughtUpAfter(samples, faultEnd, o.pace);
   const snapshot = await snapshotRun({ config, kafka, codec, clickhouse, redis });
   for (const p of pipelines) await p.kill('SIGTERM');
+  children.delete(pipelines);
   logFile.end();
   await clickhouse.close();
   await redis.close();

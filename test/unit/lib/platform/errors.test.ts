@@ -76,6 +76,17 @@ describe('isRetriable', () => {
       true,
     );
     expect(isRetriable(exceeded(Object.assign(new Error('too large'), { retriable: false })))).toBe(false);
+    const bailed = (cause: unknown) =>
+      Object.assign(new Error('bailed'), { name: 'KafkaJSNonRetriableError', retriable: false, cause });
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+      retriable: true,
+    });
+    expect(isRetriable(bailed(refused))).toBe(true);
+    expect(isRetriable(bailed(Object.assign(new Error('too large'), { retriable: false })))).toBe(false);
+    expect(
+      isRetriable(Object.assign(new Error('plain'), { name: 'KafkaJSNonRetriableError', retriable: false })),
+    ).toBe(false);
   });
 
   it('types the new runtime codes: transactions retry, fencing and rebalances let the batch go', () => {
