@@ -401,8 +401,8 @@ function report(results: readonly RunResult[], kinds: number, logDir: string): v
     'lost',
     'duplicated',
     'differing',
-    'takeover s',
     'recovery s',
+    'caught up s',
   ];
   const rows = results.map((r) => [
     r.fault,
