@@ -7,7 +7,7 @@
  * Prints a table, then `faults: kinds=N runs=N lost=N duplicated=N differing=N max_recovery_s=N`.
  *
  *   npm run test:fault -- [--faults sigkill,kafka-outage,...] [--from 2013-01-01 --to 2016-12-31]
- *                         [--speed 40] [--keep-stack]
+ *                         [--speed 20] [--keep-stack]
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
@@ -145,7 +145,7 @@ const optionsSchema = z.strictObject({
     .optional(),
   from: z.string().default('2013-01-01'),
   to: z.string().default('2016-12-31'),
-  speed: z.coerce.number().positive().default(40),
+  speed: z.coerce.number().positive().default(20),
   /** Seconds after the replay starts when the fault is injected. */
   faultAfter: z.coerce.number().positive().default(12),
   keepStack: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
@@ -260,7 +260,7 @@ async function runOnce(o: {
     REDIS_PREFIX: `fault:${o.runId}:${slug}`,
     TOPIC_PARTITIONS: '6',
     RETRAIN_ENABLED: 'false',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   };
   const config = loadConfig({ ...process.env, ...env });
   await runSetup(config, o.logger);
@@ -332,6 +332,12 @@ async function runOnce(o: {
   const samples: LagSample[] = sampler.samples;
   const takeover = faultEnd === null ? undefined : firstProgressAfter(samples, faultEnd);
   const caughtUp = faultEnd === null ? undefined : caughtUpAfter(samples, faultEnd, o.pace);
+  if (faultEnd === null && samples.length > 0) {
+    const lags = samples.map(totalLag).sort((a, b) => a - b);
+    notes.push(
+      `steady state without faults: lag p50 ${lags[Math.floor(lags.length / 2)]} p95 ${lags[Math.floor(lags.length * 0.95)]} records (caught up means under ${o.pace})`,
+    );
+  }
   const snapshot = await snapshotRun({ config, kafka, codec, clickhouse, redis });
   for (const p of pipelines) await p.kill('SIGTERM');
   children.delete(pipelines);
