@@ -149,7 +149,9 @@ export async function replay(
       },
     });
 
-  const runStart = deps.replayLog ? await sendThrough('reading the log end', () => deps.replayLog!.ends()) : null;
+  const runStart = deps.replayLog
+    ? await sendThrough('reading the log end', () => deps.replayLog!.ends())
+    : null;
   let checkpoint: Checkpoint | null = null;
   if (options.resume && deps.replayLog) {
     checkpoint = await sendThrough('reading the checkpoint', () => deps.replayLog!.lastSent());
@@ -222,7 +224,11 @@ export async function replay(
     }
     const ingestedAt = clock();
     for (const o of day.observations) {
-      if (checkpoint && deps.replayLog && alreadySent(checkpoint, deps.replayLog.partitionOf(o.location), o)) {
+      if (
+        checkpoint &&
+        deps.replayLog &&
+        alreadySent(checkpoint, deps.replayLog.partitionOf(o.location), o)
+      ) {
         alreadyInLog++;
         continue;
       }
