@@ -31,8 +31,9 @@ import {
 import { toDlqMessage, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import { createLogPositions } from '../../lib/platform/kafka/offsets.ts';
 import {
-  commitTransaction,
+  openTransaction,
   TransactionalProducers,
+  type OpenTransaction,
   type OutputBatch,
 } from '../../lib/platform/kafka/transactions.ts';
 import { reporterOf } from '../../lib/platform/health.ts';
@@ -132,6 +133,10 @@ interface PartitionRun {
   /** While rebuilding afresh: entities already loaded once (Redis is ignored for the others). */
   fresh: Set<string> | null;
   fencedAt: number;
+  /** Offsets of records whose rows ClickHouse refused in an attempt of the batch in hand, with why. */
+  refused: Map<string, unknown>;
+  /** The last attempt's sinks failed: write them before opening the next transaction. */
+  sinksFailing: boolean;
 }
 
 export async function runStage<K extends EventKind, S>(
@@ -156,7 +161,16 @@ export async function runStage<K extends EventKind, S>(
   const runOf = (partition: number): PartitionRun => {
     let run = runs.get(partition);
     if (!run) {
-      run = { phase: 'unverified', done: 0n, rebuildUntil: 0n, marker: null, fresh: null, fencedAt: 0 };
+      run = {
+        phase: 'unverified',
+        done: 0n,
+        rebuildUntil: 0n,
+        marker: null,
+        fresh: null,
+        fencedAt: 0,
+        refused: new Map(),
+        sinksFailing: false,
+      };
       runs.set(partition, run);
     }
     return run;
@@ -282,13 +296,26 @@ export async function runStage<K extends EventKind, S>(
     metrics.inc(`${spec.name}_rebuilt`, undefined, records.length);
   };
 
+  /** After a failed transaction: the producer is spent and the commit may have happened; verify first. */
+  const transactionFailed = async (partition: number, run: PartitionRun, error: unknown) => {
+    run.phase = 'unverified';
+    if (error instanceof RainstreamError && error.code === 'FENCED') run.fencedAt = clock();
+    await producers.discard(partition);
+  };
+
   const live = async (
     partition: number,
     run: PartitionRun,
     records: ConsumedRecord[],
     context: BatchContext,
   ) => {
-    const { decoded, dlq } = await decodeBatch(codec, spec.inputKind, records);
+    const { decoded: all, dlq } = await decodeBatch(codec, spec.inputKind, records);
+    // Records whose rows ClickHouse refused in an earlier attempt of this batch: the DLQ, not the step.
+    const decoded = all.filter((d) => {
+      const refusal = run.refused.get(d.record.offset);
+      if (refusal !== undefined) dlq.push({ record: d.record, reason: refusal });
+      return refusal === undefined;
+    });
     const ids = spec.state ? [...new Set(decoded.map((d) => spec.state!.idOf(d.event)))] : [];
     const states = await loadStates(run, ids);
     const changed = new Map<string, S | null>();
@@ -312,43 +339,72 @@ export async function runStage<K extends EventKind, S>(
     const end = spec.endBatch?.(partition, states, true) ?? {};
     for (const [id, state] of end.changed ?? []) changed.set(id, state);
 
-    // Sinks first: durable before the commit, idempotent when the batch is redone.
     const rows: { row: Row; record: ConsumedRecord | null }[] = [];
     for (const [record, effects] of effectsOf)
       for (const row of effects.rows ?? []) rows.push({ row, record });
     for (const row of end.rows ?? []) rows.push({ row, record: null });
-    for (const record of await insertRowsIsolating(deps.clickhouse, rows)) {
-      dlq.push({ record: record.record, reason: record.error });
-      effectsOf.delete(record.record);
-    }
     const cache = [...effectsOf.values()].flatMap((e) => e.cache ?? []);
-    if (cache.length > 0) {
-      await withRedis(`writing ${cache.length} ${spec.name} values`, async () => {
-        const multi = redis.client.multi();
-        for (const [key, value] of cache) multi.set(key, value);
-        await multi.exec();
-      });
+    const outputs = groupByTopic([...effectsOf.values()].flatMap((e) => e.outputs ?? []));
+    const next = BigInt(records[records.length - 1]!.offset) + 1n;
+
+    // The sinks (durable before the commit, idempotent when a batch is redone) and the transaction's sends
+    // overlap: neither needs the other, and both are done before the offsets are committed. While the sinks
+    // are failing (ClickHouse away) they go first, so waiting attempts do not fill the log with aborted
+    // records.
+    const writeSinks = async () => {
+      const refused = await insertRowsIsolating(deps.clickhouse, rows);
+      if (cache.length > 0) {
+        await withRedis(`writing ${cache.length} ${spec.name} values`, async () => {
+          const multi = redis.client.multi();
+          for (const [key, value] of cache) multi.set(key, value);
+          await multi.exec();
+        });
+      }
+      return refused;
+    };
+    let sinks: Promise<{ record: ConsumedRecord; error: unknown }[]> | null = null;
+    if (run.sinksFailing) {
+      sinks = writeSinks();
+      await sinks;
+    }
+    let transaction: OpenTransaction;
+    try {
+      transaction = await openTransaction(
+        await producers.producerFor(partition),
+        `transaction for ${topic}[${partition}]`,
+      );
+    } catch (error) {
+      await transactionFailed(partition, run, error);
+      throw error;
+    }
+    sinks ??= writeSinks();
+    const [sunk, sent] = await Promise.allSettled([sinks, transaction.send(outputs)]);
+    run.sinksFailing = sunk.status === 'rejected';
+    if (sent.status === 'rejected') {
+      await transactionFailed(partition, run, sent.reason);
+      throw sent.reason;
+    }
+    if (sunk.status === 'rejected' || sunk.value.length > 0) {
+      if (!(await transaction.abort())) await transactionFailed(partition, run, null);
+      if (sunk.status === 'rejected') throw sunk.reason;
+      // Outputs of the refused records are in the aborted transaction: the batch is redone without them.
+      for (const { record, error } of sunk.value) run.refused.set(record.offset, error);
+      throw new RainstreamError(
+        'TRANSACTION',
+        `${sunk.value.length} rows refused by ClickHouse; redoing the batch`,
+      );
     }
     await context.heartbeat();
-
-    const outputs = groupByTopic([...effectsOf.values()].flatMap((e) => e.outputs ?? []));
-    if (dlq.length > 0) outputs.push({ topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) });
-    const next = BigInt(records[records.length - 1]!.offset) + 1n;
     try {
-      await commitTransaction(await producers.producerFor(partition), outputs, {
-        groupId,
-        topic,
-        partition,
-        offset: String(next),
-      });
+      if (dlq.length > 0)
+        await transaction.send([{ topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) }]);
+      await transaction.commit({ groupId, topic, partition, offset: String(next) });
     } catch (error) {
-      // The producer is spent, and the commit may have happened: verify before anything is redone.
-      run.phase = 'unverified';
-      if (error instanceof RainstreamError && error.code === 'FENCED') run.fencedAt = clock();
-      await producers.discard(partition);
+      await transactionFailed(partition, run, error);
       throw error;
     }
     run.done = next;
+    run.refused.clear();
     await saveStates(partition, run, next, changed, context);
     end.onDone?.();
 
@@ -393,6 +449,10 @@ export async function runStage<K extends EventKind, S>(
     // its own transactional producer.
     partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     autoCommit: false,
+    // A transaction costs a few round trips per batch: fetches wait up to 200 ms for 256 kB (about 1,500
+    // records) rather than returning each trickle of records as its own batch.
+    minBytes: 256 * 1024,
+    maxWaitTimeMs: 200,
     health,
     onAssignment(assignment) {
       const mine = new Set(assignment[topic] ?? []);

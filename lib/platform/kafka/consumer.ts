@@ -61,6 +61,11 @@ export interface BatchConsumerOptions {
   maxBytesPerPartition?: number;
   /** How long a fetch waits for data; also bounds how long stop() waits for the fetch in flight. */
   maxWaitTimeMs?: number;
+  /**
+   * Bytes a fetch waits for (up to maxWaitTimeMs) before it returns: larger batches, fewer commits. A stage
+   * that commits in a transaction per batch pays a few round trips per batch, so it asks for more.
+   */
+  minBytes?: number;
   /** Told when the consumer starts waiting something out (not ready) and when it works again. */
   health?: HealthReporter;
   /** The partitions this member owns after each (re)join of the group, per topic. */
@@ -168,6 +173,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       heartbeatInterval: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
       maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+      minBytes: options.minBytes ?? 1,
       // kafkajs restarts a crashed consumer by itself when the cause looks transient; the rest is ours.
       retry: { retries: 8, restartOnFailure: async () => !stopping },
     });

@@ -66,37 +66,79 @@ export function transactionError(error: unknown, what: string, committing: boole
 }
 
 /**
- * Sends `outputs` (each in bounded chunks, in order) and the consumed position in one transaction, and
- * commits. On failure the transaction is aborted when the broker can be told, and a typed error thrown.
+ * One open transaction: outputs are sent into it (each topic's messages in bounded chunks, in order), and
+ * it ends with the consumed position and a commit, or an abort. Every failure comes out typed (see
+ * transactionError); after one the transaction is aborted when the broker can be told.
  */
+export interface OpenTransaction {
+  send(outputs: readonly OutputBatch[]): Promise<void>;
+  commit(position: ConsumedPosition): Promise<void>;
+  /** Resolves false when the abort could not be told to the broker (the producer is then spent). */
+  abort(): Promise<boolean>;
+}
+
+export async function openTransaction(producer: Producer, what: string): Promise<OpenTransaction> {
+  const transaction = await producer.transaction().catch((error: unknown) => {
+    throw transactionError(error, what, false);
+  });
+  const fail = async (error: unknown, committing: boolean): Promise<never> => {
+    if (transaction.isActive()) await transaction.abort().catch(() => undefined);
+    throw transactionError(error, what, committing);
+  };
+  return {
+    async send(outputs) {
+      try {
+        for (const output of outputs) {
+          for (const chunk of chunkMessages(output.messages)) {
+            await transaction.send({ topic: output.topic, messages: chunk });
+          }
+        }
+      } catch (error) {
+        await fail(error, false);
+      }
+    },
+    async commit(position) {
+      let committing = false;
+      try {
+        await transaction.sendOffsets({
+          consumerGroupId: position.groupId,
+          topics: [
+            {
+              topic: position.topic,
+              partitions: [{ partition: position.partition, offset: position.offset }],
+            },
+          ],
+        });
+        committing = true;
+        await transaction.commit();
+      } catch (error) {
+        await fail(error, committing);
+      }
+    },
+    async abort() {
+      if (!transaction.isActive()) return true;
+      try {
+        await transaction.abort();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** Sends `outputs` and the consumed position in one transaction, and commits. */
 export async function commitTransaction(
   producer: Producer,
   outputs: readonly OutputBatch[],
   position: ConsumedPosition,
 ): Promise<void> {
-  const what = `transaction for ${position.topic}[${position.partition}]`;
-  const transaction = await producer.transaction().catch((error: unknown) => {
-    throw transactionError(error, what, false);
-  });
-  let committing = false;
-  try {
-    for (const output of outputs) {
-      for (const chunk of chunkMessages(output.messages)) {
-        await transaction.send({ topic: output.topic, messages: chunk });
-      }
-    }
-    await transaction.sendOffsets({
-      consumerGroupId: position.groupId,
-      topics: [
-        { topic: position.topic, partitions: [{ partition: position.partition, offset: position.offset }] },
-      ],
-    });
-    committing = true;
-    await transaction.commit();
-  } catch (error) {
-    if (transaction.isActive()) await transaction.abort().catch(() => undefined);
-    throw transactionError(error, what, committing);
-  }
+  const transaction = await openTransaction(
+    producer,
+    `transaction for ${position.topic}[${position.partition}]`,
+  );
+  await transaction.send(outputs);
+  await transaction.commit(position);
 }
 
 export interface TransactionalProducersOptions {
