@@ -394,12 +394,15 @@ export async function runStage<K extends EventKind, S>(
         `${sunk.value.length} rows refused by ClickHouse; redoing the batch`,
       );
     }
-    await context.heartbeat();
     try {
+      // A rebalance learnt of here lets the batch go: the transaction is aborted rather than left open
+      // (an open transaction holds back every read-committed reader of the partitions it wrote to).
+      await context.heartbeat();
       if (dlq.length > 0)
         await transaction.send([{ topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) }]);
       await transaction.commit({ groupId, topic, partition, offset: String(next) });
     } catch (error) {
+      await transaction.abort();
       await transactionFailed(partition, run, error);
       throw error;
     }
