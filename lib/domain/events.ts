@@ -77,6 +77,30 @@ export interface ModelEvent {
   at: number;
 }
 
+/** An operator's command (schemas/command.avsc); the trainer runs kind 'retrain'. */
+export interface Command {
+  id: string;
+  kind: 'retrain';
+  reason: string;
+  requestedBy: string;
+  at: number;
+}
+
+export type SubscriptionKind = 'forecast' | 'champion' | 'drift';
+
+/** An alert subscription (schemas/subscription.avsc), keyed by id on a compacted topic. */
+export interface Subscription {
+  id: string;
+  kind: SubscriptionKind;
+  location: string | null;
+  threshold: number | null;
+  url: string;
+  secret: string;
+  description: string;
+  createdBy: string;
+  createdAt: number;
+}
+
 /** Schema file (under schemas/) of each event type, used for registration and subjects. */
 export const SCHEMA_FILES = {
   observation: 'observation.avsc',
@@ -85,6 +109,8 @@ export const SCHEMA_FILES = {
   labeled: 'labeled-example.avsc',
   driftAlert: 'drift-alert.avsc',
   modelEvent: 'model-event.avsc',
+  command: 'command.avsc',
+  subscription: 'subscription.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -96,6 +122,8 @@ export interface EventTypes {
   labeled: LabeledExample;
   driftAlert: DriftAlert;
   modelEvent: ModelEvent;
+  command: Command;
+  subscription: Subscription;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -108,6 +136,8 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   labeled: 'labeled',
   driftAlert: 'driftAlerts',
   modelEvent: 'modelEvents',
+  command: 'commands',
+  subscription: 'subscriptions',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

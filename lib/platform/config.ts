@@ -65,6 +65,31 @@ export const configSchema = z.object({
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour station local time')
     .default('06:00'),
   OPEN_METEO_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+  // The face (api/, consumers/alerts/): admin token, limits, webhook policy, metrics endpoint.
+  // Unset or empty: the admin routes answer 503 (disabled). Never logged (the logger redacts it).
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s === '' ? undefined : s))
+    .pipe(z.string().min(16, 'at least 16 characters').optional()),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
+  ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Hosts webhooks may be sent to: names (`hooks.example.com`, `*.example.com`), IPs or CIDRs. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(500),
+  /** Where a pipeline process serves /metrics; 0 = any free port (logged). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -78,7 +103,16 @@ export interface Config {
   topicPartitions: number;
   /** Consumer groups are `<groupPrefix>.<stage>`: the topic prefix, so a deployment's groups sort together. */
   groupPrefix: string;
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    /** Bearer token of the admin routes; undefined = admin disabled. */
+    adminToken: string | undefined;
+    rateLimitPerMinute: number;
+    adminRateLimitPerMinute: number;
+  };
+  alerts: AlertsConfig;
+  metrics: { host: string; port: number };
   logLevel: RawConfig['LOG_LEVEL'];
   pipeline: {
     decisionThreshold: number;
@@ -104,6 +138,16 @@ export interface OpenMeteoConfig {
   timeoutMs: number;
 }
 
+export interface AlertsConfig {
+  /** Webhook hosts allowed (names, `*.suffix`, IPs, CIDRs); empty = no webhook may be subscribed. */
+  allowedHosts: string[];
+  /** Per delivery attempt, connect to end of response. */
+  timeoutMs: number;
+  maxAttempts: number;
+  /** First retry delay; doubled per attempt, with full jitter. */
+  backoffMs: number;
+}
+
 export interface Topics {
   observations: string;
   observationsDlq: string;
@@ -112,6 +156,10 @@ export interface Topics {
   labeled: string;
   driftAlerts: string;
   modelEvents: string;
+  /** Operator commands (retrain now), consumed by the trainer. */
+  commands: string;
+  /** Alert subscriptions, compacted by id: the durable store the alerts stage and the API read. */
+  subscriptions: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -123,6 +171,8 @@ export function topicNames(prefix: string): Topics {
     labeled: `${prefix}.labeled.v1`,
     driftAlerts: `${prefix}.drift-alerts.v1`,
     modelEvents: `${prefix}.model-events.v1`,
+    commands: `${prefix}.commands.v1`,
+    subscriptions: `${prefix}.subscriptions.v1`,
   };
 }
 
@@ -151,7 +201,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topics: topicNames(c.TOPIC_PREFIX),
     topicPartitions: c.TOPIC_PARTITIONS,
     groupPrefix: c.TOPIC_PREFIX,
-    api: { host: c.API_HOST, port: c.API_PORT },
+    api: {
+      host: c.API_HOST,
+      port: c.API_PORT,
+      adminToken: c.ADMIN_TOKEN,
+      rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+      adminRateLimitPerMinute: c.ADMIN_RATE_LIMIT_PER_MINUTE,
+    },
+    alerts: {
+      allowedHosts: c.WEBHOOK_ALLOWED_HOSTS,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: c.WEBHOOK_BACKOFF_MS,
+    },
+    metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
     pipeline: {
       decisionThreshold: c.DECISION_THRESHOLD,

@@ -14,8 +14,9 @@ const KEEP_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.p
 const KEEP_30_DAYS = { 'retention.ms': String(30 * DAY_MS), 'cleanup.policy': 'delete' };
 
 /**
- * Topic specs for the whole pipeline, from config. Model events are a compacted, single-partition
- * topic: keyed by alias, tiny, and readers want alias changes in the order they happened.
+ * Topic specs for the whole pipeline, from config. Model events and alert subscriptions are compacted,
+ * single-partition topics: keyed by alias or id, tiny, and readers want changes in the order they
+ * happened. Commands (retrain now) are kept 30 days: an audit trail, not state.
  */
 export function topicSpecs(
   config: Pick<Config, 'topics' | 'topicPartitions'>,
@@ -28,6 +29,12 @@ export function topicSpecs(
     replicationFactor,
     configEntries,
   });
+  const compacted = (topic: string): TopicSpec => ({
+    topic,
+    numPartitions: 1,
+    replicationFactor,
+    configEntries: { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'min.cleanable.dirty.ratio': '0.1' },
+  });
   return [
     data(t.observations, KEEP_FOREVER),
     data(t.features, KEEP_FOREVER),
@@ -35,15 +42,10 @@ export function topicSpecs(
     data(t.labeled, KEEP_FOREVER),
     data(t.observationsDlq, KEEP_30_DAYS),
     data(t.driftAlerts, KEEP_30_DAYS),
-    {
-      topic: t.modelEvents,
-      numPartitions: 1,
-      replicationFactor,
-      configEntries: {
-        'cleanup.policy': 'compact',
-        'retention.ms': '-1',
-        'min.cleanable.dirty.ratio': '0.1',
-      },
-    },
+    compacted(t.modelEvents),
+    // One partition: commands are rare and their order matters.
+    { ...data(t.commands, KEEP_30_DAYS), numPartitions: 1 },
+    // Keyed by subscription id; a tombstone (null value) deletes one, and compaction then forgets it.
+    compacted(t.subscriptions),
   ];
 }
