@@ -11,6 +11,7 @@ import { createProducer } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import { createRedis } from '../../lib/platform/redis.ts';
 import { createSchemaRegistry } from '../../lib/platform/schema-registry.ts';
+import { startAlertsStage } from '../alerts/shell.ts';
 import { startDriftStage } from '../drift/shell.ts';
 import { startFeaturesStage } from '../features/shell.ts';
 import { startLabelerStage } from '../labeler/shell.ts';
@@ -26,6 +27,7 @@ export const STAGES = {
   labeler: startLabelerStage,
   drift: startDriftStage,
   trainer: startTrainerStage,
+  alerts: startAlertsStage,
 } as const;
 export type StageName = keyof typeof STAGES;
 export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
