@@ -4,7 +4,7 @@
  */
 import { FEATURE_SET_VERSION, STATIONS, locationCode } from '../../lib/domain/features/index.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
-import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { STATE_KEYS, type LatestForecast } from '../../lib/domain/state-keys.ts';
 import type { LocationsBody } from '../schemas.ts';
 
 export interface ForecastService {
@@ -13,6 +13,8 @@ export interface ForecastService {
    * and re-serializing it would cost more than the Redis round trip for nothing.
    */
   latestJson(location: string): Promise<string | null>;
+  /** The stored forecast with the decision taken at `threshold`. */
+  atThreshold(json: string, threshold: number): LatestForecast;
   locations(): Promise<LocationsBody>;
 }
 
@@ -47,6 +49,10 @@ export function createForecastService(
   const stationKeys = stations.map((s) => redis.key(...STATE_KEYS.station(s)));
   return {
     latestJson: (location) => redis.client.get(redis.key(...STATE_KEYS.latest(location))),
+    atThreshold(json, threshold) {
+      const forecast = JSON.parse(json) as LatestForecast;
+      return { ...forecast, threshold, decision: forecast.probability >= threshold };
+    },
     async locations() {
       const values = await redis.client.mget(...latestKeys, ...stationKeys);
       return {

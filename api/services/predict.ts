@@ -12,7 +12,8 @@ import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import { addDays, dayNumber } from '../../lib/domain/time.ts';
 import { PredictError, predictStep } from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
-import type { ObservationBody, PredictionResult } from '../schemas.ts';
+import type { ObservationBody } from '../observation-body.ts';
+import type { PredictionResult } from '../schemas.ts';
 import { featuresStep } from '../../consumers/features/step.ts';
 import { parseStationState } from '../../lib/domain/features/station-window.ts';
 
@@ -98,7 +99,8 @@ export interface PredictServiceDeps {
 }
 
 export interface PredictService {
-  predict(body: ObservationBody): Promise<PredictionResult>;
+  /** `threshold` overrides the configured decision threshold for this answer. */
+  predict(body: ObservationBody, threshold?: number): Promise<PredictionResult>;
 }
 
 export function createPredictService(deps: PredictServiceDeps): PredictService {
@@ -106,7 +108,7 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
   const currentChampion = preparedChampionOf(champions);
 
   return {
-    async predict(body) {
+    async predict(body, threshold = decisionThreshold) {
       const observation = observationOf(body);
       const stored = await redis.client.get(redis.key(...STATE_KEYS.station(observation.location)));
       const history = historyBefore(parseStationState(stored, observation.location), observation.date);
@@ -121,7 +123,7 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
       }
       let prediction;
       try {
-        prediction = predictStep(step.output, currentChampion(), decisionThreshold, now);
+        prediction = predictStep(step.output, currentChampion(), threshold, now);
       } catch (error) {
         // A champion this code cannot feed is an outage of the prediction service, not a bad request.
         if (error instanceof PredictError || error instanceof ChampionError)

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../api/app.ts';
+import { apiSettingsOf, buildApp } from '../../../api/app.ts';
+import { createProducer } from '../../../lib/platform/kafka/producer.ts';
 import type { Champion, ChampionSource } from '../../../lib/models/champion.ts';
 import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
 import type { Observation } from '../../../lib/domain/events.ts';
@@ -129,11 +130,17 @@ beforeAll(async () => {
 
   // The app owns (and closes) its clients; the context keeps its own for seeding and cleanup.
   appRedis = createRedis(ctx.config.redis);
+  await ctx.ensureTopics();
+  const codec = await ctx.registerSchemas();
+  const producer = createProducer(ctx.kafka);
+  await producer.connect();
   app = buildApp({
     redis: appRedis,
     clickhouse: createClickHouse(ctx.config.clickhouse),
     champions,
     decisionThreshold: THRESHOLD,
+    kafka: { kafka: ctx.kafka, producer, codec, registryUrl: ctx.config.registry.url },
+    settings: apiSettingsOf(ctx.config),
   });
   await app.ready();
 });
@@ -144,11 +151,15 @@ afterAll(async () => {
 });
 
 describe('health', () => {
-  it('is live and ready when Redis and ClickHouse answer', async () => {
+  it('is live and ready when Redis, ClickHouse, Kafka and the schema registry answer', async () => {
     expect((await app.inject('/health')).json()).toMatchObject({ status: 'ok' });
     const ready = await app.inject('/ready');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', down: [], checks: { redis: 'ok', clickhouse: 'ok' } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      down: [],
+      checks: { redis: 'ok', clickhouse: 'ok', kafka: 'ok', schemaRegistry: 'ok' },
+    });
   });
 
   it('answers 503 naming ClickHouse when it does not answer', async () => {
@@ -162,10 +173,11 @@ describe('health', () => {
     try {
       const res = await down.inject('/ready');
       expect(res.statusCode).toBe(503);
+      // This app has no Kafka either: readiness names each dependency that does not answer.
       expect(res.json()).toMatchObject({
         status: 'unavailable',
-        down: ['clickhouse'],
-        checks: { redis: 'ok' },
+        down: ['clickhouse', 'kafka', 'schemaRegistry'],
+        checks: { redis: 'ok', kafka: 'not configured', schemaRegistry: 'not configured' },
       });
       // A query that cannot reach ClickHouse is an outage (503), its message kept out of the answer.
       const models = await down.inject('/models');
@@ -510,17 +522,33 @@ describe('GET /openapi.json', () => {
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/',
+      '/admin/deliveries',
+      '/admin/models/rollback',
+      '/admin/models/{version}/promote',
+      '/admin/retrain',
+      '/admin/subscriptions',
+      '/admin/subscriptions/{id}',
+      '/drift',
       '/health',
       '/locations',
+      '/metrics',
       '/metrics/prequential',
       '/models',
       '/models/champion',
+      '/models/{version}',
       '/openapi.json',
+      '/pipeline',
       '/predict',
+      '/predictions',
+      '/quality',
       '/ready',
     ]);
+    expect(doc.paths['/admin/retrain'].post.security).toEqual([{ adminToken: [] }]);
+    const threshold = doc.paths['/predict'].get.parameters.find((p: { name: string }) => p.name === 'threshold');
+    expect(threshold).toMatchObject({ in: 'query', required: false });
     const body = doc.paths['/predict'].post.requestBody.content['application/json'].schema;
-    expect(body.properties.humidity3pm).toMatchObject({ minimum: 0, maximum: 100 });
+    expect(body.properties.humidity3pm.anyOf).toContainEqual({ type: 'number', minimum: 0, maximum: 100 });
     expect(body.additionalProperties).toBe(false);
   });
 });
