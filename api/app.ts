@@ -166,6 +166,7 @@ export function apiErrorHandler(
       .code(status)
       .send({ error: status === 503 ? 'service unavailable' : 'internal server error' });
   }
+  if (status === 429) return reply.code(429).send({ error: 'too many requests', reason: error.message });
   const field = error instanceof ApiError ? error.field : undefined;
   const body: ErrorBody =
     field === undefined
@@ -272,11 +273,12 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   await app.register(rateLimit, {
     max: settings.rateLimitPerMinute,
     timeWindow: 60_000,
-    errorResponseBuilder: (_request, context) => ({
-      statusCode: context.statusCode,
-      error: 'too many requests',
-      reason: `more than ${context.max} requests per minute from this client; retry after ${context.after}`,
-    }),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        context.statusCode,
+        'RATE_LIMITED',
+        `more than ${context.max} requests per minute from this client; retry after ${context.after}`,
+      ),
   });
   await app.register(underPressure, {
     maxEventLoopDelay: 1000,

@@ -20,7 +20,7 @@ export interface PredictionPoint {
 }
 
 export function predictionHistorySql(location: string, from: string, to: string): string {
-  return `SELECT toString(date) AS date, probability, decision, threshold, model_version, status,
+  return `SELECT toString(date) AS day, probability, decision, threshold, model_version, status,
   rain_tomorrow, rainfall_tomorrow_mm
 FROM (
   SELECT location, date, probability, decision, threshold, model_version
@@ -31,7 +31,7 @@ FROM (
   FROM actuals FINAL
   WHERE location = ${quoteString(location)} AND date >= ${quoteDate(from)} AND date <= ${quoteDate(to)}
 ) AS a USING (location, date)
-ORDER BY date`;
+ORDER BY day`;
 }
 
 export async function predictionHistory(
@@ -47,7 +47,7 @@ export async function predictionHistory(
     const status = r.status === 'joined' || r.status === 'missing' ? r.status : null;
     const rain = status === 'joined' && r.rain_tomorrow !== null ? Number(r.rain_tomorrow) === 1 : null;
     return {
-      date: String(r.date),
+      date: String(r.day),
       probability: Number(r.probability),
       decision: Number(r.decision) === 1,
       threshold: Number(r.threshold),
