@@ -294,7 +294,13 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // Swagger UI sets inline style attributes, which its own hashed CSP refuses: on /docs only, styles may be
+  // inline (scripts stay hashed).
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
+  });
 
   const forecasts = createForecastService(deps.redis);
   const predictions = createPredictService({

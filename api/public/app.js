@@ -63,7 +63,10 @@ function chart(key, el, options, data) {
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
   const t = Number(params.get('threshold'));
-  return { station: params.get('station'), threshold: params.has('threshold') && t >= 0 && t <= 1 ? t : null };
+  return {
+    station: params.get('station'),
+    threshold: params.has('threshold') && t >= 0 && t <= 1 ? t : null,
+  };
 }
 
 function writeHash() {
@@ -108,7 +111,8 @@ function drawHistory() {
   const rained = points.map((p) => (p.rainTomorrow === true ? 1 : null));
   const changes = [];
   for (let i = 1; i < points.length; i++)
-    if (points[i].modelVersion !== points[i - 1].modelVersion) changes.push({ x: xs[i], version: points[i].modelVersion });
+    if (points[i].modelVersion !== points[i - 1].modelVersion)
+      changes.push({ x: xs[i], version: points[i].modelVersion });
   const annotate = (u) => {
     const ctx = u.ctx;
     ctx.save();
@@ -134,7 +138,14 @@ function drawHistory() {
       series: [
         {},
         { label: 'probability', stroke: '#1d2430', width: 2, value: (_u, v) => pct(v) },
-        { label: 'threshold', stroke: '#b35c00', dash: [6, 4], width: 1, value: (_u, v) => num(v, 2) },
+        {
+          label: 'threshold',
+          stroke: '#b35c00',
+          dash: [6, 4],
+          width: 1,
+          points: { show: false },
+          value: (_u, v) => num(v, 2),
+        },
         {
           label: 'rained next day',
           stroke: '#1f6feb',
@@ -175,7 +186,9 @@ async function loadHistory() {
 
 async function loadCalibration() {
   const station = state.station;
-  const body = await api(`/quality?groupBy=overall&location=${encodeURIComponent(station)}&threshold=${state.threshold}`);
+  const body = await api(
+    `/quality?groupBy=overall&location=${encodeURIComponent(station)}&threshold=${state.threshold}`,
+  );
   if (station !== state.station) return;
   const bins = (body.rows[0]?.calibration ?? []).filter((b) => b.n > 0);
   const xs = bins.map((b) => b.meanProbability);
@@ -186,7 +199,13 @@ async function loadCalibration() {
       scales: { x: { time: false, range: [0, 1] }, y: { range: [0, 1] } },
       series: [
         { label: 'forecast', value: (_u, v) => pct(v) },
-        { label: 'observed', stroke: '#1f6feb', width: 2, points: { show: true, size: 8 }, value: (_u, v) => pct(v) },
+        {
+          label: 'observed',
+          stroke: '#1f6feb',
+          width: 2,
+          points: { show: true, size: 8 },
+          value: (_u, v) => pct(v),
+        },
         { label: 'perfect', stroke: '#9aa4b2', dash: [4, 4], width: 1, points: { show: false } },
       ],
       axes: [
@@ -215,7 +234,12 @@ async function loadWeekly() {
         { label: 'accuracy', stroke: '#2da44e', width: 2, value: (_u, v) => num(v) },
       ],
     },
-    [rows.map((r) => dayS(r.bucket)), rows.map((r) => r.rocAuc), rows.map((r) => r.brier), rows.map((r) => r.accuracy)],
+    [
+      rows.map((r) => dayS(r.bucket)),
+      rows.map((r) => r.rocAuc),
+      rows.map((r) => r.brier),
+      rows.map((r) => r.accuracy),
+    ],
   );
 }
 
@@ -226,8 +250,22 @@ async function loadFairness() {
     api(`/quality?groupBy=season&threshold=${t}`),
   ]);
   const headers = ['', 'n', 'ROC AUC', 'Brier', 'accuracy', 'recall', 'precision'];
-  const cells = (r) => [r.bucket, r.n, num(r.rocAuc), num(r.brier), num(r.accuracy), num(r.recall), num(r.precision)];
-  table($('by-station'), null, ['station', ...headers.slice(1)], byStation.rows.map(cells), (row) => row[0] === state.station);
+  const cells = (r) => [
+    r.bucket,
+    r.n,
+    num(r.rocAuc),
+    num(r.brier),
+    num(r.accuracy),
+    num(r.recall),
+    num(r.precision),
+  ];
+  table(
+    $('by-station'),
+    null,
+    ['station', ...headers.slice(1)],
+    byStation.rows.map(cells),
+    (row) => row[0] === state.station,
+  );
   table($('by-season'), null, ['season', ...headers.slice(1)], bySeason.rows.map(cells));
 }
 
@@ -281,7 +319,12 @@ async function loadRegistry() {
 async function loadPipeline() {
   try {
     const p = await api('/pipeline');
-    table($('lag'), 'Consumer lag', ['stage', 'group', 'lag'], p.stages.map((s) => [s.stage, s.groupId, s.lag ?? '–']));
+    table(
+      $('lag'),
+      'Consumer lag',
+      ['stage', 'group', 'lag'],
+      p.stages.map((s) => [s.stage, s.groupId, s.lag ?? '–']),
+    );
     table(
       $('rates'),
       'Topics',
@@ -304,14 +347,21 @@ async function loadPipeline() {
 async function settle(label, promises) {
   const results = await Promise.allSettled(promises);
   const failed = results.filter((r) => r.status === 'rejected');
-  status(failed.length ? `${label}: ${failed.length} panel(s) could not load (${failed[0].reason.message})` : '');
+  status(
+    failed.length ? `${label}: ${failed.length} panel(s) could not load (${failed[0].reason.message})` : '',
+  );
 }
 
 async function selectStation(station) {
   state.station = station;
   $('station').value = station;
   writeHash();
-  await settle('station', [loadForecast(), loadHistory().then(loadWeekly), loadCalibration(), loadFairness()]);
+  await settle('station', [
+    loadForecast(),
+    loadHistory().then(loadWeekly),
+    loadCalibration(),
+    loadFairness(),
+  ]);
   document.body.dataset.loaded = 'true';
 }
 
@@ -324,7 +374,10 @@ function onThreshold() {
   clearTimeout(thresholdTimer);
   // The forecast follows the slider at once; the tables once it rests.
   void loadForecast();
-  thresholdTimer = setTimeout(() => void settle('threshold', [loadFairness(), loadCalibration(), loadWeekly()]), 250);
+  thresholdTimer = setTimeout(
+    () => void settle('threshold', [loadFairness(), loadCalibration(), loadWeekly()]),
+    250,
+  );
 }
 
 async function start() {
@@ -333,7 +386,10 @@ async function start() {
   const select = $('station');
   const withForecast = locations.filter((l) => l.forecastDate !== null);
   for (const l of [...withForecast, ...locations.filter((x) => x.forecastDate === null)]) {
-    const option = new Option(l.forecastDate === null ? `${l.location} (no forecast)` : l.location, l.location);
+    const option = new Option(
+      l.forecastDate === null ? `${l.location} (no forecast)` : l.location,
+      l.location,
+    );
     select.add(option);
   }
   const first = wanted.station ?? withForecast[0]?.location ?? locations[0]?.location;
