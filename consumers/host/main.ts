@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { runCommand } from '../../lib/platform/cli/command.ts';
 import { loadConfig } from '../../lib/platform/config.ts';
 import { createLogger } from '../../lib/platform/log.ts';
+import { startMetricsServer } from './metrics-server.ts';
 import { STAGE_NAMES, startPipeline, type StageName } from './pipeline.ts';
 import { startPipelineThreads, TWO_THREADS } from './threads.ts';
 
@@ -45,7 +46,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       done = threaded.done;
     } else {
       const pipeline = await startPipeline(config, logger, options.stages);
+      // Prometheus /metrics of this process (METRICS_HOST:METRICS_PORT); threaded runs do not serve it yet.
+      const metricsServer = await startMetricsServer(config, pipeline, logger);
       stop = async () => {
+        await metricsServer.close();
         await pipeline.stop();
         logger.info({ counters: pipeline.metrics.snapshot().counters }, 'stopped');
       };
