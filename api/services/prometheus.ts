@@ -21,7 +21,8 @@ import { LATENCY_BUCKETS_S, METRIC_PREFIX } from '../../lib/platform/metrics.ts'
 import type { PipelineService } from './pipeline.ts';
 
 export interface HttpMetrics {
-  observe(method: string, route: string, status: number, seconds: number): void;
+  /** The observer of one route pattern: (method, status, seconds). */
+  route(pattern: string): (method: string, status: number, seconds: number) => void;
 }
 
 const STORE_CACHE_MS = 15_000;
@@ -161,8 +162,17 @@ export function registerApiMetrics(
   }
 
   return {
-    observe(method, route, status, seconds) {
-      http.observe({ method, route, status_code: String(status) }, seconds);
+    route(pattern) {
+      const children = new Map<string, { observe(seconds: number): void }>();
+      return (method, status, seconds) => {
+        const key = `${method} ${status}`;
+        let child = children.get(key);
+        if (!child) {
+          child = http.labels({ method, route: pattern, status_code: String(status) });
+          children.set(key, child);
+        }
+        child.observe(seconds);
+      };
     },
   };
 }
