@@ -25,7 +25,9 @@ export const CONTENT_SECURITY_POLICY: NonNullable<HelmetOptions['contentSecurity
 };
 
 /** The headers helmet sets with `options`, lower-case names. */
-export function securityHeaders(options: HelmetOptions = { contentSecurityPolicy: CONTENT_SECURITY_POLICY }): Record<string, string> {
+export function securityHeaders(
+  options: HelmetOptions = { contentSecurityPolicy: CONTENT_SECURITY_POLICY },
+): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader(name: string, value: unknown) {

@@ -313,7 +313,10 @@ async function runParent(): Promise<void> {
     execFileSync('bash', ['ops/stack', 'up'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
     startedStack = true;
   }
-  const env = { RATE_LIMIT_PER_MINUTE: String(BENCH_RATE_LIMIT_PER_MINUTE), ADMIN_TOKEN: randomBytes(24).toString('hex') };
+  const env = {
+    RATE_LIMIT_PER_MINUTE: String(BENCH_RATE_LIMIT_PER_MINUTE),
+    ADMIN_TOKEN: randomBytes(24).toString('hex'),
+  };
   const { config, logger, id } = await benchDeployment('api', env);
   const childEnv = {
     ...env,
@@ -379,7 +382,9 @@ async function runParent(): Promise<void> {
     const deleted = await deleteByPrefix(redis.client, prefix).catch(() => 0);
     progress(`deleted ${deleted} Redis keys under ${prefix}:`);
     await redis.close();
-    await removeDeployment(config, logger).catch((error: unknown) => progress(`teardown failed: ${String(error)}`));
+    await removeDeployment(config, logger).catch((error: unknown) =>
+      progress(`teardown failed: ${String(error)}`),
+    );
     rmSync(dir, { recursive: true, force: true });
     if (startedStack)
       execFileSync('bash', ['ops/stack', 'down'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });

@@ -44,7 +44,10 @@ export function verifySignature(
  * every re-processing of the event after a crash, different for another subscription or event.
  */
 export function deliveryIdOf(subscriptionId: string, eventKey: string): string {
-  return createHash('sha256').update(JSON.stringify([subscriptionId, eventKey])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([subscriptionId, eventKey]))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /**

@@ -3,7 +3,12 @@
  * then the event on the compacted topic that running predictors follow.
  */
 import type { ClickHouse } from '../platform/clickhouse/client.ts';
-import { currentAlias, insertAlias, setModelStatus, type Alias } from '../platform/clickhouse/queries/models.ts';
+import {
+  currentAlias,
+  insertAlias,
+  setModelStatus,
+  type Alias,
+} from '../platform/clickhouse/queries/models.ts';
 import { loadStoredModel } from './registry.ts';
 import type { Config } from '../platform/config.ts';
 import type { Producer } from '../platform/kafka/client.ts';
@@ -63,7 +68,8 @@ export async function promoteVersion(
   request: { alias: Alias; version: string; reason: string; at?: number },
 ): Promise<Promotion> {
   const stored = await loadStoredModel(deps.clickhouse, request.version);
-  if (!stored) throw new PromotionError('MODEL_NOT_FOUND', `no model version ${request.version} in the registry`);
+  if (!stored)
+    throw new PromotionError('MODEL_NOT_FOUND', `no model version ${request.version} in the registry`);
   const current = await currentAlias(deps.clickhouse, request.alias);
   const promotion: Promotion = {
     alias: request.alias,
@@ -84,6 +90,7 @@ export async function rollbackChampion(
 ): Promise<Promotion> {
   const current = await currentAlias(deps.clickhouse, 'champion');
   const target = current?.previousVersion;
-  if (!target) throw new PromotionError('NO_PREVIOUS_VERSION', 'the champion has no previous version to roll back to');
+  if (!target)
+    throw new PromotionError('NO_PREVIOUS_VERSION', 'the champion has no previous version to roll back to');
   return promoteVersion(deps, { alias: 'champion', version: target, reason: request.reason, at: request.at });
 }

@@ -150,9 +150,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const family = (suffix: string, help: string, labelNames: string[]) =>
     new Counter({ name: `${METRIC_PREFIX}${suffix}`, help, labelNames, registers: [registry] });
   const recordsIn = family('stage_records_in_total', 'Records a stage consumed', ['stage']);
-  const recordsOut = family('stage_records_out_total', 'Records a stage produced or made durable', [
-    'stage',
-  ]);
+  const recordsOut = family('stage_records_out_total', 'Records a stage produced or made durable', ['stage']);
   const dlq = family('stage_dlq_total', 'Records a stage sent to the DLQ, by reason', ['stage', 'reason']);
   const outcomes = family('stage_outcomes_total', 'What a stage did with its records', ['stage', 'outcome']);
   const others = new Map<string, Counter>();

@@ -545,7 +545,9 @@ describe('GET /openapi.json', () => {
       '/ready',
     ]);
     expect(doc.paths['/admin/retrain'].post.security).toEqual([{ adminToken: [] }]);
-    const threshold = doc.paths['/predict'].get.parameters.find((p: { name: string }) => p.name === 'threshold');
+    const threshold = doc.paths['/predict'].get.parameters.find(
+      (p: { name: string }) => p.name === 'threshold',
+    );
     expect(threshold).toMatchObject({ in: 'query', required: false });
     const body = doc.paths['/predict'].post.requestBody.content['application/json'].schema;
     expect(body.properties.humidity3pm.anyOf).toContainEqual({ type: 'number', minimum: 0, maximum: 100 });

@@ -110,8 +110,8 @@ describe('quality report on ClickHouse 26.x (chDB)', () => {
     const list = pairs();
     const confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
     for (const { p, y } of list) {
-      if (p >= threshold) y ? confusion.tp++ : confusion.fp++;
-      else y ? confusion.fn++ : confusion.tn++;
+      const cell = p >= threshold ? (y ? 'tp' : 'fp') : y ? 'fn' : 'tn';
+      confusion[cell]++;
     }
     expect(row!.n).toBe(list.length);
     expect(row!.confusion).toEqual(confusion);
