@@ -34,7 +34,7 @@ import { createMetrics, type Metrics } from '../lib/platform/metrics.ts';
 import type { RedisHandle } from '../lib/platform/redis.ts';
 import { parseAllowList } from '../consumers/alerts/allow-list.ts';
 import { REDACTED_PATHS } from './admin-auth.ts';
-import { securityHeaders } from './security-headers.ts';
+import { apiSecurityHeaders, securityHeaders, servesDocuments } from './security-headers.ts';
 import { ApiError } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
@@ -222,9 +222,6 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(createSerializerCompiler());
   app.setErrorHandler(apiErrorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
-  });
 
   const pipeline = deps.kafka
     ? createPipelineService({
@@ -248,30 +245,43 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     clock,
     logger: log,
   });
-  // One onResponse hook per route, closed over its pattern: no per-request lookup of the route options
-  // (an object Fastify builds on each access) and no label hashing (children cached per status).
+  // Per route, decided once when the route is added: its security headers (helmet's full set for the
+  // documents a browser renders, the lean API set for JSON) and its request histogram, closed over its
+  // pattern (no per-request lookup of the route options, an object Fastify builds on each access, and
+  // no label hashing: children cached per status).
+  const documentHeaders = securityHeaders();
+  const apiHeaders = apiSecurityHeaders(documentHeaders);
   app.addHook('onRoute', (route) => {
+    const headers = servesDocuments(route.url) ? documentHeaders : apiHeaders;
+    const setHeaders = (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      reply.headers(headers);
+      done();
+    };
     const observe = http.route(route.url);
-    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const measure = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       observe(request.method, reply.statusCode, reply.elapsedTime / 1000);
       done();
     };
-    route.onResponse = route.onResponse === undefined ? [hook] : [route.onResponse, hook].flat();
+    route.onRequest = route.onRequest === undefined ? [setHeaders] : [setHeaders, route.onRequest].flat();
+    route.onResponse = route.onResponse === undefined ? [measure] : [route.onResponse, measure].flat();
   });
   const unmatched = http.route('unmatched');
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) unmatched(request.method, reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
-
-  const headers = securityHeaders();
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
+  app.setNotFoundHandler((request, reply) => {
+    unmatched(request.method, 404, reply.elapsedTime / 1000);
+    reply
+      .headers(apiHeaders)
+      .code(404)
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
   await app.register(rateLimit, {
     max: settings.rateLimitPerMinute,
     timeWindow: 60_000,
+    // The x-ratelimit-* headers go on the 429 only: on every other answer they are bytes nobody reads.
+    addHeadersOnExceeding: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+    },
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         context.statusCode,

@@ -44,3 +44,24 @@ export function securityHeaders(
   if (failed) throw failed;
   return headers;
 }
+
+/**
+ * The headers of a JSON or text answer (OWASP's REST set): no content may run or be framed, HTTPS
+ * only, no sniffing, no referrer. Fewer bytes than the document set, on the answers that are most of
+ * the traffic.
+ */
+export function apiSecurityHeaders(document = securityHeaders()): Record<string, string> {
+  return {
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'strict-transport-security': document['strict-transport-security']!,
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
+    'referrer-policy': 'no-referrer',
+  };
+}
+
+/** Routes that serve documents a browser renders (the dashboard, its assets, Swagger UI). */
+export function servesDocuments(url: string): boolean {
+  return url === '/' || url.startsWith('/assets/') || url === '/docs' || url.startsWith('/docs/');
+}

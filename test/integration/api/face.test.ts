@@ -417,5 +417,10 @@ describe('operations', () => {
     expect((await app.inject('/assets/vendor/package.json')).statusCode).toBe(404);
     expect((await app.inject('/assets/app.js')).statusCode).toBe(200);
     expect((await app.inject('/docs/')).statusCode).toBe(200);
+    // JSON answers get the lean API set: nothing may run or be framed.
+    const json = await app.inject('/predict?location=Albury');
+    expect(json.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(json.headers['x-content-type-options']).toBe('nosniff');
+    expect((await app.inject('/nope')).headers['x-frame-options']).toBe('DENY');
   });
 });
