@@ -35,3 +35,15 @@ describe('securityHeaders', () => {
     expect(h['x-powered-by']).toBeUndefined();
   });
 });
+
+describe('apiSecurityHeaders and servesDocuments', () => {
+  it('gives JSON answers a policy under which nothing runs or is framed', async () => {
+    const { apiSecurityHeaders, servesDocuments } = await import('../../../api/security-headers.ts');
+    const h = apiSecurityHeaders();
+    expect(h['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(h['x-frame-options']).toBe('DENY');
+    expect(h['x-content-type-options']).toBe('nosniff');
+    expect(['/', '/assets/app.js', '/docs', '/docs/static/index.css'].every(servesDocuments)).toBe(true);
+    expect(['/predict', '/metrics', '/documents', '/assets'].some(servesDocuments)).toBe(false);
+  });
+});
