@@ -200,11 +200,15 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   };
   let dlq: DlqTally | null = null;
   if (deps.kafka) {
+    // The DLQ counts are a panel of the dashboard, not a reason to refuse to serve forecasts.
     dlq = await startDlqTally({
       kafka: deps.kafka.kafka,
       topic: settings.topics.observationsDlq,
       groupPrefix: settings.groupPrefix,
       logger: log,
+    }).catch((error: unknown) => {
+      log.warn({ err: error }, 'DLQ counts unavailable: the DLQ topic cannot be read');
+      return null;
     });
   }
 
