@@ -3,7 +3,14 @@
 /* global uPlot */
 
 const $ = (id) => document.getElementById(id);
-const state = { station: null, threshold: 0.5, charts: {} };
+const state = {
+  station: null,
+  threshold: 0.5,
+  latestDate: null,
+  byStation: null,
+  bySeason: null,
+  charts: {},
+};
 const pct = (p) => (p === null || p === undefined ? '–' : `${(p * 100).toFixed(1)}%`);
 const num = (x, d = 3) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(d));
 const dayS = (date) => Date.parse(`${date}T00:00:00Z`) / 1000;
@@ -184,13 +191,10 @@ async function loadHistory() {
 
 // ---------------------------------------------------------------- quality
 
-async function loadCalibration() {
-  const station = state.station;
-  const body = await api(
-    `/quality?groupBy=overall&location=${encodeURIComponent(station)}&threshold=${state.threshold}`,
-  );
-  if (station !== state.station) return;
-  const bins = (body.rows[0]?.calibration ?? []).filter((b) => b.n > 0);
+/** The station's reliability plot, from the per-station quality rows (no request of its own). */
+function drawCalibration() {
+  const row = (state.byStation ?? []).find((r) => r.bucket === state.station);
+  const bins = (row?.calibration ?? []).filter((b) => b.n > 0);
   const xs = bins.map((b) => b.meanProbability);
   chart(
     'calibration',
@@ -218,7 +222,7 @@ async function loadCalibration() {
 }
 
 async function loadWeekly() {
-  const latest = historyPoints.length ? historyPoints[historyPoints.length - 1].date : null;
+  const latest = state.latestDate;
   const from = latest ? new Date((dayS(latest) - 364 * 86400) * 1000).toISOString().slice(0, 10) : undefined;
   const body = await api(`/quality?groupBy=week${from ? `&from=${from}` : ''}&threshold=${state.threshold}`);
   const rows = body.rows;
@@ -243,12 +247,21 @@ async function loadWeekly() {
   );
 }
 
+/** Quality per station and per season at the threshold; the per-station rows also feed the reliability plot. */
 async function loadFairness() {
   const t = state.threshold;
   const [byStation, bySeason] = await Promise.all([
     api(`/quality?groupBy=location&threshold=${t}`),
     api(`/quality?groupBy=season&threshold=${t}`),
   ]);
+  if (t !== state.threshold) return;
+  state.byStation = byStation.rows;
+  state.bySeason = bySeason.rows;
+  drawFairness();
+}
+
+function drawFairness() {
+  drawCalibration();
   const headers = ['', 'n', 'ROC AUC', 'Brier', 'accuracy', 'recall', 'precision'];
   const cells = (r) => [
     r.bucket,
@@ -263,10 +276,10 @@ async function loadFairness() {
     $('by-station'),
     null,
     ['station', ...headers.slice(1)],
-    byStation.rows.map(cells),
+    state.byStation.map(cells),
     (row) => row[0] === state.station,
   );
-  table($('by-season'), null, ['season', ...headers.slice(1)], bySeason.rows.map(cells));
+  table($('by-season'), null, ['season', ...headers.slice(1)], state.bySeason.map(cells));
 }
 
 // ---------------------------------------------------------------- drift, registry, pipeline
@@ -358,9 +371,9 @@ async function selectStation(station) {
   writeHash();
   await settle('station', [
     loadForecast(),
-    loadHistory().then(loadWeekly),
-    loadCalibration(),
-    loadFairness(),
+    loadHistory(),
+    // Quality rows do not depend on the station: fetched once per threshold, redrawn per station.
+    state.byStation ? Promise.resolve(drawFairness()) : loadFairness(),
   ]);
   document.body.dataset.loaded = 'true';
 }
@@ -374,10 +387,7 @@ function onThreshold() {
   clearTimeout(thresholdTimer);
   // The forecast follows the slider at once; the tables once it rests.
   void loadForecast();
-  thresholdTimer = setTimeout(
-    () => void settle('threshold', [loadFairness(), loadCalibration(), loadWeekly()]),
-    250,
-  );
+  thresholdTimer = setTimeout(() => void settle('threshold', [loadFairness(), loadWeekly()]), 250);
 }
 
 async function start() {
@@ -385,6 +395,8 @@ async function start() {
   const { locations } = await api('/locations');
   const select = $('station');
   const withForecast = locations.filter((l) => l.forecastDate !== null);
+  // The newest forecast date of any station: where the weekly scores end.
+  state.latestDate = withForecast.reduce((d, l) => (l.forecastDate > d ? l.forecastDate : d), '') || null;
   for (const l of [...withForecast, ...locations.filter((x) => x.forecastDate === null)]) {
     const option = new Option(
       l.forecastDate === null ? `${l.location} (no forecast)` : l.location,
@@ -407,7 +419,7 @@ async function start() {
     const h = readHash();
     if (h.station && h.station !== state.station) void selectStation(h.station);
   });
-  void settle('overview', [loadDrift(), loadRegistry(), loadPipeline()]);
+  void settle('overview', [loadDrift(), loadRegistry(), loadPipeline(), loadWeekly()]);
   if (first) await selectStation(first);
   setInterval(() => void settle('refresh', [loadForecast(), loadPipeline()]), 15_000);
 }
