@@ -28,10 +28,10 @@ import {
   MessagesStreamModes,
   Producer as PltProducer,
 } from '@platformatic/kafka';
-import { loadConfig } from '../lib/config.ts';
-import { createKafka, Partitioners, type Kafka, type Message } from '../lib/kafka/client.ts';
-import { createProducer } from '../lib/kafka/producer.ts';
-import { createLogger } from '../lib/log.ts';
+import { loadConfig } from '../lib/platform/config.ts';
+import { createKafka, Partitioners, type Kafka, type Message } from '../lib/platform/kafka/client.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import { createLogger } from '../lib/platform/log.ts';
 import type { MemberEvent, MemberSpec } from './lib/kafka-member.ts';
 import { ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
