@@ -77,6 +77,33 @@ export interface ModelEvent {
   at: number;
 }
 
+/** One Open-Meteo answer as received (producers/open-meteo), before mapping. */
+export interface OpenMeteoRawAnswer {
+  station: string;
+  latitude: number;
+  longitude: number;
+  timezone: string;
+  mode: string;
+  from: string;
+  to: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  body: string;
+  fetchedAt: string;
+  attempts: number;
+}
+
+/** A live station's days already on the observations topic (producers/open-meteo/ingestion-state.ts). */
+export interface OpenMeteoIngestionState {
+  station: string;
+  observationsPartition: number;
+  ranges: { from: string; to: string }[];
+  fingerprints: Buffer;
+  offsets: number[];
+  updatedAt: number;
+}
+
 /** Schema file (under schemas/) of each event type, used for registration and subjects. */
 export const SCHEMA_FILES = {
   observation: 'observation.avsc',
@@ -85,6 +112,8 @@ export const SCHEMA_FILES = {
   labeled: 'labeled-example.avsc',
   driftAlert: 'drift-alert.avsc',
   modelEvent: 'model-event.avsc',
+  openMeteoRaw: 'open-meteo-raw.avsc',
+  openMeteoState: 'open-meteo-state.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -96,6 +125,8 @@ export interface EventTypes {
   labeled: LabeledExample;
   driftAlert: DriftAlert;
   modelEvent: ModelEvent;
+  openMeteoRaw: OpenMeteoRawAnswer;
+  openMeteoState: OpenMeteoIngestionState;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -108,6 +139,8 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   labeled: 'labeled',
   driftAlert: 'driftAlerts',
   modelEvent: 'modelEvents',
+  openMeteoRaw: 'openMeteoRaw',
+  openMeteoState: 'openMeteoState',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

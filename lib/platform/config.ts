@@ -112,6 +112,10 @@ export interface Topics {
   labeled: string;
   driftAlerts: string;
   modelEvents: string;
+  /** Open-Meteo answers as received, before mapping (producers/open-meteo). */
+  openMeteoRaw: string;
+  /** Compacted: per live station, the days the Open-Meteo ingestion has put on the observations topic. */
+  openMeteoState: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -123,6 +127,8 @@ export function topicNames(prefix: string): Topics {
     labeled: `${prefix}.labeled.v1`,
     driftAlerts: `${prefix}.drift-alerts.v1`,
     modelEvents: `${prefix}.model-events.v1`,
+    openMeteoRaw: `${prefix}.open-meteo.raw.v1`,
+    openMeteoState: `${prefix}.open-meteo.state.v1`,
   };
 }
 

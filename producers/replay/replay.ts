@@ -3,8 +3,9 @@
  * one per (station, day), keyed by station, in event-time order. `RainTomorrow` is never sent: labels
  * come from the next day's observation, as they would in production.
  */
+import { basename } from 'node:path';
 import { z } from 'zod';
-import type { EventCodec } from '../../lib/domain/events.ts';
+import type { EventCodec, Observation } from '../../lib/domain/events.ts';
 import { isIsoDate, type CsvRow } from '../../lib/domain/weather/csv.ts';
 import type { Progress } from '../../lib/platform/cli/progress.ts';
 import type { Config } from '../../lib/platform/config.ts';
@@ -104,6 +105,10 @@ export async function replay(
     limit: options.limit,
   };
   const plan = planReplay(rows, filter);
+  // Each event says where it was read (schema v2's sourcePosition): the file's name and the row's line.
+  const lineOf = new Map<Observation, number>();
+  for (const r of rows) if (r.ok) lineOf.set(r.observation, r.line);
+  const fileName = basename(file);
   const log = deps.logger.child({ component: 'replay' });
   const started = clock();
 
@@ -154,7 +159,10 @@ export async function replay(
     for (const o of day.observations) {
       pending.push({
         key: o.location,
-        value: deps.codec.encode('observation', o),
+        value: deps.codec.encode('observation', {
+          ...o,
+          sourcePosition: `file:${fileName}:${lineOf.get(o)}`,
+        }),
         timestamp: String(ingestedAt),
       });
     }

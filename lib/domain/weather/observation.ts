@@ -29,6 +29,8 @@ export interface Observation {
   rainToday: boolean | null;
   /** Where the event came from: `weatherAUS` replay or `open-meteo` ingestion. */
   source: string;
+  /** Where it was read: `file:<name>:<line>`, `<raw-topic>:<partition>:<offset>`; null before schema v2. */
+  sourcePosition?: string | null;
 }
 
 export const COMPASS_POINTS = [

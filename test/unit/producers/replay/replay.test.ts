@@ -82,4 +82,21 @@ describe('replay', () => {
     expect(r.log).toEqual(['send dlq 1', 'send obs 4', 'wait', 'send obs 2', 'send obs 2', 'send obs 2']);
     expect(sleeps).toEqual([500, 500, 500]);
   });
+
+  it('says where each event was read: the file name and the CSV line (schema v2 sourcePosition)', async () => {
+    const r = recorder();
+    const encoded: { date: string; location: string; sourcePosition?: string | null }[] = [];
+    const codec = {
+      encode: (_kind: string, o: (typeof encoded)[number]) => {
+        encoded.push(o);
+        return Buffer.from(o.date);
+      },
+    } as unknown as EventCodec;
+    await replay(rows, '/data/slice.csv', { speed: 0, quiet: true }, { ...r, codec, topics, logger });
+    // Lines of the file: header on 1, then Sydney and Perth of each day on 2, 3, 4, 5...
+    expect(encoded.slice(0, 2).map((o) => `${o.location} ${o.sourcePosition}`)).toEqual([
+      'Perth file:slice.csv:3',
+      'Sydney file:slice.csv:2',
+    ]);
+  });
 });
