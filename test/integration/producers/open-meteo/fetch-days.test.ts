@@ -171,6 +171,7 @@ describe('fetchDays, archive (backfill)', () => {
         retriable: false,
         reason:
           'Open-Meteo refused the request (HTTP 400): Cannot initialize DailyVariable from invalid String value x.',
+        url: expect.stringMatching(/\/v1\/archive\?.*start_date=2023-12-31&end_date=2024-01-05/),
       },
     ]);
     expect(result!.observations.map((o) => o.date)).toEqual([
