@@ -14,15 +14,17 @@
  * - A day already ingested with the same values is skipped; with other values it goes to the DLQ with
  *   both versions (the features stage would refuse it as a duplicate anyway).
  *
- * Every answer is committed to the raw topic in a transaction of its own before it is mapped, so an
- * answer the mapping chokes on is kept for `ingest remap`.
+ * Every answer is written to the raw topic (idempotent producer, acknowledged by all in-sync replicas)
+ * before it is mapped, so an answer the mapping chokes on is kept for `ingest remap`. Not in the days'
+ * transaction: an answer is worth keeping even when its days never make it, and a second transaction
+ * right after the first one's commit would wait for the coordinator to finish that one.
  */
 import type { EventCodec, Observation } from '../../lib/domain/events.ts';
 import type { Topics } from '../../lib/platform/config.ts';
 import { describeError, RainstreamError } from '../../lib/platform/errors.ts';
 import type { IHeaders, Kafka, Message, Producer } from '../../lib/platform/kafka/client.ts';
 import { DLQ_HEADERS, toDlqMessage } from '../../lib/platform/kafka/dlq.ts';
-import { chunkMessages, createProducer } from '../../lib/platform/kafka/producer.ts';
+import { chunkMessages, createProducer, sendBounded } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import type { FetchFailure, RawAnswer } from './fetch-days.ts';
 import {
@@ -94,7 +96,7 @@ export interface StationIngestion {
   readonly station: string;
   /** As of the last commit of this process (or the read at opening). */
   state(): StationIngestionState;
-  /** Commits one answer to the raw topic; resolves with where it is. */
+  /** Writes one answer to the raw topic; resolves with where it is once it is durable. */
   writeRaw(raw: RawAnswer): Promise<LogPosition>;
   /** Commits the days mapped from the raw answer at `source`: new ones, rejections, conflicts, state. */
   ingestDays(source: LogPosition, url: string, mapped: MappedAnswer): Promise<DaysOutcome>;
@@ -202,11 +204,14 @@ export async function openIngestion(stations: readonly string[], deps: Ingestion
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'open-meteo-ingestion' });
   const producers = new Map<string, Producer>();
+  // Raw answers and refused calls: durable at once, in no transaction (see the header).
+  const plain = createProducer(kafka);
   const close = async () => {
-    await Promise.allSettled([...producers.values()].map((p) => p.disconnect()));
+    await Promise.allSettled([plain, ...producers.values()].map((p) => p.disconnect()));
   };
   let states: Map<string, StationIngestionState>;
   try {
+    await plain.connect();
     for (const station of stations) {
       producers.set(
         station,
@@ -325,10 +330,12 @@ export async function openIngestion(stations: readonly string[], deps: Ingestion
           fetchedAt: raw.fetchedAt,
           attempts: raw.attempts,
         });
-        return transact('writing a raw answer', async (txn) => {
-          const [meta] = await send(txn, topics.openMeteoRaw, [{ key: stationKey, value }]);
+        try {
+          const [meta] = await sendBounded(plain, topics.openMeteoRaw, [{ key: stationKey, value }]);
           return { topic: topics.openMeteoRaw, partition: meta!.partition, offset: meta!.baseOffset! };
-        });
+        } catch (error) {
+          throw kafkaError(`writing a raw answer of ${station}`, error);
+        }
       },
 
       async ingestDays(source, url, mapped) {
@@ -413,7 +420,11 @@ export async function openIngestion(stations: readonly string[], deps: Ingestion
             [DLQ_SOURCE_URL_HEADER]: f.url ?? '',
           },
         }));
-        await transact('rejecting failed calls', (txn) => send(txn, topics.observationsDlq, messages));
+        try {
+          await sendBounded(plain, topics.observationsDlq, messages);
+        } catch (error) {
+          throw kafkaError(`rejecting failed calls of ${station}`, error);
+        }
         return final.length;
       },
     };
