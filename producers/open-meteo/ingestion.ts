@@ -111,14 +111,14 @@ export interface Ingestion {
 
 type Transaction = Awaited<ReturnType<Producer['transaction']>>;
 
+/** The error and what it wraps (kafkajs wraps broker errors in its retrier's, as `originalError`). */
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let e = error; e && chain.length < 16;) {
+  let e = error;
+  while (e && chain.length < 16) {
     chain.push(e);
-    const next =
-      (e as { cause?: unknown; originalError?: unknown }).cause ??
-      (e as { originalError?: unknown }).originalError;
-    e = next;
+    const link = e as { cause?: unknown; originalError?: unknown };
+    e = link.cause ?? link.originalError;
   }
   return chain;
 }
