@@ -116,6 +116,34 @@ export type CrossFieldRuleId =
 /** Degrees a 9am or 3pm reading may exceed the day's maximum (or fall below the night's minimum) by. */
 export const TEMPERATURE_SLACK = 5;
 
+type CrossFieldRule = (
+  o: Pick<Observation, 'rainToday' | 'rainfall'> & Partial<Observation>,
+) => ObservationIssue | null;
+
+const rainReportedTogether: CrossFieldRule = (o) => {
+  if ((o.rainToday === null) === (o.rainfall === null)) return null;
+  return o.rainToday === null
+    ? {
+        field: 'rainToday',
+        rule: 'rain-reported-together',
+        reason: `is missing while rainfall is ${o.rainfall} mm (rainToday is rainfall > 1 mm)`,
+      }
+    : {
+        field: 'rainfall',
+        rule: 'rain-reported-together',
+        reason: `is missing while rainToday is ${o.rainToday} (rainToday is rainfall > 1 mm)`,
+      };
+};
+
+const rainTodayAgrees: CrossFieldRule = (o) =>
+  o.rainToday !== null && o.rainfall !== null && o.rainToday !== o.rainfall > 1
+    ? {
+        field: 'rainToday',
+        rule: 'rain-today-agrees',
+        reason: `${o.rainToday} disagrees with rainfall ${o.rainfall} mm (rainToday is rainfall > 1 mm)`,
+      }
+    : null;
+
 /**
  * Rules between fields, each with what the data set says (rows of 145,460 breaking it):
  * - max-not-below-min: MaxTemp >= MinTemp (0 rows).
@@ -141,28 +169,8 @@ const CROSS_FIELD_RULES: readonly ((o: Observation) => ObservationIssue | null)[
           reason: `maxTemp ${o.maxTemp} °C is below minTemp ${o.minTemp} °C`,
         }
       : null,
-  (o) => {
-    if ((o.rainToday === null) === (o.rainfall === null)) return null;
-    return o.rainToday === null
-      ? {
-          field: 'rainToday',
-          rule: 'rain-reported-together',
-          reason: `is missing while rainfall is ${o.rainfall} mm (rainToday is rainfall > 1 mm)`,
-        }
-      : {
-          field: 'rainfall',
-          rule: 'rain-reported-together',
-          reason: `is missing while rainToday is ${o.rainToday} (rainToday is rainfall > 1 mm)`,
-        };
-  },
-  (o) =>
-    o.rainToday !== null && o.rainfall !== null && o.rainToday !== o.rainfall > 1
-      ? {
-          field: 'rainToday',
-          rule: 'rain-today-agrees',
-          reason: `${o.rainToday} disagrees with rainfall ${o.rainfall} mm (rainToday is rainfall > 1 mm)`,
-        }
-      : null,
+  rainReportedTogether,
+  rainTodayAgrees,
   (o) => {
     for (const [direction, speedField] of Object.entries(SPEED_OF_DIRECTION)) {
       const dir = o[direction as keyof typeof SPEED_OF_DIRECTION];
@@ -200,6 +208,25 @@ const CROSS_FIELD_RULES: readonly ((o: Observation) => ObservationIssue | null)[
         }
       : null,
 ];
+
+/**
+ * The rain rules alone (rain-reported-together, rain-today-agrees), for the derived events that carry an
+ * observation's rainToday and rainfall (feature vectors, predictions): the label of the day before.
+ */
+export function checkRain(
+  rainToday: boolean | null,
+  rainfall: number | null,
+): { field: string; reason: string } | null {
+  if (rainfall !== null) {
+    const range = checkMeasurement('rainfall', rainfall);
+    if (range) return range;
+  }
+  if (rainToday !== null && typeof rainToday !== 'boolean') {
+    return { field: 'rainToday', reason: `must be true, false or null, got ${describe(rainToday)}` };
+  }
+  const issue = rainReportedTogether({ rainToday, rainfall }) ?? rainTodayAgrees({ rainToday, rainfall });
+  return issue && { field: issue.field, reason: issue.reason };
+}
 
 const NUMERIC = Object.entries(NUMERIC_FIELDS).map(([key, spec]) => ({
   key: key as NumericField,
@@ -347,5 +374,36 @@ export function validateObservation(value: unknown, rules: ObservationRules): Va
         ? { field: i.keys.join(', '), reason: 'is not a field of an observation' }
         : { field: i.path.length > 0 ? i.path.join('.') : 'observation', reason: i.message },
     ),
+  };
+}
+
+// ---- what the stages' steps return for a record they will not pass on ----
+
+/**
+ * A record a stage's pure step refuses, returned with its outputs (a step never throws on data): the shell
+ * sends the record at index `at` of the batch it gave the step to the DLQ with these facts.
+ */
+export interface StepRejection {
+  /** Index of the record in the step's input. */
+  at: number;
+  kind: 'invalid' | 'late' | 'conflict';
+  /** The event field at fault (`date`, `humidity3pm`...). */
+  field: string;
+  reason: string;
+  /** For a conflict: the version kept (JSON-able). */
+  conflicting?: unknown;
+}
+
+/** The first issue, its reason naming the other fields at fault: one DLQ record says everything. */
+export function firstIssue(issues: readonly { field: string; reason: string }[]): {
+  field: string;
+  reason: string;
+} {
+  const [first, ...rest] = issues;
+  if (first === undefined) return { field: '', reason: 'invalid' };
+  if (rest.length === 0) return { field: first.field, reason: first.reason };
+  return {
+    field: first.field,
+    reason: `${first.reason} (and ${rest.length} more: ${rest.map((i) => i.field).join(', ')})`,
   };
 }
