@@ -13,6 +13,8 @@ import Fastify, {
 } from 'fastify';
 import pkg from '../package.json' with { type: 'json' };
 import type { ChampionSource } from '../lib/models/champion.ts';
+import { loadStationRegistry, type StationRegistry } from '../lib/domain/stations.ts';
+import { loadConfig, type EventTimeConfig } from '../lib/platform/config.ts';
 import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
 import type { Logger } from '../lib/platform/log.ts';
 import type { RedisHandle } from '../lib/platform/redis.ts';
@@ -41,6 +43,10 @@ export interface ApiDeps {
   /** Probability at or above which the decision is "rain" (the predictor's threshold). */
   decisionThreshold: number;
   clock?: () => number;
+  /** What an observation must satisfy (lib/domain/weather/validation.ts); default: the shipped config's. */
+  eventTime?: EventTimeConfig;
+  /** The stations served; default: the weatherAUS ones and data/live-stations.json. */
+  stations?: StationRegistry;
 }
 
 export const API_INFO = {
@@ -131,12 +137,16 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  const forecasts = createForecastService(deps.redis);
+  const defaults = deps.eventTime && deps.stations ? undefined : loadConfig({});
+  const stations = deps.stations ?? loadStationRegistry(defaults!.openMeteo.stationsFile);
+  const forecasts = createForecastService(deps.redis, stations);
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
     decisionThreshold: deps.decisionThreshold,
     clock,
+    eventTime: deps.eventTime ?? defaults!.eventTime,
+    stations,
   });
   await app.register(healthRoutes, {
     readiness: createReadinessService(deps.redis, deps.clickhouse),

@@ -15,6 +15,7 @@ import { createLogger, type Logger } from '../lib/platform/log.ts';
 import { createRedis } from '../lib/platform/redis.ts';
 import { buildApp } from './app.ts';
 import { registerEvents } from '../lib/domain/events.ts';
+import { loadStationRegistry } from '../lib/domain/stations.ts';
 
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
@@ -49,7 +50,14 @@ async function serve(): Promise<void> {
   const clickhouse = createClickHouse(config.clickhouse);
   const champions = await championSource(config, logger, clickhouse);
   const app = buildApp(
-    { redis, clickhouse, champions, decisionThreshold: config.pipeline.decisionThreshold },
+    {
+      redis,
+      clickhouse,
+      champions,
+      decisionThreshold: config.pipeline.decisionThreshold,
+      eventTime: config.eventTime,
+      stations: loadStationRegistry(config.openMeteo.stationsFile),
+    },
     { logger },
   );
 

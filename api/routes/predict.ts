@@ -50,8 +50,8 @@ export async function predictRoutes(app: FastifyInstance, options: PredictRoutes
       return reply.code(404).send({
         error: 'no forecast',
         location,
-        knownStation: isKnownStation(location),
-        reason: noForecastReason(location),
+        knownStation: isKnownStation(location, forecasts.stations),
+        reason: noForecastReason(location, forecasts.stations),
       });
     }
     // The stored JSON text is the body: a string with a JSON content type skips serialization.
