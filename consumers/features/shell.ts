@@ -34,7 +34,11 @@ export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage>
     const locations = [...new Set(decoded.map((d) => d.event.location))];
     const states = await loadStates(redis, stationKey, locations, parseStationState);
     const result = featuresBatchStep(
-      decoded.map((d) => ({ event: d.event, ingestedAt: d.record.timestamp })),
+      decoded.map((d) => ({
+        event: d.event,
+        ingestedAt: d.record.timestamp,
+        key: d.record.key?.toString('utf8') ?? null,
+      })),
       states,
       observationRules({ eventTime: config.eventTime, stations, now: clock() }),
     );

@@ -26,6 +26,7 @@ import {
 } from '../../lib/domain/features/station-window.ts';
 import { dayNumber, fromDayNumber } from '../../lib/domain/time.ts';
 import {
+  checkKey,
   checkObservation,
   firstIssue,
   type ObservationRules,
@@ -176,10 +177,10 @@ export interface FeaturesBatchResult {
 /**
  * The step over one partition's observations in order. `states` holds the stations' windows as loaded and
  * is updated in place, so a station seen twice in the batch sees its own earlier day. `rules` validates
- * each observation (its clock is the batch's).
+ * each observation (its clock is the batch's); `key`, when given, must be the observation's station.
  */
 export function featuresBatchStep(
-  events: readonly { event: Observation; ingestedAt: number }[],
+  events: readonly { event: Observation; ingestedAt: number; key?: string | null }[],
   states: Map<string, StationState | null>,
   rules: ObservationRules,
 ): FeaturesBatchResult {
@@ -194,8 +195,10 @@ export function featuresBatchStep(
   };
   const rejected: StepRejection[] = [];
   for (let at = 0; at < events.length; at++) {
-    const { event, ingestedAt } = events[at]!;
+    const { event, ingestedAt, key } = events[at]!;
     const issues = checkObservation(event, rules);
+    const keyIssue = checkKey(key, event.location);
+    if (keyIssue) issues.push({ ...keyIssue, rule: 'station' });
     if (issues.length > 0) {
       outcomes.invalid++;
       rejected.push({ at, kind: 'invalid', ...firstIssue(issues) });

@@ -41,7 +41,7 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     let partitionStations = known.get(partition);
     if (!partitionStations) known.set(partition, (partitionStations = new Map()));
     const result = labelBatchStep(
-      decoded.map((d) => d.event),
+      decoded.map((d) => ({ event: d.event, key: d.record.key?.toString('utf8') ?? null })),
       states,
       partitionStations,
       config.pipeline.labelGraceDays,

@@ -8,6 +8,7 @@ import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { dayNumber, isCalendarDate } from '../../lib/domain/time.ts';
 import {
   checkEventDate,
+  checkKey,
   checkRain,
   type ObservationRules,
   type StepRejection,
@@ -266,7 +267,7 @@ export interface LabelBatchResult {
  * order, so only a replayed batch brings them.
  */
 export function labelBatchStep(
-  events: readonly Prediction[],
+  events: readonly { event: Prediction; key?: string | null }[],
   states: Map<string, JoinState | null>,
   known: Map<string, JoinState>,
   graceDays: number,
@@ -285,8 +286,8 @@ export function labelBatchStep(
   };
   const rejected: StepRejection[] = [];
   for (let at = 0; at < events.length; at++) {
-    const p = events[at]!;
-    const issue = checkPrediction(p, rules);
+    const { event: p, key } = events[at]!;
+    const issue = checkPrediction(p, rules) ?? checkKey(key, p.location);
     if (issue) {
       outcomes.invalid++;
       rejected.push({ at, kind: 'invalid', ...issue });

@@ -44,7 +44,7 @@ export async function startPredictorStage(deps: StageDeps): Promise<RunningStage
       const now = clock();
       const ver = now * 1000;
       const result = predictBatchStep(
-        decoded.map((d) => d.event),
+        decoded.map((d) => ({ event: d.event, key: d.record.key?.toString('utf8') ?? null })),
         ready,
         config.pipeline.decisionThreshold,
         now,

@@ -8,6 +8,7 @@ import type { LatestForecast } from '../../lib/domain/state-keys.ts';
 import { addDays } from '../../lib/domain/time.ts';
 import {
   checkEventDate,
+  checkKey,
   checkRain,
   type ObservationRules,
   type StepRejection,
@@ -114,12 +115,12 @@ export interface PredictBatchResult {
 }
 
 /**
- * The step over a batch of feature vectors: each is checked, then predicted with the champion of the
- * batch; a vector that cannot be (invalid, or not of the champion's feature set) is returned as a
+ * The step over a batch of feature vectors (with their record keys, when known): each is checked, then
+ * predicted with the champion of the batch; a vector that cannot be (invalid, or not of the champion's feature set) is returned as a
  * rejection, never thrown.
  */
 export function predictBatchStep(
-  events: readonly FeatureVector[],
+  events: readonly { event: FeatureVector; key?: string | null }[],
   champion: PreparedChampion,
   threshold: number,
   now: number,
@@ -129,8 +130,8 @@ export function predictBatchStep(
   const latest = new Map<string, Prediction>();
   const rejected: StepRejection[] = [];
   for (let at = 0; at < events.length; at++) {
-    const fv = events[at]!;
-    const issue = checkFeatureVector(fv, rules);
+    const { event: fv, key } = events[at]!;
+    const issue = checkFeatureVector(fv, rules) ?? checkKey(key, fv.location);
     if (issue) {
       rejected.push({ at, kind: 'invalid', ...issue });
       continue;

@@ -407,3 +407,23 @@ export function firstIssue(issues: readonly { field: string; reason: string }[])
     reason: `${first.reason} (and ${rest.length} more: ${rest.map((i) => i.field).join(', ')})`,
   };
 }
+
+/**
+ * Null when a record's Kafka key is its event's station; otherwise why not. Every topic is keyed by
+ * station so that a station's days stay on one partition, in order, with one stage instance holding its
+ * state: a record keyed otherwise would be processed beside that state, not with it. `undefined` means
+ * the caller has no key to check (a test, the API).
+ */
+export function checkKey(
+  key: string | null | undefined,
+  location: string,
+): { field: string; reason: string } | null {
+  if (key === undefined || key === location) return null;
+  return {
+    field: 'key',
+    reason:
+      key === null
+        ? `the record has no key; it must be keyed by its station ${quoted(location)}`
+        : `key ${quoted(key)} is not the record's station ${quoted(location)}`,
+  };
+}

@@ -144,6 +144,17 @@ describe('featuresBatchStep', () => {
     expect(step([observation({ location: 'Darwin', date: '2015-03-02' })], states).outcomes.emitted).toBe(1);
   });
 
+  it('rejects an observation keyed by another station, which would be processed beside its state', () => {
+    const result = featuresBatchStep(
+      [{ event: observation({ location: 'Sydney', date: '2015-03-01' }), ingestedAt: 0, key: 'Perth' }],
+      new Map(),
+      rules,
+    );
+    expect(result.rejected).toEqual([
+      { at: 0, kind: 'invalid', field: 'key', reason: 'key "Perth" is not the record\'s station "Sydney"' },
+    ]);
+  });
+
   it('reads a state written before fingerprints and seen ranges existed', () => {
     const states = new Map<string, StationState | null>();
     const days = Array.from({ length: 12 }, (_, d) => rainDay(addDays('2015-03-01', d), 1));

@@ -196,6 +196,21 @@ describe('join state storage', () => {
 });
 
 describe('labelBatchStep: the join and the sweep over a partition', () => {
+  const joinBatch = (
+    events: Prediction[],
+    states: Map<string, JoinState | null>,
+    known: Map<string, JoinState>,
+    graceDays: number,
+    rules: ReturnType<typeof testRules>,
+  ) =>
+    labelBatchStep(
+      events.map((event) => ({ event })),
+      states,
+      known,
+      graceDays,
+      rules,
+    );
+
   const rules = testRules();
   const at = (location: string, date: string, rainToday: boolean | null = false) =>
     prediction(date, rainToday, { location });
@@ -203,7 +218,7 @@ describe('labelBatchStep: the join and the sweep over a partition', () => {
   it('joins, then times out the pending day of a station the partition has left behind', () => {
     const states = new Map<string, JoinState | null>();
     const known = new Map<string, JoinState>();
-    const first = labelBatchStep(
+    const first = joinBatch(
       [at('Albury', '2017-01-01'), at('Cobar', '2017-01-01'), at('Albury', '2017-01-02')],
       states,
       known,
@@ -212,7 +227,7 @@ describe('labelBatchStep: the join and the sweep over a partition', () => {
     );
     expect(first.labeled.map((l) => `${l.location} ${l.date}`)).toEqual(['Albury 2017-01-01']);
     expect(first.watermark).toBe('2017-01-01');
-    const later = labelBatchStep(
+    const later = joinBatch(
       [at('Albury', '2017-01-05'), at('Darwin', '2017-01-05')],
       states,
       known,
@@ -229,8 +244,8 @@ describe('labelBatchStep: the join and the sweep over a partition', () => {
   it('rejects a far-future or impossible prediction before it touches the join or the partition time', () => {
     const states = new Map<string, JoinState | null>();
     const known = new Map<string, JoinState>();
-    labelBatchStep([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
-    const result = labelBatchStep(
+    joinBatch([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
+    const result = joinBatch(
       [
         at('Darwin', '2099-01-01'),
         at('Darwin', '9999-12-31'),
@@ -259,20 +274,37 @@ describe('labelBatchStep: the join and the sweep over a partition', () => {
   it('lets no single station, even one valid day far ahead, time out the others', () => {
     const states = new Map<string, JoinState | null>();
     const known = new Map<string, JoinState>();
-    labelBatchStep([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
-    const jump = labelBatchStep([at('Darwin', '2026-11-30')], states, known, 1, rules);
+    joinBatch([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
+    const jump = joinBatch([at('Darwin', '2026-11-30')], states, known, 1, rules);
     expect(jump.watermark).toBe('2017-01-01');
     expect(jump.actuals).toEqual([]);
-    const next = labelBatchStep([at('Albury', '2017-01-02', true)], states, known, 1, rules);
+    const next = joinBatch([at('Albury', '2017-01-02', true)], states, known, 1, rules);
     expect(next.labeled.map((l) => l.date)).toEqual(['2017-01-01']);
+  });
+
+  it('rejects a prediction keyed by another station than its own', () => {
+    const result = labelBatchStep(
+      [
+        { event: at('Albury', '2017-01-01'), key: 'Cobar' },
+        { event: at('Albury', '2017-01-02'), key: null },
+      ],
+      new Map(),
+      new Map(),
+      1,
+      rules,
+    );
+    expect(result.rejected.map((r) => [r.field, r.reason])).toEqual([
+      ['key', 'key "Cobar" is not the record\'s station "Albury"'],
+      ['key', 'the record has no key; it must be keyed by its station "Albury"'],
+    ]);
   });
 
   it('counts a re-delivered prediction and skips it', () => {
     const states = new Map<string, JoinState | null>();
     const known = new Map<string, JoinState>();
     const batch = [at('Albury', '2017-01-01'), at('Albury', '2017-01-02')];
-    labelBatchStep(batch, states, known, 1, rules);
-    const again = labelBatchStep(batch, states, known, 1, rules);
+    joinBatch(batch, states, known, 1, rules);
+    const again = joinBatch(batch, states, known, 1, rules);
     expect(again.outcomes).toMatchObject({ late: 1, duplicate: 1 });
     expect(again.labeled).toEqual([]);
     expect(again.changed.size).toBe(0);

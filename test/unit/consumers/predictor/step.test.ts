@@ -137,7 +137,13 @@ describe('predictBatchStep', () => {
 
   it('predicts every valid vector and keeps the last of each station as its latest forecast', () => {
     const batch = [features(10, '2017-01-01'), features(20, '2017-01-02')];
-    const result = predictBatchStep(batch, champion(), 0.5, 5, rules);
+    const result = predictBatchStep(
+      batch.map((event) => ({ event })),
+      champion(),
+      0.5,
+      5,
+      rules,
+    );
     expect(result.predictions.map((p) => p.date)).toEqual(['2017-01-01', '2017-01-02']);
     expect(result.latest.get('Albury')!.date).toBe('2017-01-02');
     expect(result.rejected).toEqual([]);
@@ -154,7 +160,13 @@ describe('predictBatchStep', () => {
       { ...good, rainToday: false, rainfall: 80 },
       good,
     ];
-    const result = predictBatchStep(batch, champion(), 0.5, 5, rules);
+    const result = predictBatchStep(
+      batch.map((event) => ({ event })),
+      champion(),
+      0.5,
+      5,
+      rules,
+    );
     expect(result.rejected.map((r) => [r.at, r.kind, r.field])).toEqual([
       [0, 'invalid', 'date'],
       [1, 'invalid', 'date'],
