@@ -62,7 +62,7 @@ export async function decodeBatch<K extends EventKind>(
       decoded.push({ record, event: await codec.decode(kind, record.value) });
     } catch (error) {
       if (isRetriable(error)) throw error;
-      dlq.push({ record, reason: error, kind: 'decode' });
+      dlq.push({ record, reason: error, field: 'value', kind: 'decode' });
     }
   }
   return { decoded, dlq };

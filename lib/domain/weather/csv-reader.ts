@@ -5,9 +5,11 @@
  * its exact bytes (for the DLQ) and the reason, and reading goes on with the next record:
  * - a record longer than `maxRecordBytes` (its fields are never decoded);
  * - a quote inside an unquoted field, or text after a closing quote;
- * - a quoted field still open `maxRecordBytes` after its record began, or at the end of the input: its
- *   record is taken to end with its first line, and reading resumes on the next line, so one stray quote
- *   costs one line, not the rest of the file;
+ * - a quoted field still open `maxRecordBytes` after its record began, or at the end of the input; or a
+ *   record spanning lines that cannot be read or has another number of fields than the first record:
+ *   such a record is taken to end with its first line, and reading resumes on the next line, so a stray
+ *   quote costs its own line, not the lines a later quote would close it on (RFC 4180: every record has
+ *   as many fields as the header);
  * - bytes that are not UTF-8.
  * Blank lines are skipped. Records are yielded one at a time (no array of lines or of the whole text): the
  * common record, unquoted, costs one native newline search, one decode and one split.
@@ -51,6 +53,8 @@ export interface CsvReadPosition {
   final: boolean;
   /** Whether `offset` is the very start of the input, where a byte order mark may be. */
   atStart: boolean;
+  /** Fields of the first record read, once known. */
+  width?: number;
 }
 
 /**
@@ -61,7 +65,7 @@ export function* csvRecords(
   input: Uint8Array,
   options: CsvReadOptions = {},
   from: CsvReadPosition = { offset: 0, line: 1, final: true, atStart: true },
-): Generator<CsvRecord, { offset: number; line: number }> {
+): Generator<CsvRecord, { offset: number; line: number; width: number | undefined }> {
   const maxBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const length = bytes.length;
@@ -69,6 +73,7 @@ export function* csvRecords(
   const allUtf8 = isUtf8(bytes);
   let pos = from.atStart && startsWithBom(bytes.subarray(from.offset)) ? from.offset + 3 : from.offset;
   let line = from.line;
+  let width = from.width;
   // Position of the next quote at or after pos (length when none): searched again only once passed, so a
   // file without quotes costs one search in all.
   let nextQuote = -1;
@@ -88,7 +93,10 @@ export function* csvRecords(
       const record = simpleRecord(bytes, pos, end, line, maxBytes, allUtf8);
       pos = newline < 0 ? length : newline + 1;
       line++;
-      if (record) yield record;
+      if (record) {
+        width ??= record.fields?.length;
+        yield record;
+      }
       continue;
     }
 
@@ -116,13 +124,24 @@ export function* csvRecords(
     } else {
       const fields = quotedFields(bytes, pos, scanned.end);
       if (typeof fields === 'string') record.error = fields;
-      else record.fields = fields;
+      else if (scanned.lines > 1 && width !== undefined && fields.length !== width) {
+        record.error = `${fields.length} fields across ${scanned.lines} lines, not ${width}`;
+      } else record.fields = fields;
     }
+    if (record.error !== null && scanned.lines > 1) {
+      // Most likely a stray quote that a later one closed: only its first line is lost.
+      const end = lineEnd > pos && bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+      yield { ...record, end, error: `${record.error}; read as its first line only` };
+      pos = newline + 1;
+      line++;
+      continue;
+    }
+    width ??= record.fields?.length;
     line += scanned.lines;
     pos = scanned.next;
     yield record;
   }
-  return { offset: pos, line };
+  return { offset: pos, line, width };
 }
 
 function simpleRecord(
@@ -229,6 +248,7 @@ export class CsvStreamReader {
   /** Stream offset of pending[0]. */
   private base = 0;
   private line = 1;
+  private width: number | undefined;
   private readonly options: CsvReadOptions;
 
   constructor(options: CsvReadOptions = {}) {
@@ -253,6 +273,7 @@ export class CsvStreamReader {
       line: this.line,
       final,
       atStart: this.base === 0,
+      width: this.width,
     });
     let step = iterator.next();
     for (; !step.done; step = iterator.next()) {
@@ -265,6 +286,7 @@ export class CsvStreamReader {
       });
     }
     this.line = step.value.line;
+    this.width = step.value.width;
     this.base += step.value.offset;
     this.pending = this.pending.subarray(step.value.offset);
     return out;

@@ -96,6 +96,27 @@ describe('csvRecords: RFC 4180', () => {
     expect(records[1]!.error).toMatch(/quoted field opened on line 2 is not closed/);
   });
 
+  it('loses one line to a stray quote that a later line closes', () => {
+    const records = read('a,b,c\n1,"2,3\n4,"x\ny",6\n7,8,9\n');
+    expect(records.map((r) => [r.line, r.fields])).toEqual([
+      [1, ['a', 'b', 'c']],
+      [2, null],
+      [3, ['4', 'x\ny', '6']],
+      [5, ['7', '8', '9']],
+    ]);
+    expect(records[1]!.error).toBe('text after the closing quote of field 2; read as its first line only');
+  });
+
+  it('reads a record spanning lines only when it has as many fields as the first record', () => {
+    const records = read('a,b,c\n1,"2\n3",4\n5,"6,\n7",8,9\n');
+    expect(records.map((r) => [r.line, r.fields, r.error])).toEqual([
+      [1, ['a', 'b', 'c'], null],
+      [2, ['1', '2\n3', '4'], null],
+      [4, null, '4 fields across 2 lines, not 3; read as its first line only'],
+      [5, null, 'a quote inside unquoted field 1'],
+    ]);
+  });
+
   it('closes a quoted field spanning lines when it closes within the limit, and not past it', () => {
     const long = `"${'x\n'.repeat(50)}",1\nnext,2\n`;
     expect(read(long)[0]!.fields).toEqual(['x\n'.repeat(50), '1']);
