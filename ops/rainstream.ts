@@ -37,6 +37,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'model registry: list | champion | promote <version> | rollback',
     module: './models.ts',
   },
+  'check-hostile': {
+    summary: 'send the hostile-input corpus to a throw-away deployment and check every outcome',
+    module: './check-hostile.ts',
+  },
 };
 
 function usage(): string {
