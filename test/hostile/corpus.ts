@@ -779,7 +779,7 @@ export function hostileCorpus({ realLine, header, now }: CorpusInput): HostileCa
       path: '/predict',
       rawBody: 'location=Sydney',
       contentType: 'text/plain',
-      expect: http(415),
+      expect: http(400),
     },
     get(
       'http-get-case',
