@@ -17,7 +17,7 @@ import { formatReport, runHostileCheck } from '../test/hostile/harness.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const USAGE = `
-usage: rainstream check-hostile [--keep] [--settle-seconds N]
+usage: rainstream check-hostile [--keep] [--settle-seconds N] [--include-pending]
 
 Sets up a throw-away deployment on the local stack (its own topics, groups, Redis prefix and ClickHouse
 database), runs the pipeline and the API as child processes, replays real rows to warm it up, sends the
@@ -29,11 +29,15 @@ ClickHouse or Redis, no 5xx. Ends with the line
 
   --keep              leave the deployment in place (its names are printed)
   --settle-seconds N  how long to wait for outcomes after the last input (default 120)
+  --include-pending   also the cases whose outcome waits for another engineer's work (listed in the corpus)
 `;
 
 const optionsSchema = z.strictObject({
   keep: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
   settleSeconds: z.coerce.number().int().positive().default(120),
+  includePending: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+    .default(false),
 });
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -57,7 +61,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     const progress = (message: string) => process.stderr.write(`== ${message}\n`);
     let code = 1;
     try {
-      const report = await runHostileCheck({ env, logger, progress, settleMs: options.settleSeconds * 1000 });
+      const report = await runHostileCheck({
+        env,
+        logger,
+        progress,
+        settleMs: options.settleSeconds * 1000,
+        includePending: options.includePending,
+      });
       console.log(formatReport(report));
       const s = report.summary;
       code = s.crashes + s.silent_drops + s.corrupted + s.http_5xx + s.mismatches === 0 ? 0 : 1;

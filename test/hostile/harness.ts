@@ -83,6 +83,8 @@ export interface HostileOptions {
   logger: Logger;
   /** How long to wait for every outcome after the last input; default 120 s. */
   settleMs?: number;
+  /** Also the cases waiting for another engineer's work (corpus `pendingOn`). */
+  includePending?: boolean;
   progress?: (message: string) => void;
 }
 
@@ -240,6 +242,7 @@ export async function runHostileCheck(options: HostileOptions): Promise<HostileR
     const corpus = hostileCorpus({
       header,
       now,
+      includePending: options.includePending,
       realLine: (location, date) => {
         const line = byDay.get(`${date},${location}`);
         if (!line) throw new Error(`no row for ${location} ${date} in the data set`);
