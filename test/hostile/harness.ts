@@ -366,6 +366,17 @@ export async function runHostileCheck(options: HostileOptions): Promise<HostileR
   }
 }
 
+/** The messages of the fatal log line of a process (the error chain), or its last output. */
+function failureOf(output: string): string {
+  const fatal = output
+    .split('\n')
+    .reverse()
+    .find((l) => l.includes('"level":60'));
+  if (!fatal) return output.slice(-500);
+  const messages = [...fatal.matchAll(/"(?:message|stage)":"((?:[^"\\]|\\.){0,200})/g)].map((m) => m[1]);
+  return messages.join(' | ') || fatal.slice(0, 500);
+}
+
 function lastJsonLine(output: string): string | undefined {
   return output
     .split('\n')
