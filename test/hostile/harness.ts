@@ -349,10 +349,10 @@ export async function runHostileCheck(options: HostileOptions): Promise<HostileR
     for (const child of children) {
       if (child.process.exitCode !== null || child.process.signalCode !== null) {
         crashes.push(
-          `${child.name} exited (${child.process.exitCode ?? child.process.signalCode}): ${child.output().slice(-500)}`,
+          `${child.name} exited (${child.process.exitCode ?? child.process.signalCode}): ${failureOf(child.output())}`,
         );
       } else if (/gave up|"level":60/.test(child.output())) {
-        crashes.push(`${child.name} logged a stage failure: ${child.output().slice(-500)}`);
+        crashes.push(`${child.name} logged a stage failure: ${failureOf(child.output())}`);
       }
     }
     return { results, crashes, corrupted, summary: summarize(results, crashes, corrupted) };
