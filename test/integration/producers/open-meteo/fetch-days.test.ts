@@ -146,7 +146,8 @@ describe('fetchDays, archive (backfill)', () => {
         station: 'Marrakech',
         date: '2024-01-06',
         field: 'humidity3pm',
-        reason: 'relative_humidity_2m at 2024-01-06T15:00 = 140 outside the physical range [0, 100]',
+        reason:
+          'relative_humidity_2m at 2024-01-06T15:00 = 140: 140 % is outside the physical range 0 to 100 %',
       },
     ]);
     expect(h.deps.counters).toMatchObject({ daysMapped: 3, daysRejected: 1 });
