@@ -25,7 +25,7 @@ import {
 import { rainDay } from '../../../support/observations.ts';
 import { pollUntil, testContext, type TestContext } from '../../../support/integration.ts';
 
-const STATION = 'Evolved';
+const STATION = 'Uluru';
 const days = (from: string, n: number) => Array.from({ length: n }, (_, i) => addDays(from, i));
 const OLD_DAYS = days('2020-03-01', 20);
 const NEW_DAYS = days('2020-03-21', 20);
