@@ -25,6 +25,8 @@ import pkg from '../package.json' with { type: 'json' };
 import type { EventCodec } from '../lib/domain/events.ts';
 import { stageGroups } from '../lib/deployment/consumer-groups.ts';
 import type { ChampionSource } from '../lib/models/champion.ts';
+import { loadStationRegistry, type StationRegistry } from '../lib/domain/stations.ts';
+import { loadConfig, type EventTimeConfig } from '../lib/platform/config.ts';
 import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { topicNames, type Config, type Topics } from '../lib/platform/config.ts';
 import { isRainstreamError, type RainstreamError } from '../lib/platform/errors.ts';
@@ -88,6 +90,10 @@ export interface ApiDeps {
   /** The process' metrics registry (default: a new one, with the process' own metrics). */
   metrics?: Metrics;
   clock?: () => number;
+  /** What an observation must satisfy (lib/domain/weather/validation.ts); default: the shipped config's. */
+  eventTime?: EventTimeConfig;
+  /** The stations served; default: the weatherAUS ones and data/live-stations.json. */
+  stations?: StationRegistry;
 }
 
 export const DEFAULT_SETTINGS: ApiSettings = {
@@ -316,12 +322,16 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
   });
 
-  const forecasts = createForecastService(deps.redis);
+  const defaults = deps.eventTime && deps.stations ? undefined : loadConfig({});
+  const stations = deps.stations ?? loadStationRegistry(defaults!.openMeteo.stationsFile);
+  const forecasts = createForecastService(deps.redis, stations);
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
     decisionThreshold: deps.decisionThreshold,
     clock,
+    eventTime: deps.eventTime ?? defaults!.eventTime,
+    stations,
   });
   await app.register(healthRoutes, {
     readiness: createReadinessService({

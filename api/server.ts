@@ -19,6 +19,7 @@ import { createProducer } from '../lib/platform/kafka/producer.ts';
 import type { Kafka } from '../lib/platform/kafka/client.ts';
 import type { EventCodec } from '../lib/domain/events.ts';
 import { registerEvents } from '../lib/domain/events.ts';
+import { loadStationRegistry } from '../lib/domain/stations.ts';
 
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
@@ -66,6 +67,8 @@ async function serve(): Promise<void> {
       kafka: { kafka, producer, codec, registryUrl: config.registry.url },
       settings: apiSettingsOf(config),
       metrics: createMetrics({ processMetrics: true }),
+      eventTime: config.eventTime,
+      stations: loadStationRegistry(config.openMeteo.stationsFile),
     },
     { logger },
   );

@@ -41,8 +41,8 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
         return reply.code(404).send({
           error: 'no forecast',
           location,
-          knownStation: isKnownStation(location),
-          reason: noForecastReason(location),
+          knownStation: isKnownStation(location, forecasts.stations),
+          reason: noForecastReason(location, forecasts.stations),
         });
       }
       // Without a threshold the stored JSON text is the body: a string with a JSON content type skips

@@ -10,6 +10,13 @@ import { type StationState } from '../../lib/domain/features/index.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import { addDays, dayNumber } from '../../lib/domain/time.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
+import {
+  checkObservation,
+  firstIssue,
+  observationRules,
+  type EventTimeRules,
+} from '../../lib/domain/weather/validation.ts';
 import { PredictError, predictStep } from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
 import type { ObservationBody } from '../observation-body.ts';
@@ -96,6 +103,27 @@ export interface PredictServiceDeps {
   champions: ChampionSource;
   decisionThreshold: number;
   clock: () => number;
+  /** The domain validation's rules: what the stream accepts, the API accepts. */
+  eventTime: EventTimeRules;
+  stations: StationRegistry;
+}
+
+/**
+ * The observation of a body, or a 400 naming the field and the reason: the domain validation the CSV edge
+ * and every stage apply (station, date range and horizon, readings, cross-field rules), after the route's
+ * schema has checked the types. Every other field at fault is named in the reason.
+ */
+export function validatedObservation(
+  body: ObservationBody,
+  rules: { eventTime: EventTimeRules; stations: StationRegistry; now: number },
+): Observation {
+  const observation = observationOf(body);
+  const issues = checkObservation(observation, observationRules(rules));
+  if (issues.length > 0) {
+    const { field, reason } = firstIssue(issues);
+    throw new ApiError(400, 'VALIDATION', reason, { field });
+  }
+  return observation;
 }
 
 export interface PredictService {
@@ -104,12 +132,12 @@ export interface PredictService {
 }
 
 export function createPredictService(deps: PredictServiceDeps): PredictService {
-  const { redis, champions, decisionThreshold, clock } = deps;
+  const { redis, champions, decisionThreshold, clock, eventTime, stations } = deps;
   const currentChampion = preparedChampionOf(champions);
 
   return {
     async predict(body, threshold = decisionThreshold) {
-      const observation = observationOf(body);
+      const observation = validatedObservation(body, { eventTime, stations, now: clock() });
       const stored = await redis.client.get(redis.key(...STATE_KEYS.station(observation.location)));
       const history = historyBefore(parseStationState(stored, observation.location), observation.date);
       const now = clock();

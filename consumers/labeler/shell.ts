@@ -5,9 +5,11 @@
  */
 import type { Message } from '../../lib/platform/kafka/client.ts';
 import type { ConsumedRecord } from '../../lib/platform/kafka/consumer.ts';
-import { sendToDlq } from '../../lib/platform/kafka/dlq.ts';
+import { sendToDlq, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { actualRow, labeledRow } from './rows.ts';
 import {
   decodeBatch,
@@ -17,15 +19,7 @@ import {
   type RunningStage,
   type StageDeps,
 } from '../shell/stage.ts';
-import {
-  labelStep,
-  parseJoinState,
-  serializeJoinState,
-  sweepExpired,
-  type Actual,
-  type JoinState,
-} from './step.ts';
-import type { LabeledExample } from '../../lib/domain/events.ts';
+import { labelBatchStep, readJoinState, serializeJoinState, type JoinState } from './step.ts';
 
 const BUILT = ['labeler', 'built'] as const;
 
@@ -37,49 +31,40 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
   const builtKey = redis.key(...BUILT);
   /** Stations seen per partition with their last state: what the event-time sweep looks at. */
   const known = new Map<number, Map<string, JoinState>>();
-  const watermarks = new Map<number, string>();
+  const stations = loadStationRegistry(config.openMeteo.stationsFile);
 
   const handle = async (records: ConsumedRecord[], emit: boolean) => {
     const partition = records[0]!.partition;
     const { decoded, dlq } = await decodeBatch(codec, 'prediction', records);
     const locations = [...new Set(decoded.map((d) => d.event.location))];
-    const states = await loadStates(redis, keyOf, locations, parseJoinState);
-    let stations = known.get(partition);
-    if (!stations) known.set(partition, (stations = new Map()));
-    const changed = new Map<string, JoinState | null>();
-    const labeled: LabeledExample[] = [];
-    const actuals: Actual[] = [];
-    let watermark = watermarks.get(partition) ?? '';
-    const outcomes: Record<string, number> = {};
-    for (const { event } of decoded) {
-      const result = labelStep(states.get(event.location) ?? null, event);
-      outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
-      labeled.push(...result.labeled);
-      actuals.push(...result.actuals);
-      if (result.state !== states.get(event.location)) {
-        states.set(event.location, result.state);
-        changed.set(event.location, result.state);
-        stations.set(event.location, result.state);
-      }
-      if (event.date > watermark) watermark = event.date;
-    }
-    watermarks.set(partition, watermark);
-    for (const [outcome, n] of Object.entries(outcomes)) metrics.inc('labeler_events', { outcome }, n);
-    for (const [location, state] of stations) {
-      const swept = sweepExpired(state, watermark, config.pipeline.labelGraceDays);
-      if (swept.state !== state) {
-        actuals.push(...swept.actuals);
-        stations.set(location, swept.state);
-        changed.set(location, swept.state);
-      }
-    }
+    const states = await loadStates(redis, keyOf, locations, readJoinState);
+    let partitionStations = known.get(partition);
+    if (!partitionStations) known.set(partition, (partitionStations = new Map()));
+    const result = labelBatchStep(
+      decoded.map((d) => ({ event: d.event, key: d.record.key?.toString('utf8') ?? null })),
+      states,
+      partitionStations,
+      config.pipeline.labelGraceDays,
+      observationRules({ eventTime: config.eventTime, stations, now: clock() }),
+    );
+    const { labeled, actuals } = result;
     if (emit) {
+      for (const [outcome, n] of Object.entries(result.outcomes))
+        metrics.inc('labeler_events', { outcome }, n);
+      for (const r of result.rejected) metrics.inc('rejected_events', { stage: 'labeler', kind: r.kind });
+      const rejected: DlqEntry[] = result.rejected.map((r) => ({
+        record: decoded[r.at]!.record,
+        reason: r.reason,
+        field: r.field,
+        kind: r.kind,
+        stage: 'labeler',
+      }));
       const messages: Message[] = labeled.map((e) => ({
         key: e.location,
         value: codec.encode('labeled', e),
       }));
       await sendBounded(deps.producer, config.topics.labeled, messages);
-      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
+      await sendToDlq(deps.producer, config.topics.observationsDlq, [...dlq, ...rejected]);
       const now = clock();
       const ver = now * 1000;
       await deps.clickhouse.insertRows(
@@ -93,7 +78,7 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       metrics.inc('labels_joined', undefined, labeled.length);
       metrics.inc('labels_missing', undefined, actuals.length - labeled.length);
     }
-    await saveStates(redis, keyOf, changed, serializeJoinState, [[builtKey, '1']]);
+    await saveStates(redis, keyOf, result.changed, serializeJoinState, [[builtKey, '1']]);
   };
 
   return runKeyedStage({

@@ -3,8 +3,9 @@
  * a promotion event, no restart). Per batch: one produce, one ClickHouse insert, one Redis pipeline of the
  * stations' latest forecasts; then the commit.
  */
-import type { Prediction } from '../../lib/domain/events.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { preparedChampionOf } from '../../lib/models/champion.ts';
 import type { Message } from '../../lib/platform/kafka/client.ts';
 import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
@@ -18,7 +19,7 @@ import {
   type StageDeps,
 } from '../shell/stage.ts';
 import { predictionRow } from './rows.ts';
-import { latestForecastOf, PredictError, predictStep } from './step.ts';
+import { latestForecastOf, predictBatchStep } from './step.ts';
 
 export async function startPredictorStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, champion } = deps;
@@ -26,6 +27,7 @@ export async function startPredictorStage(deps: StageDeps): Promise<RunningStage
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'predictor' });
   const currentChampion = preparedChampionOf(champion);
+  const stations = loadStationRegistry(config.openMeteo.stationsFile);
 
   const running = await runBatchConsumer({
     kafka: deps.kafka,
@@ -40,25 +42,33 @@ export async function startPredictorStage(deps: StageDeps): Promise<RunningStage
       const { decoded, dlq } = await decodeBatch(codec, 'features', records);
       const ready = currentChampion();
       const now = clock();
+      const ver = now * 1000;
+      const result = predictBatchStep(
+        decoded.map((d) => ({ event: d.event, key: d.record.key?.toString('utf8') ?? null })),
+        ready,
+        config.pipeline.decisionThreshold,
+        now,
+        observationRules({ eventTime: config.eventTime, stations, now }),
+      );
       const messages: Message[] = [];
       const rows: object[] = [];
-      const latest = new Map<string, Prediction>();
-      const rejected: DlqEntry[] = [...dlq];
-      const ver = now * 1000;
-      for (const { record, event } of decoded) {
-        let p: Prediction;
-        try {
-          p = predictStep(event, ready, config.pipeline.decisionThreshold, now);
-        } catch (error) {
-          if (!(error instanceof PredictError)) throw error;
-          rejected.push({ record, reason: error });
-          continue;
-        }
+      for (const p of result.predictions) {
         messages.push({ key: p.location, value: codec.encode('prediction', p) });
         rows.push(predictionRow(p, ver));
-        latest.set(p.location, p);
         metrics.observe('prediction_lag_ms', p.predictedAt - p.ingestedAt);
       }
+      const latest = result.latest;
+      const rejected: DlqEntry[] = [
+        ...dlq,
+        ...result.rejected.map((r) => ({
+          record: decoded[r.at]!.record,
+          reason: r.reason,
+          field: r.field,
+          kind: r.kind,
+          stage: 'predictor',
+        })),
+      ];
+      for (const r of result.rejected) metrics.inc('rejected_events', { stage: 'predictor', kind: r.kind });
       await sendBounded(deps.producer, config.topics.predictions, messages);
       await sendToDlq(deps.producer, config.topics.observationsDlq, rejected);
       await deps.clickhouse.insertRows('predictions', rows);

@@ -101,6 +101,33 @@ export interface Subscription {
   createdAt: number;
 }
 
+/** One Open-Meteo answer as received (producers/open-meteo), before mapping. */
+export interface OpenMeteoRawAnswer {
+  station: string;
+  latitude: number;
+  longitude: number;
+  timezone: string;
+  mode: string;
+  from: string;
+  to: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  body: string;
+  fetchedAt: string;
+  attempts: number;
+}
+
+/** A live station's days already on the observations topic (producers/open-meteo/ingestion-state.ts). */
+export interface OpenMeteoIngestionState {
+  station: string;
+  observationsPartition: number;
+  ranges: { from: string; to: string }[];
+  fingerprints: Buffer;
+  offsets: number[];
+  updatedAt: number;
+}
+
 /** Schema file (under schemas/) of each event type, used for registration and subjects. */
 export const SCHEMA_FILES = {
   observation: 'observation.avsc',
@@ -111,6 +138,8 @@ export const SCHEMA_FILES = {
   modelEvent: 'model-event.avsc',
   command: 'command.avsc',
   subscription: 'subscription.avsc',
+  openMeteoRaw: 'open-meteo-raw.avsc',
+  openMeteoState: 'open-meteo-state.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -124,6 +153,8 @@ export interface EventTypes {
   modelEvent: ModelEvent;
   command: Command;
   subscription: Subscription;
+  openMeteoRaw: OpenMeteoRawAnswer;
+  openMeteoState: OpenMeteoIngestionState;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -138,6 +169,8 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   modelEvent: 'modelEvents',
   command: 'commands',
   subscription: 'subscriptions',
+  openMeteoRaw: 'openMeteoRaw',
+  openMeteoState: 'openMeteoState',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

@@ -3,7 +3,9 @@
  * the deployment the environment names, in event-time order.
  */
 import { registerEvents } from '../../lib/domain/events.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
 import { readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
+import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { createProgress } from '../../lib/platform/cli/progress.ts';
 import { runCommand } from '../../lib/platform/cli/command.ts';
 import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
@@ -44,15 +46,16 @@ export async function main(argv: readonly string[]): Promise<void> {
     const producer = createProducer(kafka);
     const clickhouse = createClickHouse(config.clickhouse);
     try {
-      const rows = await readWeatherCsvFile(file);
+      const stations = loadStationRegistry(config.openMeteo.stationsFile);
+      const rules = observationRules({ eventTime: config.eventTime, stations, now: Date.now() });
+      const rows = await readWeatherCsvFile(file, { rules });
       const codec = await registerEvents(createSchemaRegistry(config), config.topics);
       await producer.connect();
-      const planned = planReplay(rows, {
-        from: options.from,
-        to: options.to,
-        locations: options.locations,
-        limit: options.limit,
-      });
+      const planned = planReplay(
+        rows,
+        { from: options.from, to: options.to, locations: options.locations, limit: options.limit },
+        stations,
+      );
       const summary = await replay(rows, file, options, {
         producer,
         codec,
@@ -61,6 +64,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         waitForTrainedChampion: championPoller(clickhouse),
         waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
         progress: options.quiet ? undefined : createProgress('replay', planned.events),
+        stations,
       });
       console.log(JSON.stringify(summary));
       return 0;

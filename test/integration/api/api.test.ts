@@ -218,13 +218,21 @@ describe('GET /predict', () => {
       error: 'no forecast',
       location: 'Perth',
       knownStation: true,
-      reason: `Perth is a station of feature set ${FEATURE_SET_VERSION} but has no forecast yet`,
+      reason: 'Perth is a station but has no forecast yet',
     });
     const atlantis = await app.inject('/predict?location=Atlantis');
     expect(atlantis.statusCode).toBe(404);
     expect(atlantis.json()).toMatchObject({
       knownStation: false,
       reason: expect.stringContaining('not a station'),
+    });
+    // A case variant is not a second Sydney: /predict serves exactly what /locations lists.
+    await ctx.redis.client.set(ctx.redis.key(...STATE_KEYS.latest('sydney')), '{"location":"sydney"}');
+    const lower = await app.inject('/predict?location=sydney');
+    expect(lower.statusCode).toBe(404);
+    expect(lower.json()).toMatchObject({
+      knownStation: false,
+      reason: '"sydney" is not a station: names are case-sensitive, the station is "Sydney"',
     });
   });
 });
@@ -304,6 +312,26 @@ describe('POST /predict', () => {
     [{ temp3pm: 'hot' }, 'temp3pm', 'must be number or null'],
     [{ location: 'Sydney Harbour' }, 'location', expect.stringMatching(/^must be a station name/)],
     [{ humidity: 50 }, 'humidity', 'is not an accepted field'],
+    // The domain validation, the same as the CSV edge and the stages:
+    [{ date: '9999-12-31' }, 'date', '9999-12-31 is outside the event-time range 1970-01-05 to 2105-12-31'],
+    [{ date: '1900-01-01' }, 'date', expect.stringMatching(/outside the event-time range/)],
+    [{ date: '2099-01-01' }, 'date', expect.stringMatching(/days after today .* at most 2 allowed/)],
+    [{ location: 'sydney' }, 'location', expect.stringMatching(/the station is "Sydney"/)],
+    [{ location: 'Atlantis' }, 'location', expect.stringMatching(/not a station of this deployment/)],
+    [
+      { maxTemp: 5, minTemp: 10, temp9am: null, temp3pm: null },
+      'maxTemp',
+      'maxTemp 5 °C is below minTemp 10 °C',
+    ],
+    [{ rainToday: false, rainfall: 80 }, 'rainToday', expect.stringMatching(/disagrees with rainfall 80 mm/)],
+    [
+      { rainToday: null, rainfall: 5 },
+      'rainToday',
+      expect.stringMatching(/is missing while rainfall is 5 mm/),
+    ],
+    [{ cloud9am: 4.5 }, 'cloud9am', '4.5 is not a whole number of oktas (0 to 9)'],
+    [{ humidity3pm: '0x32' }, 'humidity3pm', 'must be number or null'],
+    [{ windDir9am: 'N', windSpeed9am: 0 }, 'windDir9am', expect.stringMatching(/a calm has no direction/)],
   ])('400 for %j names %s: %s', async (change, field, reason) => {
     const res = await app.inject({ method: 'POST', url: '/predict', payload: { ...next, ...change } });
     expect(res.statusCode).toBe(400);
@@ -344,7 +372,9 @@ describe('GET /locations', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.featureSetVersion).toBe(FEATURE_SET_VERSION);
-    expect(body.locations.map((l: { location: string }) => l.location)).toEqual(STATIONS);
+    expect(body.locations.map((l: { location: string }) => l.location)).toEqual(
+      [...STATIONS, 'Marrakech'].sort(),
+    );
     const byName = new Map(body.locations.map((l: { location: string }) => [l.location, l]));
     expect(byName.get('Sydney')).toEqual({
       location: 'Sydney',
