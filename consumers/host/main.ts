@@ -11,7 +11,8 @@ import { loadConfig } from '../../lib/platform/config.ts';
 import { createHealth } from '../../lib/platform/health.ts';
 import { createLogger } from '../../lib/platform/log.ts';
 import { routeProcessOutputToLog } from '../../lib/platform/process-log.ts';
-import { startHealthServer, type HealthServer } from './health.ts';
+import { startHealthServer, type HealthServer, type Route } from './health.ts';
+import { metricsRoute, type MetricsRoute } from './metrics-route.ts';
 import { STAGE_NAMES, startPipeline, type StageName } from './pipeline.ts';
 import { startPipelineThreads, TWO_THREADS } from './threads.ts';
 
@@ -37,7 +38,8 @@ waits for Kafka, the registry, ClickHouse and Redis; an outage later is waited o
 
   --stages LIST      stages to host (default: all)
   --threads N        1: one event loop; 2: features+predictor on one thread, labeler+drift+trainer on another
-  --health-port N    serve GET /health and /ready on 127.0.0.1:N (0: any free port, logged); default: none
+  --health-port N    serve GET /health, /ready and /metrics on N (0: any free port, logged) instead of
+                     METRICS_HOST:METRICS_PORT (default 127.0.0.1:9464); /metrics with --threads 1 only
 `;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -49,6 +51,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     health.set('host', false, 'starting');
     const starting = new AbortController();
     let server: HealthServer | undefined;
+    let metrics: MetricsRoute | undefined;
+    // Filled in once the pipeline runs: the server answers /health and /ready while it waits to start.
+    const routes: Record<string, Route> = {};
     let stop: (() => Promise<unknown>) | null = null;
     let done: Promise<void> = new Promise<void>(() => undefined);
     return new Promise<number>((resolve) => {
@@ -69,6 +74,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         } catch (error) {
           logger.error({ err: error }, 'shutdown failed');
         }
+        await metrics?.close();
         await server?.close();
         clearTimeout(deadline);
         resolve(code);
@@ -76,9 +82,15 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.on('SIGINT', () => void shutdown('SIGINT', 0));
       process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
       void (async () => {
-        if (options.healthPort !== undefined) {
-          server = await startHealthServer({ health, port: options.healthPort, logger });
-        }
+        // One small HTTP endpoint per process for operators: liveness, readiness, Prometheus. A port that is
+        // taken (a second process on the default) costs the endpoint, never the pipeline.
+        const port = options.healthPort ?? config.metrics.port;
+        server = await startHealthServer({ health, port, host: config.metrics.host, logger, routes }).catch(
+          (error: unknown) => {
+            logger.error({ err: error, port }, 'health and metrics endpoint not started; set METRICS_PORT');
+            return undefined;
+          },
+        );
         if (options.threads === 2) {
           const groups = TWO_THREADS.map((g) => g.filter((s) => options.stages.includes(s))).filter(
             (g) => g.length > 0,
@@ -92,6 +104,8 @@ export async function main(argv: readonly string[]): Promise<void> {
             health,
             signal: starting.signal,
           });
+          metrics = metricsRoute(config, pipeline, logger);
+          routes['/metrics'] = metrics.route;
           stop = async () => {
             await pipeline.stop();
             logger.info({ counters: pipeline.metrics.snapshot().counters }, 'stopped');

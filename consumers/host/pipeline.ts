@@ -18,6 +18,7 @@ import type { Logger } from '../../lib/platform/log.ts';
 import { createRedis } from '../../lib/platform/redis.ts';
 import { retryForever } from '../../lib/platform/retry.ts';
 import { createSchemaRegistry } from '../../lib/platform/schema-registry.ts';
+import { startAlertsStage } from '../alerts/shell.ts';
 import { startDriftStage } from '../drift/shell.ts';
 import { startFeaturesStage } from '../features/shell.ts';
 import { startLabelerStage } from '../labeler/shell.ts';
@@ -34,6 +35,7 @@ export const STAGES = {
   labeler: startLabelerStage,
   drift: startDriftStage,
   trainer: startTrainerStage,
+  alerts: startAlertsStage,
 } as const;
 export type StageName = keyof typeof STAGES;
 export const STAGE_NAMES = Object.keys(STAGES) as StageName[];

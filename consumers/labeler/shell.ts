@@ -1,19 +1,30 @@
 /**
  * Label-join shell: predictions → labeled examples and actuals. The prediction of (station, D) waits in
  * Redis until the prediction of (station, D+1) brings D's label; a day whose successor never comes is
- * recorded missing once the partition's event time has passed it by the grace period. The stage runtime
+ * recorded missing once the partition's event time (the second-latest station's day, so one record cannot
+ * move it: step.ts) has passed it by the grace period. A prediction no stage should have made is refused
+ * into the DLQ before it touches a join. The stage runtime
  * (consumers/shell/runtime.ts) writes the ClickHouse rows, commits the labeled examples with the consumed
  * offsets in one Kafka transaction, then saves the join states.
  */
 import type { Prediction } from '../../lib/domain/events.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
 import { partitionOfKey } from '../../lib/platform/kafka/producer.ts';
 import { keysUnder, withRedis } from '../../lib/platform/redis.ts';
 import type { BatchEnd, Row } from '../shell/runtime.ts';
 import { runStage } from '../shell/runtime.ts';
 import type { RunningStage, StageDeps } from '../shell/stage.ts';
 import { actualRow, labeledRow } from './rows.ts';
-import { labelStep, parseJoinState, serializeJoinState, sweepExpired, type JoinState } from './step.ts';
+import {
+  labelRecordStep,
+  partitionWatermark,
+  readJoinState,
+  serializeJoinState,
+  sweepExpired,
+  type JoinState,
+} from './step.ts';
 
 export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, metrics, redis } = deps;
@@ -21,8 +32,11 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
   const log = deps.logger.child({ stage: 'labeler' });
   /** Per partition, the stations seen with their last saved state: what the event-time sweep looks at. */
   const known = new Map<number, Map<string, JoinState>>();
-  /** Per partition, the latest prediction date seen (saved batches only). */
-  const watermarks = new Map<number, string>();
+  const rules = rulesOfTheDay({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    clock,
+  });
 
   /**
    * The sweep of a batch: every station of the partition, as of this batch, against the partition's
@@ -35,12 +49,8 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     live: boolean,
   ): BatchEnd<JoinState> => {
     const stations = new Map(known.get(partition));
-    let watermark = watermarks.get(partition) ?? '';
-    for (const [location, state] of states) {
-      if (state === null) continue;
-      stations.set(location, state);
-      if (state.lastDate > watermark) watermark = state.lastDate;
-    }
+    for (const [location, state] of states) if (state !== null) stations.set(location, state);
+    const watermark = partitionWatermark(stations);
     const changed = new Map<string, JoinState | null>();
     const rows: Row[] = [];
     const now = clock();
@@ -68,7 +78,6 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       rows,
       onDone() {
         known.set(partition, stations);
-        watermarks.set(partition, watermark);
         if (live) metrics.inc('labels_missing', undefined, rows.length);
       },
     };
@@ -81,11 +90,12 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     state: {
       idOf: (p: Prediction) => p.location,
       keyOf: (location) => STATE_KEYS.pendingLabel(location),
-      parse: (text) => parseJoinState(text),
+      parse: (text, location) => readJoinState(text, location),
       serialize: serializeJoinState,
     },
-    step(prediction, state) {
-      const result = labelStep(state, prediction);
+    step(prediction, state, record) {
+      const result = labelRecordStep(prediction, state, rules(), record.key?.toString('utf8') ?? null);
+      if ('rejection' in result) return { outcome: 'invalid', rejection: result.rejection };
       const now = clock();
       const rows: Row[] = [
         ...result.actuals.map((a) => ({ table: 'actuals', row: actualRow(a, now, now * 1000) })),
@@ -104,7 +114,6 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     endBatch,
     async resumePartition(partition, { partitions, plan }) {
       known.set(partition, new Map());
-      watermarks.delete(partition);
       if (plan === 'rebuild') return;
       // The stations of this partition that wait for a label, as the previous owner left them: without
       // them a station whose days stopped before this restart would never be swept.
@@ -114,21 +123,12 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       const values =
         keys.length === 0 ? [] : await withRedis('loading pending labels', () => redis.client.mget(...keys));
       const stations = new Map<string, JoinState>();
-      let watermark = '';
       for (const value of values) {
-        if (value === null) continue;
-        let state: JoinState;
-        try {
-          state = parseJoinState(value);
-        } catch {
-          continue;
-        }
-        if (partitionOfKey(state.location, partitions) !== partition) continue;
+        const state = value === null ? null : readJoinState(value);
+        if (state === null || partitionOfKey(state.location, partitions) !== partition) continue;
         stations.set(state.location, state);
-        if (state.lastDate > watermark) watermark = state.lastDate;
       }
       known.set(partition, stations);
-      if (watermark !== '') watermarks.set(partition, watermark);
     },
     committed(effects) {
       let joined = 0;

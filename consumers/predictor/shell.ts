@@ -6,27 +6,38 @@
  */
 import type { Prediction } from '../../lib/domain/events.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
 import { preparedChampionOf } from '../../lib/models/champion.ts';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import { runStage, type RecordEffects } from '../shell/runtime.ts';
 import type { RunningStage, StageDeps } from '../shell/stage.ts';
 import { predictionRow } from './rows.ts';
-import { latestForecastOf, predictStep } from './step.ts';
+import { latestForecastOf, predictRecordStep } from './step.ts';
 
 export async function startPredictorStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, champion } = deps;
   if (!champion) throw new RainstreamError('INTERNAL', 'the predictor stage needs a champion source');
   const clock = deps.clock ?? Date.now;
   const currentChampion = preparedChampionOf(champion);
+  const rules = rulesOfTheDay({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    clock,
+  });
   const predictionOf = new WeakMap<RecordEffects<never>, Prediction>();
 
   return runStage<'features', never>(deps, {
     name: 'predictor',
     inputTopic: config.topics.features,
     inputKind: 'features',
-    step(features) {
+    step(features, _state, record) {
       const now = clock();
-      const p = predictStep(features, currentChampion(), config.pipeline.decisionThreshold, now);
+      const key = record.key?.toString('utf8') ?? null;
+      const threshold = config.pipeline.decisionThreshold;
+      const result = predictRecordStep(features, currentChampion(), threshold, now, rules(), key);
+      if ('rejection' in result) return { outcome: 'invalid', rejection: result.rejection };
+      const p = result.prediction;
       const effects: RecordEffects<never> = {
         outcome: 'predicted',
         outputs: [
@@ -42,7 +53,7 @@ export async function startPredictorStage(deps: StageDeps): Promise<RunningStage
       return effects;
     },
     committed(effects) {
-      metrics.inc('predictions', undefined, effects.length);
+      metrics.inc('predictions', undefined, effects.filter((e) => predictionOf.has(e)).length);
       for (const e of effects) {
         const p = predictionOf.get(e);
         if (p) metrics.observe('prediction_lag_ms', p.predictedAt - p.ingestedAt);

@@ -28,7 +28,7 @@ import {
   type BatchContext,
   type ConsumedRecord,
 } from '../../lib/platform/kafka/consumer.ts';
-import { toDlqMessage, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
+import { toDlqMessage, type DlqEntry, type DlqKind } from '../../lib/platform/kafka/dlq.ts';
 import { createLogPositions } from '../../lib/platform/kafka/offsets.ts';
 import {
   openTransaction,
@@ -44,9 +44,6 @@ import { createPartitionStateStore, type PartitionStateStore, type StateCodec } 
 import { planResume, type ResumePlan } from './resume.ts';
 import { decodeBatch, groupIdOf, PARTITIONS_IN_FLIGHT, type RunningStage, type StageDeps } from './stage.ts';
 
-/** The header that names the stage which sent a record to the DLQ (beside dlq.ts's reason and source). */
-export const DLQ_STAGE_HEADER = 'rainstream-dlq-stage';
-
 export interface Output {
   topic: string;
   message: Message;
@@ -55,6 +52,18 @@ export interface Output {
 export interface Row {
   table: string;
   row: object;
+}
+
+/**
+ * A record the step refuses (the domain validation, a late or conflicting day): recorded in the DLQ with
+ * its kind, field and reason, never thrown (a throw is kept for a fault of the step itself).
+ */
+export interface Rejection {
+  kind: DlqKind;
+  field: string;
+  reason: string;
+  /** For a conflict: the version kept. */
+  conflicting?: unknown;
 }
 
 /** What one record's step produced. Everything is optional: a duplicate produces nothing at all. */
@@ -67,6 +76,8 @@ export interface RecordEffects<S> {
   cache?: Array<readonly [key: string, value: string]>;
   /** Counted per stage as `<stage>_events{outcome=...}`. */
   outcome?: string;
+  /** The record goes to the DLQ for this reason (with whatever else the step made of it). */
+  rejection?: Rejection;
 }
 
 export interface BatchEnd<S> {
@@ -176,10 +187,7 @@ export async function runStage<K extends EventKind, S>(
     return run;
   };
 
-  const dlqMessage = (entry: DlqEntry): Message => {
-    const message = toDlqMessage(entry);
-    return { ...message, headers: { ...message.headers, [DLQ_STAGE_HEADER]: spec.name } };
-  };
+  const dlqMessage = (entry: DlqEntry): Message => toDlqMessage({ stage: spec.name, ...entry });
 
   /**
    * Before the first batch of a partition (after an assignment or a failed transaction): fence any
@@ -329,8 +337,14 @@ export async function runStage<K extends EventKind, S>(
       }
       effectsOf.set(d.record, effects);
     });
+    for (const [record, effects] of effectsOf) {
+      const r = effects.rejection;
+      if (r === undefined) continue;
+      dlq.push({ record, reason: r.reason, field: r.field, kind: r.kind, conflicting: r.conflicting });
+      metrics.inc('rejected_events', { stage: spec.name, kind: r.kind });
+    }
     for (const { item, error } of failures) {
-      dlq.push({ record: item.record, reason: error });
+      dlq.push({ record: item.record, reason: error, kind: 'error' });
       log.warn(
         { err: error, partition, offset: item.record.offset },
         'record failed its step; sent to the DLQ',

@@ -57,14 +57,14 @@ export async function decodeBatch<K extends EventKind>(
   const dlq: DlqEntry[] = [];
   for (const record of records) {
     if (record.value === null) {
-      dlq.push({ record, reason: 'record has no value', field: 'value' });
+      dlq.push({ record, reason: 'record has no value', field: 'value', kind: 'decode' });
       continue;
     }
     try {
       decoded.push({ record, event: await codec.decode(kind, record.value) });
     } catch (error) {
       if (isRetriable(error)) throw error;
-      dlq.push({ record, reason: error });
+      dlq.push({ record, reason: error, field: 'value', kind: 'decode' });
     }
   }
   return { decoded, dlq };

@@ -77,6 +77,57 @@ export interface ModelEvent {
   at: number;
 }
 
+/** An operator's command (schemas/command.avsc); the trainer runs kind 'retrain'. */
+export interface Command {
+  id: string;
+  kind: 'retrain';
+  reason: string;
+  requestedBy: string;
+  at: number;
+}
+
+export type SubscriptionKind = 'forecast' | 'champion' | 'drift';
+
+/** An alert subscription (schemas/subscription.avsc), keyed by id on a compacted topic. */
+export interface Subscription {
+  id: string;
+  kind: SubscriptionKind;
+  location: string | null;
+  threshold: number | null;
+  url: string;
+  secret: string;
+  description: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** One Open-Meteo answer as received (producers/open-meteo), before mapping. */
+export interface OpenMeteoRawAnswer {
+  station: string;
+  latitude: number;
+  longitude: number;
+  timezone: string;
+  mode: string;
+  from: string;
+  to: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  body: string;
+  fetchedAt: string;
+  attempts: number;
+}
+
+/** A live station's days already on the observations topic (producers/open-meteo/ingestion-state.ts). */
+export interface OpenMeteoIngestionState {
+  station: string;
+  observationsPartition: number;
+  ranges: { from: string; to: string }[];
+  fingerprints: Buffer;
+  offsets: number[];
+  updatedAt: number;
+}
+
 /** Schema file (under schemas/) of each event type, used for registration and subjects. */
 export const SCHEMA_FILES = {
   observation: 'observation.avsc',
@@ -85,6 +136,10 @@ export const SCHEMA_FILES = {
   labeled: 'labeled-example.avsc',
   driftAlert: 'drift-alert.avsc',
   modelEvent: 'model-event.avsc',
+  command: 'command.avsc',
+  subscription: 'subscription.avsc',
+  openMeteoRaw: 'open-meteo-raw.avsc',
+  openMeteoState: 'open-meteo-state.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -96,6 +151,10 @@ export interface EventTypes {
   labeled: LabeledExample;
   driftAlert: DriftAlert;
   modelEvent: ModelEvent;
+  command: Command;
+  subscription: Subscription;
+  openMeteoRaw: OpenMeteoRawAnswer;
+  openMeteoState: OpenMeteoIngestionState;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -108,6 +167,10 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   labeled: 'labeled',
   driftAlert: 'driftAlerts',
   modelEvent: 'modelEvents',
+  command: 'commands',
+  subscription: 'subscriptions',
+  openMeteoRaw: 'openMeteoRaw',
+  openMeteoState: 'openMeteoState',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

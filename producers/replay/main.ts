@@ -3,7 +3,9 @@
  * the deployment the environment names, in event-time order.
  */
 import { registerEvents } from '../../lib/domain/events.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
 import { readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
+import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { createProgress } from '../../lib/platform/cli/progress.ts';
 import { runCommand } from '../../lib/platform/cli/command.ts';
 import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
@@ -63,18 +65,19 @@ export async function main(argv: readonly string[]): Promise<void> {
         },
       });
     try {
-      const rows = await readWeatherCsvFile(file);
+      const stations = loadStationRegistry(config.openMeteo.stationsFile);
+      const rules = observationRules({ eventTime: config.eventTime, stations, now: Date.now() });
+      const rows = await readWeatherCsvFile(file, { rules });
       const codec = await waitFor('the schema registry', () =>
         registerEvents(createSchemaRegistry(config), config.topics),
       );
       await waitFor('Kafka', () => producer.connect());
       replayLog = await waitFor('Kafka', () => createReplayLog(kafka, codec, config.topics.observations));
-      const planned = planReplay(rows, {
-        from: options.from,
-        to: options.to,
-        locations: options.locations,
-        limit: options.limit,
-      });
+      const planned = planReplay(
+        rows,
+        { from: options.from, to: options.to, locations: options.locations, limit: options.limit },
+        stations,
+      );
       const summary = await replay(rows, file, options, {
         producer,
         codec,
@@ -84,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         waitForTrainedChampion: championPoller(clickhouse),
         waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
         progress: options.quiet ? undefined : createProgress('replay', planned.events),
+        stations,
       });
       console.log(JSON.stringify(summary));
       return 0;

@@ -3,13 +3,15 @@
  * one per (station, day), keyed by station, in event-time order. `RainTomorrow` is never sent: labels
  * come from the next day's observation, as they would in production.
  */
+import { basename } from 'node:path';
 import { z } from 'zod';
-import type { EventCodec } from '../../lib/domain/events.ts';
+import type { EventCodec, Observation } from '../../lib/domain/events.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
 import { isIsoDate, type CsvRow } from '../../lib/domain/weather/csv.ts';
 import type { Progress } from '../../lib/platform/cli/progress.ts';
 import type { Config } from '../../lib/platform/config.ts';
 import type { Message, Producer } from '../../lib/platform/kafka/client.ts';
-import { DLQ_HEADERS } from '../../lib/platform/kafka/dlq.ts';
+import { fileRowDlqMessage } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import { isRetriable } from '../../lib/platform/errors.ts';
@@ -22,7 +24,7 @@ import {
   type Checkpoint,
   type ReplayLog,
 } from './checkpoint.ts';
-import { planReplay, type ReplayFilter } from './plan.ts';
+import { planReplay, type PlannedRejection, type ReplayFilter } from './plan.ts';
 
 const isoDate = z.string().refine(isIsoDate, 'expected a calendar date YYYY-MM-DD');
 
@@ -69,6 +71,8 @@ export interface ReplayDeps {
     beforeWaiting: () => Promise<void>,
   ) => Promise<void>;
   progress?: Progress;
+  /** When given, `--locations` must name stations of it. */
+  stations?: StationRegistry;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /**
@@ -83,6 +87,8 @@ export interface ReplaySummary {
   events: number;
   rejected: number;
   skipped: number;
+  /** Exact repeats of a row already sent (no-ops). */
+  duplicates: number;
   days: number;
   firstDate: string | null;
   lastDate: string | null;
@@ -106,17 +112,14 @@ interface Pending {
   location: string;
 }
 
-function dlqMessage(row: Extract<CsvRow, { ok: false }>, file: string): Message {
-  return {
-    key: null,
-    value: Buffer.from(row.raw, 'utf8'),
-    headers: {
-      [DLQ_HEADERS.reason]: row.reason,
-      [DLQ_HEADERS.field]: row.field,
-      [DLQ_HEADERS.sourceTopic]: `file:${file}`,
-      [DLQ_HEADERS.sourceOffset]: String(row.line),
+function dlqMessage(row: PlannedRejection, file: string): Message {
+  return fileRowDlqMessage(
+    {
+      ...row,
+      conflicting: row.conflictsWith && { line: row.conflictsWith.line, ...row.conflictsWith.observation },
     },
-  };
+    file,
+  );
 }
 
 export async function replay(
@@ -133,7 +136,11 @@ export async function replay(
     locations: options.locations,
     limit: options.limit,
   };
-  const plan = planReplay(rows, filter);
+  const plan = planReplay(rows, filter, deps.stations);
+  // Each event says where it was read (schema v2's sourcePosition): the file's name and the row's line.
+  const lineOf = new Map<Observation, number>();
+  for (const r of rows) if (r.ok) lineOf.set(r.observation, r.line);
+  const fileName = basename(file);
   const log = deps.logger.child({ component: 'replay' });
   const started = clock();
 
@@ -237,7 +244,10 @@ export async function replay(
         location: o.location,
         message: {
           key: o.location,
-          value: deps.codec.encode('observation', o),
+          value: deps.codec.encode('observation', {
+            ...o,
+            sourcePosition: `file:${fileName}:${lineOf.get(o)}`,
+          }),
           timestamp: String(ingestedAt),
           headers: { [REPLAY_SOURCE_HEADER]: REPLAY_SOURCE },
         },
@@ -259,6 +269,7 @@ export async function replay(
     events: sent,
     rejected: plan.rejected.length,
     skipped: plan.skipped,
+    duplicates: plan.duplicates,
     days: plan.days.length,
     firstDate: plan.days[0]?.date ?? null,
     lastDate: plan.days.at(-1)?.date ?? null,

@@ -14,7 +14,7 @@ import type { Producer } from '../../../lib/platform/kafka/client.ts';
 import { readDlqHeaders } from '../../../lib/platform/kafka/dlq.ts';
 import { createProducer, sendBounded } from '../../../lib/platform/kafka/producer.ts';
 import { startPipeline, type Pipeline } from '../../../consumers/host/pipeline.ts';
-import { DLQ_STAGE_HEADER } from '../../../consumers/shell/runtime.ts';
+import { DLQ_HEADERS } from '../../../lib/platform/kafka/dlq.ts';
 import { createHealth, type Health } from '../../../lib/platform/health.ts';
 import { planReplay } from '../../../producers/replay/plan.ts';
 import { replay, type ReplayOptions } from '../../../producers/replay/replay.ts';
@@ -147,7 +147,7 @@ describe('outages waited out, bad records isolated', () => {
       { key: 'Zzz-garbage', value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
     ]);
     const dlq = await ctx.consume(ctx.config.topics.observationsDlq, 2, { timeoutMs: 60_000 });
-    const byStage = new Map(dlq.map((r) => [String(r.headers[DLQ_STAGE_HEADER]), r]));
+    const byStage = new Map(dlq.map((r) => [String(r.headers[DLQ_HEADERS.stage]), r]));
     const predictor = readDlqHeaders(byStage.get('predictor')!.headers);
     expect(predictor.reason).toContain('FEATURE_SET_MISMATCH');
     expect(predictor.sourceTopic).toBe(ctx.config.topics.features);

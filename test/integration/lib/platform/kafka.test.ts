@@ -185,7 +185,13 @@ describe('producer and consumer shell', () => {
       ]);
       const [source] = await ctx.consume(ctx.config.topics.observations, 1);
       await sendToDlq(producer, ctx.config.topics.observationsDlq, [
-        { record: source, reason: new RainstreamError('DECODE', 'unknown magic byte 222'), field: '' },
+        {
+          record: source,
+          reason: new RainstreamError('DECODE', 'unknown magic byte 222'),
+          field: '',
+          kind: 'decode',
+          stage: 'features',
+        },
       ]);
       const [dlq] = await ctx.consume(ctx.config.topics.observationsDlq, 1);
       expect(dlq.key!.toString()).toBe('Albury');
@@ -194,9 +200,14 @@ describe('producer and consumer shell', () => {
       expect(readDlqHeaders(dlq.headers)).toEqual({
         reason: 'DECODE: unknown magic byte 222',
         field: '',
+        kind: 'decode',
+        stage: 'features',
         sourceTopic: ctx.config.topics.observations,
         sourcePartition: source.partition,
         sourceOffset: source.offset,
+        conflicting: '',
+        valueBytes: null,
+        valueSha256: '',
       });
     } finally {
       await producer.disconnect();

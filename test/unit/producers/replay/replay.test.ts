@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Message, Producer } from '../../../../lib/platform/kafka/client.ts';
 import { createLogger } from '../../../../lib/platform/log.ts';
 import { parseWeatherCsv } from '../../../../lib/domain/weather/csv.ts';
+import { readDlqHeaders } from '../../../../lib/platform/kafka/dlq.ts';
+import { approximateMessageBytes } from '../../../../lib/platform/kafka/producer.ts';
 import { replay } from '../../../../producers/replay/replay.ts';
 import type { EventCodec } from '../../../../lib/domain/events.ts';
 
@@ -81,6 +83,55 @@ describe('replay', () => {
     // The warm-up days go out in one send before the wait; after it, one send per day.
     expect(r.log).toEqual(['send dlq 1', 'send obs 4', 'wait', 'send obs 2', 'send obs 2', 'send obs 2']);
     expect(sleeps).toEqual([500, 500, 500]);
+  });
+
+  it('says where each event was read: the file name and the CSV line (schema v2 sourcePosition)', async () => {
+    const r = recorder();
+    const encoded: { date: string; location: string; sourcePosition?: string | null }[] = [];
+    const codec = {
+      encode: (_kind: string, o: (typeof encoded)[number]) => {
+        encoded.push(o);
+        return Buffer.from(o.date);
+      },
+    } as unknown as EventCodec;
+    await replay(rows, '/data/slice.csv', { speed: 0, quiet: true }, { ...r, codec, topics, logger });
+    // Lines of the file: header on 1, then Sydney and Perth of each day on 2, 3, 4, 5...
+    expect(encoded.slice(0, 2).map((o) => `${o.location} ${o.sourcePosition}`)).toEqual([
+      'Perth file:slice.csv:3',
+      'Sydney file:slice.csv:2',
+    ]);
+  });
+
+  it('goes on past a 520 kB line and a conflicting repeat, each a bounded DLQ record with its line', async () => {
+    const r = recorder();
+    const hostile = parseWeatherCsv(
+      [
+        HEADER,
+        row('2010-01-01', 'Sydney'),
+        `2010-01-02,Sydney,${'9'.repeat(520 * 1024)}`,
+        row('2010-01-01', 'Sydney').replace(',0,NA', ',5,NA').replace('No,No', 'Yes,No'),
+        row('2010-01-02', 'Sydney'),
+      ].join('\n'),
+    );
+    const summary = await replay(hostile, 'h.csv', { speed: 0, quiet: true }, { ...r, topics, logger });
+    expect(summary).toMatchObject({ events: 2, rejected: 2 });
+    const dead = r.sends.filter((s) => s.topic === 'dlq').flatMap((s) => s.messages);
+    expect(dead.map((m) => readDlqHeaders(m.headers!))).toEqual([
+      expect.objectContaining({
+        field: 'row',
+        kind: 'invalid',
+        sourceTopic: 'file:h.csv',
+        sourceOffset: '3',
+        valueBytes: 532_498,
+      }),
+      expect.objectContaining({
+        field: 'row',
+        kind: 'conflict',
+        sourceOffset: '4',
+        conflicting: expect.stringContaining('"line":2'),
+      }),
+    ]);
+    for (const m of dead) expect(approximateMessageBytes(m)).toBeLessThan(70 * 1024);
   });
 });
 
