@@ -359,7 +359,11 @@ export async function runStage<K extends EventKind, S>(
     for (const row of end.rows ?? []) rows.push({ row, record: null });
     const cache = [...effectsOf.values()].flatMap((e) => e.cache ?? []);
     const outputs = groupByTopic([...effectsOf.values()].flatMap((e) => e.outputs ?? []));
-    const next = BigInt(records[records.length - 1]!.offset) + 1n;
+    // `records` is the tail of the fetch, so only markers or aborted records can follow its last one:
+    // commit past them too (BatchContext.nextOffset).
+    const afterRecords = BigInt(records[records.length - 1]!.offset) + 1n;
+    const afterFetch = BigInt(context.nextOffset);
+    const next = afterFetch > afterRecords ? afterFetch : afterRecords;
 
     // The sinks (durable before the commit, idempotent when a batch is redone) and the transaction's sends
     // overlap: neither needs the other, and both are done before the offsets are committed. While the sinks

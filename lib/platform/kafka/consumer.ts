@@ -30,6 +30,13 @@ export interface BatchContext {
   seek(offset: string): void;
   /** Aborted when the consumer stops: waits inside a handler should end then. */
   signal: AbortSignal;
+  /**
+   * The offset after everything this fetch returned, transaction markers and aborted records included.
+   * A read-committed fetch of a transactional topic ends with the producer's commit marker: committing
+   * this rather than the last record's offset + 1 leaves no marker behind, so a group at rest has a lag
+   * of 0, not 1 per partition.
+   */
+  nextOffset: string;
 }
 
 export interface BatchConsumerOptions {
@@ -232,6 +239,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       isStale: payload.isStale,
       seek: (offset) => consumer.seek({ topic: batch.topic, partition: batch.partition, offset }),
       signal: stopController.signal,
+      nextOffset: String(BigInt(batch.lastOffset()) + 1n),
     };
     // kafkajs heartbeats only between batches: a batch that waits on ClickHouse or a transaction for
     // longer than the session would lose the partitions it is working on. This ticker keeps the member
@@ -288,7 +296,7 @@ export async function runBatchConsumer(options: BatchConsumerOptions): Promise<R
       health(true);
     }
     if (payload.isStale()) return;
-    payload.resolveOffset(records[records.length - 1].offset);
+    payload.resolveOffset(String(BigInt(context.nextOffset) - 1n));
     await payload.commitOffsetsIfNecessary();
     await payload.heartbeat();
   };

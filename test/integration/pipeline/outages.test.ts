@@ -128,7 +128,7 @@ describe('outages waited out, bad records isolated', () => {
 
   it('sends a record whose step fails to the DLQ with the stage and its source, and goes on', async () => {
     const good: FeatureVector = {
-      location: 'Zzz-test',
+      location: 'Uluru',
       date: '2012-06-01',
       featureSetVersion: FEATURE_SET_VERSION,
       values: FEATURE_NAMES.map(() => 0.5),
@@ -155,8 +155,7 @@ describe('outages waited out, bad records isolated', () => {
     expect(readDlqHeaders(byStage.get('features')!.headers).reason).toContain('DECODE');
     // The records around the bad one were predicted.
     await pollUntil(
-      async () =>
-        (await count(`SELECT count() AS n FROM predictions FINAL WHERE location = 'Zzz-test'`)) === 2,
+      async () => (await count(`SELECT count() AS n FROM predictions FINAL WHERE location = 'Uluru'`)) === 2,
       { what: 'the good neighbours of the bad record' },
     );
   });
