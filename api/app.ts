@@ -1,8 +1,17 @@
 /**
  * The whole HTTP API as a Fastify plugin over the dependencies it is given (Redis, ClickHouse, the
- * champion source); `server.ts` is only the process shell around it, and tests build it with `buildApp`
- * and call `app.inject`. Routes are thin and call services; schemas are shared with `/openapi.json`.
+ * champion source, optionally Kafka); `server.ts` is only the process shell around it, and tests build it
+ * with `buildApp` and call `app.inject`. Routes are thin and call services; their zod schemas validate
+ * requests, serialize responses and make the OpenAPI document (/openapi.json, Swagger UI at /docs).
+ *
+ * Switched on for every route: security headers and a CSP the dashboard runs under (helmet's, computed once),
+ * rate limits per client (@fastify/rate-limit; tighter on /admin), load shedding when the event loop or
+ * heap is saturated (@fastify/under-pressure), and a request histogram for /metrics.
  */
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -11,27 +20,62 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
+import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import pkg from '../package.json' with { type: 'json' };
+import type { EventCodec } from '../lib/domain/events.ts';
+import { stageGroups } from '../lib/deployment/consumer-groups.ts';
 import type { ChampionSource } from '../lib/models/champion.ts';
+import { loadStationRegistry, type StationRegistry } from '../lib/domain/stations.ts';
+import { loadConfig, type EventTimeConfig } from '../lib/platform/config.ts';
 import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
-import type { Logger } from '../lib/platform/log.ts';
-import type { RedisHandle } from '../lib/platform/redis.ts';
+import { topicNames, type Config, type Topics } from '../lib/platform/config.ts';
 import { isRainstreamError, type RainstreamError } from '../lib/platform/errors.ts';
+import type { Admin, Kafka, Producer } from '../lib/platform/kafka/client.ts';
+import type { Logger } from '../lib/platform/log.ts';
+import { createMetrics, type Metrics } from '../lib/platform/metrics.ts';
+import type { RedisHandle } from '../lib/platform/redis.ts';
+import { parseAllowList } from '../consumers/alerts/allow-list.ts';
+import { REDACTED_PATHS } from './admin-auth.ts';
+import { apiSecurityHeaders, securityHeaders, servesDocuments } from './security-headers.ts';
 import { ApiError } from './errors.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { healthRoutes } from './routes/health.ts';
 import { locationRoutes } from './routes/locations.ts';
-import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
-import { openApiRoutes } from './routes/openapi.ts';
+import { operationsRoutes } from './routes/operations.ts';
 import { predictRoutes } from './routes/predict.ts';
 import type { ErrorBody } from './schemas.ts';
+import { createAdminService } from './services/admin.ts';
+import { createAnalyticsService } from './services/analytics.ts';
+import { startDlqTally, type DlqTally } from './services/dlq-tally.ts';
 import { createForecastService } from './services/forecasts.ts';
-import { createMetricsService } from './services/metrics.ts';
 import { createModelService } from './services/models.ts';
-import type { RouteDoc } from './services/openapi.ts';
+import { createPipelineService } from './services/pipeline.ts';
 import { createPredictService } from './services/predict.ts';
-import { createReadinessService } from './services/readiness.ts';
-import { validationIssues } from './validation.ts';
+import { registerApiMetrics } from './services/prometheus.ts';
+import { createReadinessService, schemaRegistryProbe } from './services/readiness.ts';
+import { RequestValidationError, zodValidatorCompiler } from './validation.ts';
+
+/** The Kafka side of the API: admin routes write through it, readiness and the pipeline view read it. */
+export interface ApiKafka {
+  kafka: Kafka;
+  /** Connected; the app disconnects it on close. */
+  producer: Producer;
+  codec: EventCodec;
+  registryUrl: string;
+}
+
+export interface ApiSettings {
+  adminToken: string | undefined;
+  rateLimitPerMinute: number;
+  adminRateLimitPerMinute: number;
+  /** Webhook hosts a subscription may name (consumers/alerts/allow-list.ts). */
+  allowedHosts: string[];
+  topics: Topics;
+  groupPrefix: string;
+}
 
 /** Everything the API needs. The app owns them from here on: closing the app closes each of them. */
 export interface ApiDeps {
@@ -40,47 +84,63 @@ export interface ApiDeps {
   champions: ChampionSource;
   /** Probability at or above which the decision is "rain" (the predictor's threshold). */
   decisionThreshold: number;
+  /** Absent: readiness reports Kafka and the registry down, and the admin and pipeline routes answer 503. */
+  kafka?: ApiKafka;
+  settings?: Partial<ApiSettings>;
+  /** The process' metrics registry (default: a new one, with the process' own metrics). */
+  metrics?: Metrics;
   clock?: () => number;
+  /** What an observation must satisfy (lib/domain/weather/validation.ts); default: the shipped config's. */
+  eventTime?: EventTimeConfig;
+  /** The stations served; default: the weatherAUS ones and data/live-stations.json. */
+  stations?: StationRegistry;
+}
+
+export const DEFAULT_SETTINGS: ApiSettings = {
+  adminToken: undefined,
+  rateLimitPerMinute: 6000,
+  adminRateLimitPerMinute: 60,
+  allowedHosts: [],
+  topics: topicNames('rainstream'),
+  groupPrefix: 'rainstream',
+};
+
+export function apiSettingsOf(config: Config): ApiSettings {
+  return {
+    adminToken: config.api.adminToken,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
+    adminRateLimitPerMinute: config.api.adminRateLimitPerMinute,
+    allowedHosts: config.alerts.allowedHosts,
+    topics: config.topics,
+    groupPrefix: config.groupPrefix,
+  };
 }
 
 export const API_INFO = {
   title: 'rainstream API',
   version: pkg.version,
   description:
-    'Latest rain forecasts per station, on-demand forecasts, the model registry and prequential scores.',
+    'Latest rain forecasts per station, on-demand forecasts, history, quality, drift, the model registry, ' +
+    'pipeline health; admin routes (bearer token) for promotions, retraining and alert subscriptions.',
 };
 
 /**
  * Server options shared by the real server and the benchmark's bare route, so both run alike.
  * - No request log lines: one per request is a log storm at serving rates; failures are logged.
- * - ajv without type coercion or silent removal: a body's "55" is not taken for 55, an unknown field is
- *   refused; allErrors reports every bad field at once (bodies are capped at 16 KB, which bounds its cost);
- *   verbose gives the error formatter the schema's description.
+ * - The Authorization header is censored in every log line that could carry it.
  */
 export function apiServerOptions(logger?: Logger): FastifyServerOptions {
   return {
-    ...(logger === undefined ? {} : { loggerInstance: logger }),
+    ...(logger === undefined
+      ? {}
+      : { loggerInstance: logger.child({}, { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }) }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024,
     requestTimeout: 30_000,
     return503OnClosing: true,
-    ajv: {
-      customOptions: {
-        coerceTypes: false,
-        removeAdditional: false,
-        useDefaults: true,
-        allErrors: true,
-        verbose: true,
-      },
-    },
   };
 }
 
-/**
- * The one error handler: validation errors become 400 with the field at fault and the reason; other 4xx
- * keep their message; 5xx are logged in full and answered with the status text only, since their message
- * may name hosts, SQL or internals.
- */
 function statusOf(error: FastifyError | ApiError | RainstreamError): number {
   const status = 'statusCode' in error ? error.statusCode : undefined;
   if (status !== undefined && status >= 400 && status < 600) return status;
@@ -88,23 +148,35 @@ function statusOf(error: FastifyError | ApiError | RainstreamError): number {
   return isRainstreamError(error) && error.retriable ? 503 : 500;
 }
 
+/**
+ * The one error handler: validation errors become 400 with the field at fault and the reason; other 4xx
+ * keep their message; 5xx are logged in full and answered with the status text only, since their message
+ * may name hosts, SQL or internals.
+ */
 export function apiErrorHandler(
   error: FastifyError | ApiError,
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if ('validation' in error && error.validation) {
-    const issues = validationIssues(error.validation, error.validationContext ?? 'request');
-    const body: ErrorBody = { error: 'invalid request', ...issues[0], issues };
+  if (error instanceof RequestValidationError) {
+    const body: ErrorBody = { error: 'invalid request', ...error.issues[0], issues: error.issues };
     return reply.code(400).send(body);
   }
   const status = statusOf(error);
+  if (error.code === 'FST_UNDER_PRESSURE') {
+    // Shedding load is the plan working, not a failure: counted by the request histogram, not logged.
+    return reply.code(503).send({ error: 'service unavailable', reason: 'overloaded; retry later' });
+  }
   if (status >= 500) {
-    request.log.error({ err: error, url: request.url }, 'request failed');
+    request.log.error(
+      { err: error, method: request.method, route: request.routeOptions.url },
+      'request failed',
+    );
     return reply
       .code(status)
       .send({ error: status === 503 ? 'service unavailable' : 'internal server error' });
   }
+  if (status === 429) return reply.code(429).send({ error: 'too many requests', reason: error.message });
   const field = error instanceof ApiError ? error.field : undefined;
   const body: ErrorBody =
     field === undefined
@@ -115,39 +187,194 @@ export function apiErrorHandler(
 
 export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const clock = deps.clock ?? Date.now;
-  const routes: RouteDoc[] = [];
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat())
-      routes.push({ method, url: route.url, schema: route.schema as RouteDoc['schema'] });
-  });
+  const settings: ApiSettings = { ...DEFAULT_SETTINGS, ...deps.settings };
+  const metrics = deps.metrics ?? createMetrics({ processMetrics: true });
+  const log = app.log as Logger;
+
+  let admin: Promise<Admin> | null = null;
+  const kafkaAdmin = (): Promise<Admin> => {
+    if (!deps.kafka) return Promise.reject(new ApiError(503, 'NO_KAFKA', 'this API runs without Kafka'));
+    admin ??= (async () => {
+      const a = deps.kafka!.kafka.admin();
+      await a.connect();
+      return a;
+    })().catch((error: unknown) => {
+      admin = null;
+      throw error;
+    });
+    return admin;
+  };
+  let dlq: DlqTally | null = null;
+  if (deps.kafka) {
+    // The DLQ counts are a panel of the dashboard, not a reason to refuse to serve forecasts.
+    dlq = await startDlqTally({
+      kafka: deps.kafka.kafka,
+      topic: settings.topics.observationsDlq,
+      groupPrefix: settings.groupPrefix,
+      logger: log,
+    }).catch((error: unknown) => {
+      log.warn({ err: error }, 'DLQ counts unavailable: the DLQ topic cannot be read');
+      return null;
+    });
+  }
+
   app.addHook('onClose', async () => {
     // The champion source may read ClickHouse while it stops: close it before the clients.
     await deps.champions.close();
+    await Promise.allSettled([
+      dlq?.close(),
+      admin?.then((a) => a.disconnect()),
+      deps.kafka?.producer.disconnect(),
+    ]);
     await Promise.all([deps.redis.close(), deps.clickhouse.close()]);
   });
 
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(createSerializerCompiler());
   app.setErrorHandler(apiErrorHandler);
+
+  const pipeline = deps.kafka
+    ? createPipelineService({
+        admin: kafkaAdmin,
+        groups: stageGroups(settings),
+        topics: [
+          settings.topics.observations,
+          settings.topics.features,
+          settings.topics.predictions,
+          settings.topics.labeled,
+          settings.topics.observationsDlq,
+        ],
+        dlq,
+        clock,
+      })
+    : null;
+  const http = registerApiMetrics(metrics.registry, {
+    champions: deps.champions,
+    clickhouse: deps.clickhouse,
+    pipeline,
+    clock,
+    logger: log,
+  });
+  // Per route, decided once when the route is added: its security headers (helmet's full set for the
+  // documents a browser renders, the lean API set for JSON) and its request histogram, closed over its
+  // pattern (no per-request lookup of the route options, an object Fastify builds on each access, and
+  // no label hashing: children cached per status).
+  const documentHeaders = securityHeaders();
+  const apiHeaders = apiSecurityHeaders(documentHeaders);
+  app.addHook('onRoute', (route) => {
+    const headers = servesDocuments(route.url) ? documentHeaders : apiHeaders;
+    const setHeaders = (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      reply.headers(headers);
+      done();
+    };
+    const observe = http.route(route.url);
+    const measure = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      observe(request.method, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    route.onRequest = route.onRequest === undefined ? [setHeaders] : [setHeaders, route.onRequest].flat();
+    route.onResponse = route.onResponse === undefined ? [measure] : [route.onResponse, measure].flat();
+  });
+  const unmatched = http.route('unmatched');
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+    unmatched(request.method, 404, reply.elapsedTime / 1000);
+    reply
+      .headers(apiHeaders)
+      .code(404)
+      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+  await app.register(rateLimit, {
+    max: settings.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // The x-ratelimit-* headers go on the 429 only: on every other answer they are bytes nobody reads.
+    addHeadersOnExceeding: {
+      'x-ratelimit-limit': false,
+      'x-ratelimit-remaining': false,
+      'x-ratelimit-reset': false,
+    },
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        context.statusCode,
+        'RATE_LIMITED',
+        `more than ${context.max} requests per minute from this client; retry after ${context.after}`,
+      ),
+  });
+  // Sheds load (503 + Retry-After) when the event loop lags by a second: the process is then too far
+  // behind for any answer to be useful. Not on utilization: a busy server at full throughput is at ~1.
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    retryAfter: 10,
+    exposeStatusRoute: false,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: API_INFO,
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  // Swagger UI sets inline style attributes, which its own hashed CSP refuses: on /docs only, styles may be
+  // inline (scripts stay hashed).
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/style-src [^;]*/, "style-src 'self' 'unsafe-inline'"),
   });
 
-  const forecasts = createForecastService(deps.redis);
+  const defaults = deps.eventTime && deps.stations ? undefined : loadConfig({});
+  const stations = deps.stations ?? loadStationRegistry(defaults!.openMeteo.stationsFile);
+  const forecasts = createForecastService(deps.redis, stations);
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
     decisionThreshold: deps.decisionThreshold,
     clock,
+    eventTime: deps.eventTime ?? defaults!.eventTime,
+    stations,
   });
   await app.register(healthRoutes, {
-    readiness: createReadinessService(deps.redis, deps.clickhouse),
+    readiness: createReadinessService({
+      redis: deps.redis,
+      clickhouse: deps.clickhouse,
+      kafka: deps.kafka
+        ? async () => {
+            const cluster = await (await kafkaAdmin()).describeCluster();
+            return cluster.brokers.length > 0;
+          }
+        : undefined,
+      schemaRegistry: deps.kafka ? schemaRegistryProbe(deps.kafka.registryUrl, 1000) : undefined,
+    }),
     startedAt: clock(),
     clock,
   });
   await app.register(predictRoutes, { forecasts, predictions });
   await app.register(locationRoutes, { forecasts });
+  await app.register(analyticsRoutes, {
+    analytics: createAnalyticsService(deps.clickhouse, deps.decisionThreshold),
+  });
   await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions) });
-  await app.register(metricsRoutes, { metrics: createMetricsService(deps.clickhouse) });
-  await app.register(openApiRoutes, { routes, info: API_INFO });
+  await app.register(operationsRoutes, { pipeline, registry: metrics.registry });
+  await app.register(adminRoutes, {
+    admin: deps.kafka
+      ? createAdminService({
+          clickhouse: deps.clickhouse,
+          producer: deps.kafka.producer,
+          codec: deps.kafka.codec,
+          topics: settings.topics,
+          allowList: parseAllowList(settings.allowedHosts),
+          clock,
+        })
+      : null,
+    token: settings.adminToken,
+    rateLimitPerMinute: settings.adminRateLimitPerMinute,
+  });
+  await app.register(dashboardRoutes);
+  app.get(
+    '/openapi.json',
+    { schema: { summary: 'The OpenAPI document of this API', tags: ['operations'] } },
+    async () => app.swagger(),
+  );
 }
 
 /** A Fastify instance serving the API; `await app.ready()` (or listen/inject) to start it. */

@@ -1,82 +1,112 @@
 /**
- * The API's request and response shapes, written once in zod. `jsonSchemaOf` turns each into the JSON
- * Schema that Fastify validates requests with (ajv) and serializes responses with (fast-json-stringify),
- * and `/openapi.json` publishes the very same objects: the documentation cannot drift from what is enforced.
+ * The API's request and response shapes, written once in zod. Fastify validates requests with them
+ * (api/validation.ts), serializes responses with them (fastify-type-provider-zod), and @fastify/swagger
+ * publishes the very same objects at /openapi.json and /docs: the documentation cannot drift from what is
+ * enforced. Query values arrive as strings: numbers in a query are parsed here, with the reason worded
+ * for the caller.
  */
 import { z } from 'zod';
 import { SCORE_GROUPINGS } from '../lib/platform/clickhouse/queries/quality.ts';
+import { QUALITY_GROUPINGS } from '../lib/platform/clickhouse/queries/quality-report.ts';
 import type { LatestForecast } from '../lib/domain/state-keys.ts';
-import { COMPASS_POINTS, NUMERIC_FIELDS, type NumericField } from '../lib/domain/weather/observation.ts';
 
-/** Same rule as the CSV edge (lib/weather/csv.ts): a station name never holds ':' or glob characters. */
+/** Same rule as the CSV edge (lib/domain/weather/csv.ts): a station name never holds ':' or glob characters. */
 export const LOCATION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export const locationSchema = z
   .string()
-  .regex(LOCATION_PATTERN)
+  .regex(LOCATION_PATTERN, {
+    error: "must be a station name: a letter, then letters, digits, '_' or '-', at most 64 characters",
+  })
   .describe("a station name: a letter, then letters, digits, '_' or '-', at most 64 characters")
   .meta({ examples: ['Sydney'] });
 
-export const calendarDateSchema = z.iso.date().describe('a calendar date YYYY-MM-DD');
+export const calendarDateSchema = z.iso
+  .date({
+    error: (issue) => (issue.code === 'invalid_format' ? 'must be a calendar date YYYY-MM-DD' : undefined),
+  })
+  .describe('a calendar date YYYY-MM-DD');
+
+/** A probability in a query string: "0.7" → 0.7, refused outside [0, 1] or when not a plain number. */
+export const probabilityParam = z
+  .string()
+  .regex(/^(0|1|0?\.\d+|0\.|1\.0*)$/, { error: 'must be a number from 0 to 1' })
+  .transform(Number)
+  .describe('a probability from 0 to 1, e.g. 0.7');
+
+function integerParam(min: number, max: number, what: string) {
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, { error: `must be a whole number from ${min} to ${max}` })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .describe(what);
+}
+
+/** The version of a model in the registry, as a path or query parameter. */
+export const versionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
+    error: "must be a model version: letters, digits, '.', '_', ':' or '-', at most 128 characters",
+  })
+  .describe('a model version');
 
 // ---- requests ----
 
-export const predictQuerySchema = z.object({ location: locationSchema });
+export const predictQuerySchema = z.strictObject({
+  location: locationSchema,
+  threshold: probabilityParam
+    .optional()
+    .describe('decision threshold from 0 to 1; default: the predictor threshold the forecast was made with'),
+});
 export type PredictQuery = z.infer<typeof predictQuerySchema>;
 
-type NumericShape = { [K in NumericField]: z.ZodOptional<z.ZodNullable<z.ZodNumber>> };
-const numericShape = Object.fromEntries(
-  Object.entries(NUMERIC_FIELDS).map(([field, range]) => [
-    field,
-    z
-      .number()
-      .min(range.min)
-      .max(range.max)
-      .nullable()
-      .optional()
-      .describe(`${range.column}, ${range.min} to ${range.max}; null or absent when not observed`),
-  ]),
-) as unknown as NumericShape;
+export const postPredictQuerySchema = z.strictObject({
+  threshold: probabilityParam
+    .optional()
+    .describe('decision threshold from 0 to 1; default: the configured one'),
+});
 
-const compassSchema = z.enum(COMPASS_POINTS).nullable().optional().describe('a 16-point compass direction');
-
-/**
- * An observation as `POST /predict` takes it: the fields of `Observation`, measurements optional (absent =
- * null = not observed), `source` optional. Unknown fields are refused rather than ignored, so a misspelt
- * `humidity3PM` is reported instead of silently becoming a missing reading.
- */
-export const observationBodySchema = z
-  .object({
-    location: locationSchema,
-    date: calendarDateSchema,
-    ...numericShape,
-    windGustDir: compassSchema,
-    windDir9am: compassSchema,
-    windDir3pm: compassSchema,
-    rainToday: z.boolean().nullable().optional().describe('rainfall > 1 mm on this day'),
-    source: z.string().min(1).max(64).optional().describe("where the observation comes from; default 'api'"),
-  })
-  .strict();
-export type ObservationBody = z.infer<typeof observationBodySchema>;
-
-export const prequentialQuerySchema = z.object({
+export const prequentialQuerySchema = z.strictObject({
   grouping: z.enum(SCORE_GROUPINGS).default('overall'),
   from: calendarDateSchema.optional().describe('first prediction date, inclusive'),
   to: calendarDateSchema.optional().describe('last prediction date, inclusive'),
   location: locationSchema.optional(),
-  model: z.string().min(1).max(128).optional().describe('only predictions of this model version'),
+  model: versionSchema.optional().describe('only predictions of this model version'),
 });
 export type PrequentialQuery = z.infer<typeof prequentialQuerySchema>;
 
-export const modelsQuerySchema = z.object({
-  // A string on the wire: the API's ajv does not coerce types (so a body's "55" is not taken for 55).
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,2}$/)
+export const qualityQuerySchema = z.strictObject({
+  groupBy: z.enum(QUALITY_GROUPINGS).default('overall'),
+  from: calendarDateSchema.optional().describe('first prediction date, inclusive'),
+  to: calendarDateSchema.optional().describe('last prediction date, inclusive'),
+  location: locationSchema.optional().describe('only this station'),
+  model: versionSchema.optional().describe('only predictions of this model version'),
+  threshold: probabilityParam
     .optional()
-    .describe('how many models, newest first: 1 to 999, default 50'),
+    .describe('threshold of the confusion counts; default: the configured one'),
+});
+export type QualityQuery = z.infer<typeof qualityQuerySchema>;
+
+export const predictionsQuerySchema = z.strictObject({
+  location: locationSchema,
+  from: calendarDateSchema.optional().describe('first day, inclusive; default: 89 days before `to`'),
+  to: calendarDateSchema.optional().describe("last day, inclusive; default: the station's latest forecast"),
+});
+export type PredictionsQuery = z.infer<typeof predictionsQuerySchema>;
+
+export const driftQuerySchema = z.strictObject({
+  from: calendarDateSchema.optional().describe('first week (Monday), inclusive'),
+  to: calendarDateSchema.optional().describe('last week (Monday), inclusive'),
+});
+export type DriftQuery = z.infer<typeof driftQuerySchema>;
+
+export const modelsQuerySchema = z.strictObject({
+  limit: integerParam(1, 999, 'how many models, newest first: 1 to 999, default 50').optional(),
 });
 export type ModelsQuery = z.infer<typeof modelsQuerySchema>;
+
+export const versionParamsSchema = z.strictObject({ version: versionSchema });
 
 // ---- responses ----
 
@@ -95,7 +125,7 @@ export const latestForecastSchema = z.object({
   date: z.string().describe('day of the observation the forecast was made from'),
   forecastFor: z.string().describe('the day the forecast is about (date + 1)'),
   probability: z.number(),
-  decision: z.boolean(),
+  decision: z.boolean().describe('probability >= threshold'),
   threshold: z.number(),
   modelVersion: z.string(),
   featureSetVersion: z.string(),
@@ -119,6 +149,96 @@ export const predictionResultSchema = z.object({
 });
 export type PredictionResult = z.infer<typeof predictionResultSchema>;
 
+export const predictionsSchema = z.object({
+  location: z.string(),
+  from: z.string(),
+  to: z.string(),
+  points: z.array(
+    z.object({
+      date: z.string().describe('day of the observation the forecast was made from'),
+      probability: z.number(),
+      decision: z.boolean(),
+      threshold: z.number(),
+      modelVersion: z.string(),
+      outcome: z.enum(['joined', 'missing']).nullable().describe('null while the next day is pending'),
+      rainTomorrow: z.boolean().nullable().describe('rain (> 1 mm) on date + 1, once joined'),
+      rainfallTomorrowMm: z.number().nullable(),
+    }),
+  ),
+});
+export type PredictionsBody = z.infer<typeof predictionsSchema>;
+
+const nullableScore = z.number().nullable();
+
+export const qualitySchema = z.object({
+  groupBy: z.enum(QUALITY_GROUPINGS),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  threshold: z.number(),
+  rows: z.array(
+    z.object({
+      bucket: z.string(),
+      n: z.number(),
+      positives: z.number(),
+      accuracy: nullableScore,
+      precision: nullableScore.describe('null when nothing was forecast as rain'),
+      recall: nullableScore,
+      f1: nullableScore,
+      rocAuc: nullableScore.describe('null when the bucket holds one class only'),
+      prAuc: nullableScore,
+      brier: z.number(),
+      meanProbability: z.number(),
+      confusion: z.object({ tp: z.number(), fp: z.number(), fn: z.number(), tn: z.number() }),
+      calibration: z.array(
+        z.object({
+          bin: z.number(),
+          from: z.number(),
+          to: z.number(),
+          n: z.number(),
+          meanProbability: z.number(),
+          observed: z.number().describe('share of rain days among the bin'),
+        }),
+      ),
+    }),
+  ),
+});
+export type QualityBody = z.infer<typeof qualitySchema>;
+
+export const driftSchema = z.object({
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  incidents: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      statistic: z.string(),
+      openedWeek: z.string(),
+      lastWeek: z.string(),
+      weeks: z.number(),
+      maxValue: z.number(),
+      lastValue: z.number(),
+      threshold: z.number(),
+      modelVersion: z.string(),
+      open: z.boolean(),
+    }),
+  ),
+  weeks: z.array(
+    z.object({
+      week: z.string(),
+      modelVersion: z.string(),
+      kind: z.string(),
+      name: z.string(),
+      statistic: z.string(),
+      value: z.number(),
+      threshold: z.number(),
+      alert: z.boolean(),
+      n: z.number(),
+    }),
+  ),
+});
+export type DriftBody = z.infer<typeof driftSchema>;
+
 export const locationsSchema = z.object({
   featureSetVersion: z.string(),
   locations: z.array(
@@ -134,14 +254,27 @@ export type LocationsBody = z.infer<typeof locationsSchema>;
 
 export const healthSchema = z.object({ status: z.literal('ok'), uptimeS: z.number() });
 
-export const DEPENDENCIES = ['redis', 'clickhouse'] as const;
+export const DEPENDENCIES = ['redis', 'clickhouse', 'kafka', 'schemaRegistry'] as const;
 export type Dependency = (typeof DEPENDENCIES)[number];
 export const readySchema = z.object({
   status: z.enum(['ready', 'unavailable']),
   down: z.array(z.enum(DEPENDENCIES)),
-  checks: z.object({ redis: z.string(), clickhouse: z.string() }),
+  checks: z.object({
+    redis: z.string(),
+    clickhouse: z.string(),
+    kafka: z.string(),
+    schemaRegistry: z.string(),
+  }),
 });
 export type ReadyBody = z.infer<typeof readySchema>;
+
+const aliasRowSchema = z.object({
+  alias: z.string(),
+  version: z.string(),
+  previousVersion: z.string(),
+  reason: z.string(),
+  changedAt: z.string(),
+});
 
 export const modelListingSchema = z.object({
   version: z.string(),
@@ -155,7 +288,12 @@ export const modelListingSchema = z.object({
   trainSeconds: z.number(),
   aliases: z.array(z.string()).describe('aliases pointing at this version now'),
 });
-export const modelsSchema = z.object({ models: z.array(modelListingSchema) });
+export const modelsSchema = z.object({
+  models: z.array(modelListingSchema),
+  history: z
+    .object({ champion: z.array(aliasRowSchema), challenger: z.array(aliasRowSchema) })
+    .describe('alias changes, newest first'),
+});
 export type ModelsBody = z.infer<typeof modelsSchema>;
 
 export const modelSummarySchema = z.object({
@@ -175,6 +313,13 @@ export const modelSummarySchema = z.object({
   trainSeconds: z.number(),
   peakRssMb: z.number(),
 });
+
+export const modelDetailSchema = z.object({
+  model: modelSummarySchema,
+  aliases: z.array(z.string()).describe('aliases pointing at this version now'),
+  history: z.array(aliasRowSchema).describe('alias changes to or from this version, newest first'),
+});
+export type ModelDetailBody = z.infer<typeof modelDetailSchema>;
 
 export const championSchema = z.object({
   source: z
@@ -214,46 +359,131 @@ export const prequentialSchema = z.object({
 });
 export type PrequentialBody = z.infer<typeof prequentialSchema>;
 
-// ---- zod -> JSON Schema ----
+export const pipelineSchema = z.object({
+  checkedAt: z.number().describe('epoch ms'),
+  stages: z.array(
+    z.object({
+      stage: z.string(),
+      groupId: z.string(),
+      lag: z.number().nullable().describe('records behind the end of its input topics; null when unknown'),
+      partitions: z.array(
+        z.object({
+          topic: z.string(),
+          partition: z.number(),
+          committed: z.number(),
+          end: z.number(),
+          lag: z.number(),
+        }),
+      ),
+    }),
+  ),
+  topics: z.array(
+    z.object({
+      topic: z.string(),
+      records: z.number().describe('end offsets summed over partitions'),
+      perSecond: z
+        .number()
+        .nullable()
+        .describe('records appended per second over the last minute; null until measured'),
+    }),
+  ),
+  dlq: z.object({
+    total: z.number(),
+    reasons: z.array(z.object({ reason: z.string(), field: z.string(), count: z.number() })),
+  }),
+});
+export type PipelineBody = z.infer<typeof pipelineSchema>;
 
-export type JsonSchema = { [key: string]: unknown };
+// ---- admin ----
 
-/**
- * JSON Schema (draft-07, which ajv and fast-json-stringify read and OpenAPI 3.1 accepts) of a zod schema.
- * Requests use the input side (optional defaults), responses the output side.
- */
-export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const json = z.toJSONSchema(schema, { target: 'draft-7', io, unrepresentable: 'throw' }) as JsonSchema;
-  delete json.$schema;
-  return collapseNullable(json) as JsonSchema;
-}
+export const bearerSecurity = [{ adminToken: [] as string[] }];
 
-/**
- * Rewrites zod's `anyOf: [{ type: T, ...rules }, { type: 'null' }]` as `{ type: [T, 'null'], ...rules }`.
- * Same meaning, but ajv then reports one error per field ("must be <= 100") instead of one per branch
- * plus "must match a schema in anyOf".
- */
-export function collapseNullable(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(collapseNullable);
-  if (node === null || typeof node !== 'object') return node;
-  const out: JsonSchema = {};
-  for (const [key, value] of Object.entries(node)) out[key] = collapseNullable(value);
-  const anyOf = out.anyOf;
-  if (Array.isArray(anyOf) && anyOf.length === 2) {
-    const nullAt = anyOf.findIndex((s) => isNullSchema(s));
-    const other = anyOf[1 - nullAt] as JsonSchema | undefined;
-    if (nullAt >= 0 && other && typeof other.type === 'string') {
-      const { anyOf: _dropped, ...rest } = out;
-      const merged: JsonSchema = { ...rest, ...other, type: [other.type, 'null'] };
-      if (Array.isArray(other.enum)) merged.enum = [...other.enum, null];
-      return merged;
-    }
-  }
-  return out;
-}
+export const promoteBodySchema = z.strictObject({
+  alias: z.enum(['champion', 'challenger']).default('champion'),
+  reason: z.string().min(1).max(500).default('promoted by an operator'),
+});
+export const rollbackBodySchema = z.strictObject({
+  reason: z.string().min(1).max(500).default('rolled back by an operator'),
+});
+export const aliasChangeSchema = z.object({
+  alias: z.enum(['champion', 'challenger']),
+  version: z.string(),
+  previousVersion: z.string().nullable(),
+  reason: z.string(),
+  at: z.number(),
+});
 
-function isNullSchema(s: unknown): boolean {
-  return (
-    typeof s === 'object' && s !== null && (s as JsonSchema).type === 'null' && Object.keys(s).length === 1
-  );
-}
+export const retrainBodySchema = z.strictObject({
+  reason: z.string().min(1).max(500),
+  requestedBy: z.string().min(1).max(128).default('admin-api'),
+});
+export const commandSchema = z.object({
+  id: z.string(),
+  kind: z.literal('retrain'),
+  reason: z.string(),
+  requestedBy: z.string(),
+  at: z.number(),
+  topic: z.string(),
+});
+
+export const subscriptionBodySchema = z.strictObject({
+  kind: z.enum(['forecast', 'champion', 'drift']),
+  location: locationSchema.optional().describe('forecast: the station'),
+  threshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('forecast: alert when the probability crosses it upwards'),
+  url: z.string().max(2048).describe('webhook URL (http or https), its host on WEBHOOK_ALLOWED_HOSTS'),
+  secret: z
+    .string()
+    .min(16)
+    .max(256)
+    .optional()
+    .describe('HMAC-SHA256 key of the signature header; generated (and returned once) when absent'),
+  description: z.string().max(500).default(''),
+});
+export type SubscriptionBody = z.infer<typeof subscriptionBodySchema>;
+
+export const subscriptionViewSchema = z.object({
+  id: z.string(),
+  kind: z.string(),
+  location: z.string().nullable(),
+  threshold: z.number().nullable(),
+  url: z.string(),
+  description: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+});
+export const subscriptionsSchema = z.object({ subscriptions: z.array(subscriptionViewSchema) });
+export const createdSubscriptionSchema = subscriptionViewSchema.extend({
+  secret: z.string().describe('shown once: the key receivers verify signatures with'),
+});
+export const subscriptionParamsSchema = z.strictObject({
+  id: z.string().regex(/^[a-f0-9-]{8,64}$/, { error: 'must be a subscription id' }),
+});
+export const deliveriesQuerySchema = z.strictObject({
+  subscription: z
+    .string()
+    .regex(/^[a-f0-9-]{8,64}$/, { error: 'must be a subscription id' })
+    .optional(),
+  limit: integerParam(1, 1000, 'how many attempts, newest first: 1 to 1000, default 100').optional(),
+});
+export const deliveriesSchema = z.object({
+  deliveries: z.array(
+    z.object({
+      deliveryId: z.string().describe('the idempotency key the receiver got'),
+      subscriptionId: z.string(),
+      kind: z.string(),
+      event: z.string(),
+      host: z.string(),
+      attempt: z.number(),
+      status: z.enum(['delivered', 'retrying', 'failed', 'refused']),
+      httpStatus: z.number(),
+      error: z.string(),
+      durationMs: z.number(),
+      at: z.string(),
+    }),
+  ),
+});

@@ -13,29 +13,35 @@ import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { loadConfig, type Config } from '../lib/platform/config.ts';
 import { createLogger, type Logger } from '../lib/platform/log.ts';
 import { createRedis } from '../lib/platform/redis.ts';
-import { buildApp } from './app.ts';
+import { apiSettingsOf, buildApp } from './app.ts';
+import { createMetrics } from '../lib/platform/metrics.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import type { Kafka } from '../lib/platform/kafka/client.ts';
+import type { EventCodec } from '../lib/domain/events.ts';
 import { registerEvents } from '../lib/domain/events.ts';
+import { loadStationRegistry } from '../lib/domain/stations.ts';
 
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
 
 /** The champion of the moment: loaded from the registry, switched on each promotion event. */
 async function championSource(
+  kafka: Kafka,
+  codec: EventCodec,
   config: Config,
   logger: Logger,
   clickhouse: ClickHouse,
 ): Promise<ChampionSource> {
-  const kafka = createKafka(config, logger, { clientId: 'rainstream-api' });
-  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   return startChampionWatcher({ kafka, codec, clickhouse, topics: config.topics, logger });
 }
 
 const USAGE = `
 usage: rainstream api
 
-Serves the HTTP API (forecasts, on-demand predictions, registry, quality) on API_HOST:API_PORT
-(default 127.0.0.1:8080) for the deployment the environment names, until SIGINT/SIGTERM.
-OpenAPI document at /openapi.json.
+Serves the dashboard (/) and the HTTP API (forecasts, on-demand predictions, history, quality, drift,
+registry, pipeline health; admin routes with ADMIN_TOKEN) on API_HOST:API_PORT (default 127.0.0.1:8080)
+for the deployment the environment names, until SIGINT/SIGTERM. Swagger UI at /docs, OpenAPI document at
+/openapi.json, Prometheus metrics at /metrics.
 `;
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -47,9 +53,23 @@ async function serve(): Promise<void> {
   const logger = createLogger(config, undefined, { service: 'api' });
   const redis = createRedis(config.redis, { connectionName: 'rainstream-api' });
   const clickhouse = createClickHouse(config.clickhouse);
-  const champions = await championSource(config, logger, clickhouse);
+  const kafka = createKafka(config, logger, { clientId: 'rainstream-api' });
+  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
+  const producer = createProducer(kafka);
+  await producer.connect();
+  const champions = await championSource(kafka, codec, config, logger, clickhouse);
   const app = buildApp(
-    { redis, clickhouse, champions, decisionThreshold: config.pipeline.decisionThreshold },
+    {
+      redis,
+      clickhouse,
+      champions,
+      decisionThreshold: config.pipeline.decisionThreshold,
+      kafka: { kafka, producer, codec, registryUrl: config.registry.url },
+      settings: apiSettingsOf(config),
+      metrics: createMetrics({ processMetrics: true }),
+      eventTime: config.eventTime,
+      stations: loadStationRegistry(config.openMeteo.stationsFile),
+    },
     { logger },
   );
 

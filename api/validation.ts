@@ -1,100 +1,97 @@
 /**
- * ajv's validation errors as the API reports them: one `{ field, reason }` per offending field, the
- * reason readable without the schema ("must be <= 100", "must be one of N, NNE, ..."). Pure, so each
- * case is unit-tested without a server.
+ * Request validation with the routes' zod schemas, worded for the caller: one `{ field, reason }` per
+ * offending field, the reason readable without the schema ("must be <= 100", "is required", "is not an
+ * accepted field"). Messages a schema sets itself (a pattern's meaning) win over these defaults. Pure
+ * apart from Fastify's compiler signature, so each case is unit-tested without a server.
  */
-
-/** The parts of an ajv error this reads; `parentSchema` is present when ajv runs with `verbose`. */
-export interface AjvErrorLike {
-  keyword: string;
-  instancePath: string;
-  params: Record<string, unknown>;
-  message?: string;
-  parentSchema?: unknown;
-}
+import type { FastifySchemaCompiler } from 'fastify';
+import { z } from 'zod';
 
 export interface ValidationIssue {
   field: string;
   reason: string;
 }
 
-/** Keywords that only summarize other errors of the same field. */
-const SUMMARY_KEYWORDS = new Set(['anyOf', 'oneOf', 'if']);
+type RawIssue = z.core.$ZodRawIssue;
 
-/**
- * One issue per field, in the order ajv met them. `part` names the request part ('body', 'querystring')
- * for an error about the whole part (a body that is not an object).
- */
-export function validationIssues(errors: readonly AjvErrorLike[], part: string): ValidationIssue[] {
-  const byField = new Map<string, AjvErrorLike[]>();
-  for (const error of errors) {
-    const field = fieldOf(error) ?? part;
-    let list = byField.get(field);
-    if (!list) byField.set(field, (list = []));
-    list.push(error);
+function bound(iss: { origin?: unknown; inclusive?: boolean }, value: unknown, side: 'max' | 'min'): string {
+  const n = String(value);
+  switch (iss.origin) {
+    case 'string':
+      return side === 'max'
+        ? `must be at most ${n} characters`
+        : Number(value) === 1
+          ? 'must not be empty'
+          : `must be at least ${n} characters`;
+    case 'array':
+    case 'set':
+      return side === 'max' ? `must have at most ${n} items` : `must have at least ${n} items`;
+    default: {
+      const op =
+        side === 'max' ? (iss.inclusive === false ? '<' : '<=') : iss.inclusive === false ? '>' : '>=';
+      return `must be ${op} ${n}`;
+    }
   }
-  const issues: ValidationIssue[] = [];
-  for (const [field, list] of byField) {
-    const specific = list.filter((e) => !SUMMARY_KEYWORDS.has(e.keyword));
-    const chosen = pick(specific.length > 0 ? specific : list);
-    issues.push({ field, reason: reasonOf(chosen) });
-  }
-  return issues;
 }
 
-/** A format or pattern error says more through the schema's description than ajv's regex dump does. */
-function pick(errors: AjvErrorLike[]): AjvErrorLike {
-  return errors.find((e) => e.keyword === 'format') ?? errors[0]!;
-}
-
-function fieldOf(error: AjvErrorLike): string | undefined {
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (error.keyword === 'required' && typeof error.params.missingProperty === 'string') {
-    path.push(error.params.missingProperty);
-  } else if (
-    error.keyword === 'additionalProperties' &&
-    typeof error.params.additionalProperty === 'string'
-  ) {
-    path.push(error.params.additionalProperty);
-  }
-  return path.length === 0 ? undefined : path.join('.');
-}
-
-function describedAs(error: AjvErrorLike): string | undefined {
-  const schema = error.parentSchema;
-  if (typeof schema !== 'object' || schema === null) return undefined;
-  const description = (schema as { description?: unknown }).description;
-  return typeof description === 'string' ? description : undefined;
-}
-
-function reasonOf(error: AjvErrorLike): string {
-  const { keyword, params } = error;
-  switch (keyword) {
-    case 'required':
-      return 'is required';
-    case 'additionalProperties':
+/** The API's wording of zod's issues (a per-parse error map: schema-level messages still win). */
+export const apiErrorMap: z.core.$ZodErrorMap = (iss: RawIssue) => {
+  switch (iss.code) {
+    case 'invalid_type':
+      return iss.input === undefined ? 'is required' : `must be ${iss.expected}`;
+    case 'too_big':
+      return bound(iss, iss.maximum, 'max');
+    case 'too_small':
+      return bound(iss, iss.minimum, 'min');
+    case 'invalid_value':
+      return `must be one of ${iss.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      return `must be a ${iss.format}`;
+    case 'unrecognized_keys':
       return 'is not an accepted field';
-    case 'type': {
-      const types = Array.isArray(params.type) ? params.type : [params.type];
-      return `must be ${types.map(String).join(' or ')}`;
-    }
-    case 'enum': {
-      const allowed = Array.isArray(params.allowedValues) ? params.allowedValues : [];
-      const named = allowed.filter((v) => v !== null).map(String);
-      return `must be one of ${named.join(', ')}${allowed.includes(null) ? ' (or null)' : ''}`;
-    }
-    case 'format':
-    case 'pattern': {
-      const description = describedAs(error);
-      if (description !== undefined) return `must be ${description}`;
-      return keyword === 'format'
-        ? `must be a ${String(params.format)}`
-        : `must match ${String(params.pattern)}`;
-    }
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(iss.divisor)}`;
     default:
-      return error.message ?? `fails ${keyword}`;
+      return undefined;
+  }
+};
+
+/** One issue per field, in the order zod met them; `part` names the whole part ('body', 'querystring'). */
+export function validationIssues(issues: readonly z.core.$ZodIssue[], part: string): ValidationIssue[] {
+  const seen = new Map<string, string>();
+  for (const issue of issues) {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const field = [...path, key].join('.');
+        if (!seen.has(field)) seen.set(field, 'is not an accepted field');
+      }
+      continue;
+    }
+    const field = path.length === 0 ? part : path.join('.');
+    if (!seen.has(field)) seen.set(field, issue.message);
+  }
+  return [...seen].map(([field, reason]) => ({ field, reason }));
+}
+
+/** Thrown by the validator; the app's error handler turns it into a 400 naming each field. */
+export class RequestValidationError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'VALIDATION';
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[]) {
+    super(`invalid request: ${issues.map((i) => `${i.field} ${i.reason}`).join('; ')}`);
+    this.name = 'RequestValidationError';
+    this.issues = issues;
   }
 }
+
+/** Fastify's validator compiler for zod schemas, with the API's wording and the part named. */
+export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
+  const part = httpPart ?? 'request';
+  return (data: unknown) => {
+    const result = schema.safeParse(data, { error: apiErrorMap });
+    if (result.success) return { value: result.data };
+    return { error: new RequestValidationError(validationIssues(result.error.issues, part)) };
+  };
+};

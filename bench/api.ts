@@ -4,10 +4,17 @@
  *   - `GET /predict?location=…` over the 49 stations (one Redis GET, the stored JSON passed through);
  *   - `POST /predict` with each station's next-day observation (one Redis GET, features, a 300-tree GBDT);
  * in the same run (the bare route before and after the API, averaged), each server in a child process
- * started the same way (same Node, flags, Fastify options, logger), autocannon in this process. State is seeded from the weatherAUS file under a Redis
- * prefix of its own and deleted at the end. Table on stdout, progress on stderr, summary line last.
+ * started the same way (same Node, flags, Fastify options, logger), autocannon in this process.
  *
- * The same file is the child: `node bench/api.ts --child bare|api <redis-prefix> <model-file>`.
+ * The API runs with everything switched on, as `rainstream api` runs it: Kafka producer and admin client,
+ * champion source, helmet (security headers, CSP), rate limiting, under-pressure, the zod validator and
+ * serializer, the request histogram and process metrics, the DLQ tally, admin routes enabled. Only the rate
+ * limit is raised (RATE_LIMIT_PER_MINUTE), since all 50 connections come from one client address; the
+ * limiter still counts every request. The deployment (topics, Redis prefix, ClickHouse database) is a
+ * throw-away one, seeded from the weatherAUS file and removed at the end. Table on stdout, progress on
+ * stderr, summary line last.
+ *
+ * The same file is the child: `node bench/api.ts --child bare|api <model-file>`, its deployment in its env.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +24,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { apiServerOptions, buildApp } from '../api/app.ts';
+import { apiServerOptions, apiSettingsOf, buildApp } from '../api/app.ts';
+import { createKafka } from '../lib/platform/kafka/client.ts';
+import { createProducer } from '../lib/platform/kafka/producer.ts';
+import { createMetrics } from '../lib/platform/metrics.ts';
+import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
+import { registerEvents } from '../lib/domain/events.ts';
+import { removeDeployment } from '../lib/deployment/teardown.ts';
+import { benchDeployment } from './lib/deployment.ts';
 import { fixedChampionSource, type Champion, prepareChampion } from '../lib/models/champion.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { loadConfig } from '../lib/platform/config.ts';
@@ -54,7 +68,7 @@ type ChildKind = 'bare' | 'api';
 
 // ---------------------------------------------------------------- child
 
-async function runChild(kind: ChildKind, prefix: string, modelFile: string): Promise<void> {
+async function runChild(kind: ChildKind, modelFile: string): Promise<void> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const logger = createLogger(config, undefined, { service: `bench-${kind}` });
   let app: FastifyInstance;
@@ -72,12 +86,19 @@ async function runChild(kind: ChildKind, prefix: string, modelFile: string): Pro
       clip: null,
       trainedUntil: addDays(TRAIN_BEFORE, -1),
     };
+    const kafka = createKafka(config, logger, { clientId: 'bench-api' });
+    const producer = createProducer(kafka);
+    await producer.connect();
+    const codec = await registerEvents(createSchemaRegistry(config), config.topics);
     app = buildApp(
       {
-        redis: createRedis(config.redis, { prefix, connectionName: 'bench-api' }),
-        clickhouse: createClickHouse(config.clickhouse, { database: 'default' }),
+        redis: createRedis(config.redis, { connectionName: 'bench-api' }),
+        clickhouse: createClickHouse(config.clickhouse),
         champions: fixedChampionSource(champion),
         decisionThreshold: THRESHOLD,
+        kafka: { kafka, producer, codec, registryUrl: config.registry.url },
+        settings: apiSettingsOf(config),
+        metrics: createMetrics({ processMetrics: true }),
       },
       { logger },
     );
@@ -197,9 +218,10 @@ interface Server {
   port: number;
 }
 
-function startChild(kind: ChildKind, prefix: string, modelFile: string): Promise<Server> {
-  const child = fork(fileURLToPath(import.meta.url), ['--child', kind, prefix, modelFile], {
+function startChild(kind: ChildKind, env: Record<string, string>, modelFile: string): Promise<Server> {
+  const child = fork(fileURLToPath(import.meta.url), ['--child', kind, modelFile], {
     execArgv: [],
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -280,17 +302,30 @@ async function checkApi(port: number, seeded: Seed): Promise<void> {
   progress(`sample POST /predict → ${JSON.stringify(await post.json())}`);
 }
 
+/** The rate limit of the benchmarked API: above what one client at 50 connections can send in a minute. */
+const BENCH_RATE_LIMIT_PER_MINUTE = 100_000_000;
+
 async function runParent(): Promise<void> {
-  const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
+  const probe = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   let startedStack = false;
-  if (!(await stackReachable(config))) {
+  if (!(await stackReachable(probe))) {
     progress('Redis or ClickHouse not answering: bash ops/stack up');
     execFileSync('bash', ['ops/stack', 'up'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
     startedStack = true;
   }
-
-  const prefix = `bench:api:${randomBytes(4).toString('hex')}`;
-  const redis = createRedis(config.redis, { prefix });
+  const env = {
+    RATE_LIMIT_PER_MINUTE: String(BENCH_RATE_LIMIT_PER_MINUTE),
+    ADMIN_TOKEN: randomBytes(24).toString('hex'),
+  };
+  const { config, logger, id } = await benchDeployment('api', env);
+  const childEnv = {
+    ...env,
+    TOPIC_PREFIX: `bench-api-${id}`,
+    REDIS_PREFIX: config.redis.prefix,
+    CLICKHOUSE_DATABASE: config.clickhouse.database,
+  };
+  const prefix = config.redis.prefix;
+  const redis = createRedis(config.redis);
   const dir = mkdtempSync(join(tmpdir(), 'rainstream-bench-api-'));
   const modelFile = join(dir, 'model.json');
   const children: ChildProcess[] = [];
@@ -328,12 +363,12 @@ async function runParent(): Promise<void> {
 
     // The anchor is measured before and after the API and averaged: on a shared machine the load drifts
     // over the minute a run takes, and bracketing spreads that drift evenly over both sides of the ratio.
-    const bare = await startChild('bare', prefix, modelFile);
+    const bare = await startChild('bare', childEnv, modelFile);
     children.push(bare.child);
     const bareRoute: autocannon.Request[] = [{ method: 'GET', path: '/' }];
     results.push(await measure('bare GET / {ok:true}, before', bare, bareRoute));
 
-    const api = await startChild('api', prefix, modelFile);
+    const api = await startChild('api', childEnv, modelFile);
     children.push(api.child);
     await checkApi(api.port, seeded);
     results.push(await measure('api GET /predict?location=…', api, seeded.gets));
@@ -347,6 +382,9 @@ async function runParent(): Promise<void> {
     const deleted = await deleteByPrefix(redis.client, prefix).catch(() => 0);
     progress(`deleted ${deleted} Redis keys under ${prefix}:`);
     await redis.close();
+    await removeDeployment(config, logger).catch((error: unknown) =>
+      progress(`teardown failed: ${String(error)}`),
+    );
     rmSync(dir, { recursive: true, force: true });
     if (startedStack)
       execFileSync('bash', ['ops/stack', 'down'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -413,7 +451,7 @@ async function runParent(): Promise<void> {
 if (process.argv[2] === '--child') {
   const kind = process.argv[3];
   if (kind !== 'bare' && kind !== 'api') throw new Error(`unknown child kind ${kind}`);
-  await runChild(kind, process.argv[4]!, process.argv[5]!);
+  await runChild(kind, process.argv[4]!);
 } else {
   await runParent();
 }

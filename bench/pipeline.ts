@@ -3,6 +3,8 @@
  * stage into ClickHouse, retraining off; in the same run Kafka's ProducerPerformance for the same record
  * count, the ceiling of getting those records into the broker at all. Reports wall time from first
  * produce to last ClickHouse row, events/s per stage, end-to-end lag (observation in Kafka → prediction).
+ * Then, in a deployment of its own, the last months of the file replayed paced at 1,000 events/s, so
+ * that the lag measured there is the pipeline's latency, not queueing behind a flood (paced_lag_p99_ms).
  */
 import { spawnSync } from 'node:child_process';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
@@ -13,6 +15,8 @@ import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
 import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
 
 import { replay } from '../producers/replay/replay.ts';
+import { planReplay } from '../producers/replay/plan.ts';
+import type { CsvRow } from '../lib/domain/weather/csv.ts';
 import { waitForDrain } from '../lib/deployment/drain.ts';
 import { benchDeployment, ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
@@ -21,7 +25,24 @@ import { removeDeployment } from '../lib/deployment/teardown.ts';
 import { predictionLagQuantiles } from '../lib/platform/clickhouse/queries/pipeline.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
 
-const KAFKA_LIBS = `${ROOT}.state/lib/kafka/*`;
+/** The paced replay: rate, and the slice of the file it replays (about 13,000 events, 13 s). */
+const PACED_EVENTS_PER_S = 1_000;
+const PACED_FROM = '2016-10-01';
+
+/**
+ * The class path of Kafka's jars from ops/stack, which installs this checkout's pom when they are
+ * missing: the broker may belong to another checkout's stack, whose .state is not ours to read.
+ */
+function kafkaClasspath(): string {
+  const r = spawnSync('bash', ['ops/stack', 'kafka-classpath'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 2],
+  });
+  const classpath = r.stdout?.trim().split('\n').at(-1);
+  if (r.status !== 0 || !classpath) throw new Error('ops/stack kafka-classpath failed');
+  return classpath;
+}
 
 /** Kafka's own ProducerPerformance, same machine, same broker, same record count: the ceiling. */
 function producerPerformance(
@@ -29,14 +50,16 @@ function producerPerformance(
   topic: string,
   records: number,
 ): { seconds: number; line: string } {
+  const classpath = kafkaClasspath();
   const started = performance.now();
   const r = spawnSync(
     'java',
     [
       '-Xmx512m',
       '-cp',
-      KAFKA_LIBS,
-      `-Dlog4j.configuration=file:${ROOT}ops/kafka/log4j.properties`,
+      classpath,
+      // Client logs to stderr, warnings only: stdout carries ProducerPerformance's own report.
+      `-Dlog4j2.configurationFile=${ROOT}ops/kafka/tools-log4j2.properties`,
       'org.apache.kafka.tools.ProducerPerformance',
       '--topic',
       topic,
@@ -46,7 +69,8 @@ function producerPerformance(
       '200',
       '--throughput',
       '-1',
-      '--producer-props',
+      // --producer-props until Kafka 4; the jars are always this checkout's pom, so 4.x.
+      '--command-property',
       `bootstrap.servers=${brokers}`,
       'acks=all',
       'enable.idempotence=true',
@@ -58,6 +82,60 @@ function producerPerformance(
   if (r.status !== 0) throw new Error(`ProducerPerformance failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   return { seconds, line };
+}
+
+/** Quantile of sorted samples (nearest rank below), NaN when there are none. */
+function quantileOf(sorted: Float64Array, q: number): number {
+  return sorted.length ? sorted[Math.floor(q * (sorted.length - 1))]! : NaN;
+}
+
+interface PacedResult {
+  events: number;
+  seconds: number;
+  eventsPerS: number;
+  lagP50: number;
+  lagP99: number;
+}
+
+/**
+ * The tail of the file, replayed at PACED_EVENTS_PER_S through a fresh pipeline in a deployment of its
+ * own. The replay paces whole days (one send per day, then a wait), so the rate is an average with
+ * bursts of one day's stations (about 49 events).
+ */
+async function pacedRun(rows: readonly CsvRow[], file: string): Promise<PacedResult> {
+  const { config, logger } = await benchDeployment('paced', { RETRAIN_ENABLED: 'false' });
+  try {
+    const plan = planReplay(rows, { from: PACED_FROM });
+    const daysPerS = PACED_EVENTS_PER_S / (plan.events / plan.days.length);
+    const pipeline = await startPipelineThreads(config, TWO_THREADS);
+    const codec = await registerEvents(createSchemaRegistry(config), config.topics);
+    const clickhouse = createClickHouse(config.clickhouse);
+    const producer = createProducer(createKafka(config, logger, { clientId: 'bench-replay-paced' }));
+    await producer.connect();
+    progress(
+      `paced: ${plan.events} observations from ${PACED_FROM} at ${PACED_EVENTS_PER_S} events/s (${daysPerS.toFixed(1)} days/s)`,
+    );
+    const summary = await replay(
+      rows,
+      file,
+      { from: PACED_FROM, speed: daysPerS, quiet: true },
+      { producer, codec, topics: config.topics, logger },
+    );
+    await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 200 });
+    await producer.disconnect();
+    const final = await pipeline.stop();
+    await clickhouse.close();
+    const lag = Float64Array.from(final.samples.prediction_lag_ms ?? []).sort();
+    return {
+      events: summary.events,
+      seconds: summary.seconds,
+      eventsPerS: summary.events / summary.seconds,
+      lagP50: quantileOf(lag, 0.5),
+      lagP99: quantileOf(lag, 0.99),
+    };
+  } finally {
+    await removeDeployment(config, logger);
+  }
 }
 
 const { config, logger, id } = await benchDeployment('pipeline', { RETRAIN_ENABLED: 'false' });
@@ -132,6 +210,8 @@ try {
   await admin.deleteTopics({ topics: [perfTopic] }).catch(() => undefined);
   await admin.disconnect();
 
+  const paced = await pacedRun(rows, config.dataFile);
+
   const stageRows = Object.entries(stageTotals).map(([stage]) => {
     const done = lastChange[stage];
     const seconds = done ? (done.at - t0) / 1000 : NaN;
@@ -162,6 +242,10 @@ try {
         ['lag observation → prediction p99 ms', fmt(lagP99, 0)],
         ['Kafka ProducerPerformance s (same count, JVM start incl.)', fmt(perf.seconds, 2)],
         ['ratio wall / ProducerPerformance', fmt(wallS / perf.seconds, 2)],
+        [`paced replay from ${PACED_FROM}: events`, paced.events],
+        ['paced replay events/s (whole days per send)', fmt(paced.eventsPerS, 0)],
+        ['paced lag observation → prediction p50 ms', fmt(paced.lagP50, 0)],
+        ['paced lag observation → prediction p99 ms', fmt(paced.lagP99, 0)],
         ['peak RSS MB (pipeline process)', fmt(peakRssMb(), 0)],
       ],
     ),
@@ -178,6 +262,9 @@ try {
       labels_joined: counts.labeled_examples,
       lag_p99_ms: lagP99,
       lag_p50_ms: lagP50,
+      paced_lag_p99_ms: paced.lagP99,
+      paced_lag_p50_ms: paced.lagP50,
+      paced_events: paced.events,
       produce_s: producedS,
       peak_rss_mb: peakRssMb(),
     }),

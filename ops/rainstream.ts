@@ -28,10 +28,22 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'replay the weatherAUS file as observation events',
     module: '../producers/replay/main.ts',
   },
+  ingest: {
+    summary: 'live weather from Open-Meteo: backfill | daily | remap',
+    module: '../producers/open-meteo/main.ts',
+  },
   api: { summary: 'serve the HTTP API', module: '../api/server.ts' },
   models: {
     summary: 'model registry: list | champion | promote <version> | rollback',
     module: './models.ts',
+  },
+  fault: {
+    summary: 'the fault suite on a stack of its own (npm run test:fault)',
+    module: '../test/fault/run.ts',
+  },
+  'check-hostile': {
+    summary: 'send the hostile-input corpus to a throw-away deployment and check every outcome',
+    module: './check-hostile.ts',
   },
 };
 

@@ -1,30 +1,35 @@
-/** The model registry: trained versions and the champion. */
+/** The model registry: trained versions, one version, the champion. */
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ModelService } from '../services/models.ts';
 import {
   championSchema,
   errorSchema,
-  jsonSchemaOf,
+  modelDetailSchema,
   modelsQuerySchema,
   modelsSchema,
-  type ModelsQuery,
+  versionParamsSchema,
 } from '../schemas.ts';
 
 const DEFAULT_LIMIT = 50;
 
-export async function modelRoutes(app: FastifyInstance, options: { models: ModelService }): Promise<void> {
+export async function modelRoutes(
+  fastify: FastifyInstance,
+  options: { models: ModelService },
+): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { models } = options;
-  app.get<{ Querystring: ModelsQuery }>(
+  app.get(
     '/models',
     {
       schema: {
-        summary: 'Trained models, newest first (metadata, no artifacts)',
+        summary: 'Trained models, newest first (metadata, no artifacts), and the alias history',
         tags: ['models'],
-        querystring: jsonSchemaOf(modelsQuerySchema, 'input'),
-        response: { 200: jsonSchemaOf(modelsSchema, 'output'), 400: jsonSchemaOf(errorSchema, 'output') },
+        querystring: modelsQuerySchema,
+        response: { 200: modelsSchema, 400: errorSchema },
       },
     },
-    (request) => models.list(request.query.limit === undefined ? DEFAULT_LIMIT : Number(request.query.limit)),
+    (request) => models.list(request.query.limit ?? DEFAULT_LIMIT),
   );
   app.get(
     '/models/champion',
@@ -32,9 +37,21 @@ export async function modelRoutes(app: FastifyInstance, options: { models: Model
       schema: {
         summary: 'Where the champion alias points, and what this process serves',
         tags: ['models'],
-        response: { 200: jsonSchemaOf(championSchema, 'output') },
+        response: { 200: championSchema },
       },
     },
     () => models.champion(),
+  );
+  app.get(
+    '/models/:version',
+    {
+      schema: {
+        summary: 'One model version: metadata, aliases on it, alias changes to or from it',
+        tags: ['models'],
+        params: versionParamsSchema,
+        response: { 200: modelDetailSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    (request) => models.detail(request.params.version),
   );
 }

@@ -2,30 +2,33 @@
  * The latest forecasts the predictor keeps in Redis. Reads only: one GET per forecast served, one MGET for
  * the station list.
  */
-import { FEATURE_SET_VERSION, STATIONS, locationCode } from '../../lib/domain/features/index.ts';
+import { FEATURE_SET_VERSION } from '../../lib/domain/features/index.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
-import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { STATE_KEYS, type LatestForecast } from '../../lib/domain/state-keys.ts';
 import type { LocationsBody } from '../schemas.ts';
 
 export interface ForecastService {
+  /** The stations served. */
+  readonly stations: StationRegistry;
   /**
    * The station's LatestForecast as the JSON text the predictor stored, or null. Served as is: parsing
    * and re-serializing it would cost more than the Redis round trip for nothing.
    */
   latestJson(location: string): Promise<string | null>;
+  /** The stored forecast with the decision taken at `threshold`. */
+  atThreshold(json: string, threshold: number): LatestForecast;
   locations(): Promise<LocationsBody>;
 }
 
-/** Whether the feature set has a code for the station (an unknown one can still get forecasts). */
-export function isKnownStation(location: string): boolean {
-  return !Number.isNaN(locationCode(location));
+/** Whether `location` is a station of the deployment (the weatherAUS ones and the live ones). */
+export function isKnownStation(location: string, stations: StationRegistry): boolean {
+  return stations.has(location);
 }
 
-/** Why there is no forecast for `location`, for the 404. */
-export function noForecastReason(location: string): string {
-  return isKnownStation(location)
-    ? `${location} is a station of feature set ${FEATURE_SET_VERSION} but has no forecast yet`
-    : `${location} is not a station of feature set ${FEATURE_SET_VERSION} and has no forecast`;
+/** Why there is no forecast for `location`, for the 404: not a station (and which one was meant), or none yet. */
+export function noForecastReason(location: string, stations: StationRegistry): string {
+  return stations.check(location)?.reason ?? `${location} is a station but has no forecast yet`;
 }
 
 /** The dates a stored value carries, without trusting more of it than that. */
@@ -39,14 +42,22 @@ function dateField(text: string | null, field: 'date' | 'forecastFor' | 'lastDat
   }
 }
 
-export function createForecastService(
-  redis: RedisHandle,
-  stations: readonly string[] = STATIONS,
-): ForecastService {
+/**
+ * `/locations` lists exactly the stations `/predict` serves: every station of `registry`, and only those
+ * (a name that is not a station, `sydney` included, has no forecast to serve).
+ */
+export function createForecastService(redis: RedisHandle, registry: StationRegistry): ForecastService {
+  const stations = registry.names;
   const latestKeys = stations.map((s) => redis.key(...STATE_KEYS.latest(s)));
   const stationKeys = stations.map((s) => redis.key(...STATE_KEYS.station(s)));
   return {
-    latestJson: (location) => redis.client.get(redis.key(...STATE_KEYS.latest(location))),
+    stations: registry,
+    latestJson: async (location) =>
+      registry.has(location) ? redis.client.get(redis.key(...STATE_KEYS.latest(location))) : null,
+    atThreshold(json, threshold) {
+      const forecast = JSON.parse(json) as LatestForecast;
+      return { ...forecast, threshold, decision: forecast.probability >= threshold };
+    },
     async locations() {
       const values = await redis.client.mget(...latestKeys, ...stationKeys);
       return {

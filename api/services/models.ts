@@ -1,25 +1,31 @@
 /**
  * The model registry as the API shows it: trained versions newest first (metadata only: artifacts can be
- * megabytes) and where the champion alias points, with what this process is actually serving.
+ * megabytes), the alias history, one version in detail, and where the champion alias points, with what
+ * this process is actually serving.
  */
 import type { ChampionSource } from '../../lib/models/champion.ts';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
-import { currentAlias, listModels, type Alias } from '../../lib/models/registry.ts';
-import type { ChampionBody, ModelsBody } from '../schemas.ts';
-import { modelOfAlias } from '../../lib/platform/clickhouse/queries/models.ts';
+import { aliasHistory, currentAlias, listModels, type Alias } from '../../lib/models/registry.ts';
+import { modelOfAlias, modelSummary } from '../../lib/platform/clickhouse/queries/models-view.ts';
+import { ApiError } from '../errors.ts';
+import type { ChampionBody, ModelDetailBody, ModelsBody } from '../schemas.ts';
 
 const ALIASES: readonly Alias[] = ['champion', 'challenger'];
+const HISTORY = 50;
 
 export interface ModelService {
   list(limit: number): Promise<ModelsBody>;
+  detail(version: string): Promise<ModelDetailBody>;
   champion(): Promise<ChampionBody>;
 }
 
 export function createModelService(clickhouse: SqlRunner, champions: ChampionSource): ModelService {
   return {
     async list(limit) {
-      const [models, ...aliases] = await Promise.all([
+      const [models, championHistory, challengerHistory, ...aliases] = await Promise.all([
         listModels(clickhouse, limit),
+        aliasHistory(clickhouse, 'champion', HISTORY),
+        aliasHistory(clickhouse, 'challenger', HISTORY),
         ...ALIASES.map((a) => currentAlias(clickhouse, a)),
       ]);
       return {
@@ -27,8 +33,30 @@ export function createModelService(clickhouse: SqlRunner, champions: ChampionSou
           ...m,
           aliases: aliases.filter((a) => a !== null && a.version === m.version).map((a) => a!.alias),
         })),
+        history: { champion: championHistory, challenger: challengerHistory },
       };
     },
+
+    async detail(version) {
+      const [model, ...rest] = await Promise.all([
+        modelSummary(clickhouse, version),
+        ...ALIASES.map((a) => currentAlias(clickhouse, a)),
+        ...ALIASES.map((a) => aliasHistory(clickhouse, a, HISTORY)),
+      ]);
+      if (model === null)
+        throw new ApiError(404, 'MODEL_NOT_FOUND', `no model version ${version} in the registry`);
+      const current = rest.slice(0, ALIASES.length) as Awaited<ReturnType<typeof currentAlias>>[];
+      const histories = rest.slice(ALIASES.length) as Awaited<ReturnType<typeof aliasHistory>>[];
+      return {
+        model,
+        aliases: current.filter((a) => a !== null && a.version === version).map((a) => a!.alias),
+        history: histories
+          .flat()
+          .filter((h) => h.version === version || h.previousVersion === version)
+          .sort((a, b) => (a.changedAt < b.changedAt ? 1 : a.changedAt > b.changedAt ? -1 : 0)),
+      };
+    },
+
     async champion() {
       const [alias, model] = await Promise.all([
         currentAlias(clickhouse, 'champion'),

@@ -10,9 +10,17 @@ import { type StationState } from '../../lib/domain/features/index.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import { addDays, dayNumber } from '../../lib/domain/time.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
+import {
+  checkObservation,
+  firstIssue,
+  observationRules,
+  type EventTimeRules,
+} from '../../lib/domain/weather/validation.ts';
 import { PredictError, predictStep } from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
-import type { ObservationBody, PredictionResult } from '../schemas.ts';
+import type { ObservationBody } from '../observation-body.ts';
+import type { PredictionResult } from '../schemas.ts';
 import { featuresStep } from '../../consumers/features/step.ts';
 import { parseStationState } from '../../lib/domain/features/station-window.ts';
 
@@ -95,19 +103,41 @@ export interface PredictServiceDeps {
   champions: ChampionSource;
   decisionThreshold: number;
   clock: () => number;
+  /** The domain validation's rules: what the stream accepts, the API accepts. */
+  eventTime: EventTimeRules;
+  stations: StationRegistry;
+}
+
+/**
+ * The observation of a body, or a 400 naming the field and the reason: the domain validation the CSV edge
+ * and every stage apply (station, date range and horizon, readings, cross-field rules), after the route's
+ * schema has checked the types. Every other field at fault is named in the reason.
+ */
+export function validatedObservation(
+  body: ObservationBody,
+  rules: { eventTime: EventTimeRules; stations: StationRegistry; now: number },
+): Observation {
+  const observation = observationOf(body);
+  const issues = checkObservation(observation, observationRules(rules));
+  if (issues.length > 0) {
+    const { field, reason } = firstIssue(issues);
+    throw new ApiError(400, 'VALIDATION', reason, { field });
+  }
+  return observation;
 }
 
 export interface PredictService {
-  predict(body: ObservationBody): Promise<PredictionResult>;
+  /** `threshold` overrides the configured decision threshold for this answer. */
+  predict(body: ObservationBody, threshold?: number): Promise<PredictionResult>;
 }
 
 export function createPredictService(deps: PredictServiceDeps): PredictService {
-  const { redis, champions, decisionThreshold, clock } = deps;
+  const { redis, champions, decisionThreshold, clock, eventTime, stations } = deps;
   const currentChampion = preparedChampionOf(champions);
 
   return {
-    async predict(body) {
-      const observation = observationOf(body);
+    async predict(body, threshold = decisionThreshold) {
+      const observation = validatedObservation(body, { eventTime, stations, now: clock() });
       const stored = await redis.client.get(redis.key(...STATE_KEYS.station(observation.location)));
       const history = historyBefore(parseStationState(stored, observation.location), observation.date);
       const now = clock();
@@ -121,7 +151,7 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
       }
       let prediction;
       try {
-        prediction = predictStep(step.output, currentChampion(), decisionThreshold, now);
+        prediction = predictStep(step.output, currentChampion(), threshold, now);
       } catch (error) {
         // A champion this code cannot feed is an outage of the prediction service, not a bad request.
         if (error instanceof PredictError || error instanceof ChampionError)

@@ -1,7 +1,8 @@
 /**
- * Readiness: the API can serve only while Redis (forecasts, station history) and ClickHouse (registry,
- * scores) answer. Each check is bounded so a hung dependency makes /ready fail fast instead of hanging the
- * orchestrator's probe.
+ * Readiness: the API can serve only while Redis (forecasts, station history), ClickHouse (registry,
+ * scores), Kafka (promotions it follows, commands and subscriptions it writes) and the schema registry
+ * (the codec of those records) answer. Each check is bounded so a hung dependency makes /ready fail fast
+ * instead of hanging the orchestrator's probe.
  */
 import type { ClickHouse } from '../../lib/platform/clickhouse/client.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
@@ -11,7 +12,10 @@ export interface ReadinessService {
   check(): Promise<ReadyBody>;
 }
 
-async function within(ms: number, probe: () => Promise<boolean>): Promise<string> {
+export type Probe = () => Promise<boolean>;
+
+async function within(ms: number, probe: Probe | undefined): Promise<string> {
+  if (probe === undefined) return 'not configured';
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms);
@@ -29,18 +33,30 @@ async function within(ms: number, probe: () => Promise<boolean>): Promise<string
   }
 }
 
+/** The registry answers a cheap, fixed request (the Confluent API's schema types). */
+export function schemaRegistryProbe(url: string, timeoutMs: number): Probe {
+  return async () => {
+    const response = await fetch(`${url.replace(/\/$/, '')}/schemas/types`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    return response.ok;
+  };
+}
+
 export function createReadinessService(
-  redis: RedisHandle,
-  clickhouse: Pick<ClickHouse, 'ping'>,
+  probes: { redis: RedisHandle; clickhouse: Pick<ClickHouse, 'ping'>; kafka?: Probe; schemaRegistry?: Probe },
   timeoutMs = 1000,
 ): ReadinessService {
   return {
     async check() {
-      const [redisState, clickhouseState] = await Promise.all([
-        within(timeoutMs, async () => (await redis.client.ping()) === 'PONG'),
-        within(timeoutMs, () => clickhouse.ping()),
+      const [redis, clickhouse, kafka, schemaRegistry] = await Promise.all([
+        within(timeoutMs, async () => (await probes.redis.client.ping()) === 'PONG'),
+        within(timeoutMs, () => probes.clickhouse.ping()),
+        within(timeoutMs, probes.kafka),
+        within(timeoutMs, probes.schemaRegistry),
       ]);
-      const checks = { redis: redisState, clickhouse: clickhouseState };
+      const checks = { redis, clickhouse, kafka, schemaRegistry };
       const down = (Object.keys(checks) as Dependency[]).filter((d) => checks[d] !== 'ok');
       return { status: down.length === 0 ? 'ready' : 'unavailable', down, checks };
     },

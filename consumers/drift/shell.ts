@@ -26,14 +26,7 @@ import { parseDriftReference, type DriftReference } from '../../lib/ml/reference
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
 import type { DriftPartialEvent, LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { referencesOf } from '../../lib/platform/clickhouse/queries/models.ts';
-import {
-  committedOffsets,
-  decodeBatch,
-  groupIdOf,
-  replayLogUntil,
-  type RunningStage,
-  type StageDeps,
-} from '../shell/stage.ts';
+import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
 import {
   closableWeeks,
   closeWeek,
@@ -55,6 +48,7 @@ import {
   type WeekOutput,
 } from './step.ts';
 import { calibrationRow, driftRow, incidentRow, performanceRow, stationRow } from './rows.ts';
+import { committedOffsets, replayLogUntil } from '../shell/log-replay.ts';
 
 /**
  * Writes hash KEYS[1] = {offset, state} only when its stored offset is older than ARGV[1]; deletes
@@ -297,7 +291,7 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     );
     await sendBounded(deps.producer, config.topics.driftAlerts, alerts);
     const requests: Message[] = outputs.flatMap((o) =>
-      o.retrain.map((r) => ({ key: 'retrain', value: codec.encode('retrainRequest', r) })),
+      o.retrain.map((r) => ({ key: 'retrain', value: codec.encode('command', { ...r, at: clock() }) })),
     );
     await sendBounded(deps.producer, config.topics.commands, requests);
     for (const o of outputs) {

@@ -13,7 +13,7 @@
  * Both halves are pure (state and records in, state and outputs out), so a test can drive event time by
  * hand (topology.ts composes them in memory, as Kafka Streams' TopologyTestDriver does).
  */
-import type { DriftAlert, RetrainRequest } from '../../lib/domain/events.ts';
+import type { Command, DriftAlert } from '../../lib/domain/events.ts';
 import {
   closeLabelWeek,
   closePredictionWeek,
@@ -167,7 +167,8 @@ export interface WeekOutput {
   incidents: Incident[];
   /** Events for the alerts topic: one per opening and per resolution. */
   alerts: DriftAlert[];
-  retrain: RetrainRequest[];
+  /** Full-refit requests; the shell stamps them with the time it sends them. */
+  retrain: Omit<Command, 'at'>[];
   /** Records the partitions dropped, reported with this week's partials. */
   late: number;
   duplicates: number;
@@ -269,9 +270,14 @@ export function alertOf(e: IncidentEvent): DriftAlert {
   };
 }
 
-export function retrainRequestOf(incident: Incident, week: string): RetrainRequest {
+/**
+ * The trainer's command for a full refit because of an incident. Its id is the incident's (deterministic),
+ * so a command sent again after a crash is run once.
+ */
+export function retrainRequestOf(incident: Incident, week: string): Omit<Command, 'at'> {
   const where = incident.station === POOLED ? 'all stations' : incident.station;
   return {
+    id: `drift:${incident.id}`,
     kind: 'retrain',
     reason: `drift: ${incident.kind} of ${incident.feature} at ${where} since ${incident.openedWeek} (${incident.statistic} ${incident.value.toFixed(3)} beyond ${incident.threshold.toFixed(3)}; incident ${incident.id})`,
     requestedBy: 'drift',

@@ -1,58 +1,52 @@
 /**
- * Features stage shell: observations → feature vectors. The pure step (./step.ts) does the work; this
- * shell loads the stations of a batch from Redis in one MGET, produces the vectors, saves the states in
- * one MULTI, and only then lets the consumer commit. On a Redis that lost its state (restart, flush) it
- * first rebuilds the stations from the observations log up to the committed offsets, silently.
+ * Features stage shell: observations → feature vectors. The pure step (./step.ts) does the work on each
+ * observation with its station's window (Redis); the stage runtime (consumers/shell/runtime.ts) does the
+ * rest: decoding, per-record isolation, the DLQ records of what the step refuses, the transaction that
+ * commits the vectors with the consumed offsets, the window written after it, and the rebuild of the
+ * windows from the log when Redis lost them.
  */
-import { parseStationState } from '../../lib/domain/features/station-window.ts';
-import type { ConsumedRecord } from '../../lib/platform/kafka/consumer.ts';
-import { sendToDlq } from '../../lib/platform/kafka/dlq.ts';
-import { sendBounded } from '../../lib/platform/kafka/producer.ts';
+import type { Observation } from '../../lib/domain/events.ts';
+import { parseStationState, type StationState } from '../../lib/domain/features/station-window.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
-import {
-  decodeBatch,
-  loadStates,
-  runKeyedStage,
-  saveStates,
-  type RunningStage,
-  type StageDeps,
-} from '../shell/stage.ts';
-import { featuresBatchStep } from './step.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
+import { runStage } from '../shell/runtime.ts';
+import type { RunningStage, StageDeps } from '../shell/stage.ts';
+import { featuresRecordStep } from './step.ts';
 
 export async function startFeaturesStage(deps: StageDeps): Promise<RunningStage> {
-  const { config, codec, redis, metrics } = deps;
-  const log = deps.logger.child({ stage: 'features' });
-  const stationKey = (location: string) => STATE_KEYS.station(location);
-  const builtKey = redis.key(...STATE_KEYS.featuresBuilt());
-
-  const handle = async (records: ConsumedRecord[], emit: boolean) => {
-    const { decoded, dlq } = await decodeBatch(codec, 'observation', records);
-    const locations = [...new Set(decoded.map((d) => d.event.location))];
-    const states = await loadStates(redis, stationKey, locations, parseStationState);
-    const result = featuresBatchStep(
-      decoded.map((d) => ({ event: d.event, ingestedAt: d.record.timestamp })),
-      states,
-    );
-    if (emit) {
-      for (const [outcome, n] of Object.entries(result.outcomes))
-        metrics.inc('features_events', { outcome }, n);
-      const messages = result.outputs.map((fv) => ({
-        key: fv.location,
-        value: codec.encode('features', fv),
-      }));
-      await sendBounded(deps.producer, config.topics.features, messages);
-      await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
-      metrics.inc('features_dlq', undefined, dlq.length);
-    }
-    await saveStates(redis, stationKey, result.changed, JSON.stringify, [[builtKey, '1']]);
-  };
-
-  return runKeyedStage({
-    deps,
+  const { config, codec } = deps;
+  const rules = rulesOfTheDay({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    clock: deps.clock ?? Date.now,
+  });
+  return runStage<'observation', StationState>(deps, {
     name: 'features',
     inputTopic: config.topics.observations,
-    builtKey,
-    handle,
-    logger: log,
+    inputKind: 'observation',
+    state: {
+      idOf: (o: Observation) => o.location,
+      keyOf: (location) => STATE_KEYS.station(location),
+      parse: (text, location) => parseStationState(text, location),
+      serialize: (state) => JSON.stringify(state),
+    },
+    step(observation, state, record) {
+      const key = record.key?.toString('utf8') ?? null;
+      const result = featuresRecordStep(observation, state, record.timestamp, rules(), key);
+      return {
+        state: result.state === state ? undefined : result.state,
+        outcome: result.outcome,
+        rejection: result.rejection,
+        outputs: result.output
+          ? [
+              {
+                topic: config.topics.features,
+                message: { key: result.output.location, value: codec.encode('features', result.output) },
+              },
+            ]
+          : [],
+      };
+    },
   });
 }

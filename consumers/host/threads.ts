@@ -20,7 +20,7 @@ export type ThreadMessage =
 /** The usual split over two threads: the hot online path, and everything that happens a day later. */
 export const TWO_THREADS: readonly (readonly StageName[])[] = [
   ['features', 'predictor'],
-  ['labeler', 'drift', 'trainer'],
+  ['labeler', 'drift', 'trainer', 'alerts'],
 ];
 
 export interface ThreadedPipeline {

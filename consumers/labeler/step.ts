@@ -5,7 +5,14 @@
  * keeps one JSON value per location (Redis) and passes each partition's watermark to sweepExpired.
  */
 import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
-import { addDays, dayNumber } from '../../lib/domain/time.ts';
+import { dayNumber, isCalendarDate } from '../../lib/domain/time.ts';
+import {
+  checkEventDate,
+  checkKey,
+  checkRain,
+  type ObservationRules,
+  type StepRejection,
+} from '../../lib/domain/weather/validation.ts';
 
 /** What the labeled example of D needs, kept until D+1 arrives or the grace period ends. */
 export interface PendingPrediction {
@@ -145,7 +152,8 @@ export function sweepExpired(
     throw new JoinStateError(`graceDays must be a whole number of days, got ${graceDays}`);
   }
   const d = state.pending;
-  if (d === null || addDays(d.date, 1 + graceDays) >= watermark) return { actuals: [], state };
+  // Day numbers, not date strings: no date arithmetic can fail on any day a state may hold.
+  if (d === null || dayNumber(d.date) + 1 + graceDays >= dayNumber(watermark)) return { actuals: [], state };
   return { actuals: [missing(state.location, d.date, 'timeout')], state: { ...state, pending: null } };
 }
 
@@ -171,4 +179,171 @@ export function parseJoinState(text: string): JoinState {
     s.pending.values = values.map((v) => (v === null ? NaN : v));
   }
   return s;
+}
+
+/**
+ * Reads a stored join state, or null when it is not one this build can use (another layout, damaged,
+ * dates that are not calendar days): the station's join then starts afresh instead of failing every
+ * batch of its partition. Like parseJoinState otherwise.
+ */
+export function readJoinState(text: string, location?: string): JoinState | null {
+  let s: JoinState;
+  try {
+    s = parseJoinState(text);
+  } catch {
+    return null;
+  }
+  if (location !== undefined && s.location !== location) return null;
+  if (!isCalendarDate(s.lastDate)) return null;
+  if (
+    s.pending !== null &&
+    (typeof s.pending !== 'object' || !isCalendarDate(s.pending.date) || !Array.isArray(s.pending.values))
+  ) {
+    return null;
+  }
+  return s;
+}
+
+/**
+ * Null when a decoded prediction may be joined; otherwise the field at fault and why. The predictor only
+ * emits valid predictions; this guards the join state and the partition's event time against anything
+ * else written to the topic (a far-future day would otherwise hold the station's join and time out every
+ * pending label of the partition).
+ */
+export function checkPrediction(
+  p: Prediction,
+  rules: ObservationRules,
+): { field: string; reason: string } | null {
+  const station = rules.stations.check(p.location);
+  if (station) return station;
+  const date = checkEventDate(p.date, rules);
+  if (date) return date;
+  if (!(p.probability >= 0 && p.probability <= 1)) {
+    return { field: 'probability', reason: `${p.probability} is not a probability (0 to 1)` };
+  }
+  for (let i = 0; i < p.values.length; i++) {
+    const v = p.values[i]!;
+    if (v === Infinity || v === -Infinity)
+      return { field: `values[${i}]`, reason: `${v} is not a feature value` };
+  }
+  return checkRain(p.rainToday, p.rainfall);
+}
+
+/**
+ * The partition's event time for the sweep: the second-latest day among its stations (the latest when it
+ * has one station). A single station cannot move it, so one record, even a valid one far ahead of the
+ * others, cannot time out the pending labels of every other station of the partition. '' when no station
+ * is known.
+ */
+export function partitionWatermark(stations: ReadonlyMap<string, JoinState>): string {
+  let first = '';
+  let second = '';
+  for (const state of stations.values()) {
+    const d = state.lastDate;
+    if (d > first) {
+      second = first;
+      first = d;
+    } else if (d > second) second = d;
+  }
+  return stations.size >= 2 ? second : first;
+}
+
+/**
+ * One prediction (with its record key, when known) against its station's join: checked first, so a
+ * prediction no stage should have made (a day past the horizon, another station's key) is refused with
+ * its reason instead of holding the station's join.
+ */
+export function labelRecordStep(
+  p: Prediction,
+  state: JoinState | null,
+  rules: ObservationRules,
+  key?: string | null,
+): LabelStepResult | { rejection: Omit<StepRejection, 'at'> } {
+  const issue = checkPrediction(p, rules) ?? checkKey(key, p.location);
+  if (issue) return { rejection: { kind: 'invalid', ...issue } };
+  return labelStep(state, p);
+}
+
+/** The sweep of a partition's stations at its event time (partitionWatermark), updating `known` in place. */
+export function sweepPartition(
+  known: Map<string, JoinState>,
+  graceDays: number,
+): { watermark: string; actuals: Actual[]; changed: Map<string, JoinState> } {
+  const actuals: Actual[] = [];
+  const changed = new Map<string, JoinState>();
+  const watermark = partitionWatermark(known);
+  if (watermark === '') return { watermark, actuals, changed };
+  for (const [location, state] of known) {
+    const swept = sweepExpired(state, watermark, graceDays);
+    if (swept.state === state) continue;
+    actuals.push(...swept.actuals);
+    known.set(location, swept.state);
+    changed.set(location, swept.state);
+  }
+  return { watermark, actuals, changed };
+}
+
+export interface LabelBatchResult {
+  labeled: LabeledExample[];
+  actuals: Actual[];
+  /** Join states that changed, by location: what the shell writes back. */
+  changed: Map<string, JoinState>;
+  outcomes: Record<JoinOutcome | 'invalid', number>;
+  rejected: StepRejection[];
+  /** The partition's event time after the batch (partitionWatermark). */
+  watermark: string;
+}
+
+/**
+ * The join over one partition's predictions in order, then the event-time sweep. `states` holds the join
+ * states loaded for the batch's stations, `known` every station of the partition seen by this process with
+ * its latest state (what the sweep looks at); both are updated in place. Re-delivered predictions (a date
+ * at or before the station's last) are counted and skipped: the predictor emits each station's days in
+ * order, so only a replayed batch brings them.
+ */
+export function labelBatchStep(
+  events: readonly { event: Prediction; key?: string | null }[],
+  states: Map<string, JoinState | null>,
+  known: Map<string, JoinState>,
+  graceDays: number,
+  rules: ObservationRules,
+): LabelBatchResult {
+  const labeled: LabeledExample[] = [];
+  const actuals: Actual[] = [];
+  const changed = new Map<string, JoinState>();
+  const outcomes: LabelBatchResult['outcomes'] = {
+    pending: 0,
+    joined: 0,
+    missing: 0,
+    duplicate: 0,
+    late: 0,
+    invalid: 0,
+  };
+  const rejected: StepRejection[] = [];
+  for (let at = 0; at < events.length; at++) {
+    const { event: p, key } = events[at]!;
+    const before = states.get(p.location) ?? null;
+    const result = labelRecordStep(p, before, rules, key);
+    if ('rejection' in result) {
+      outcomes.invalid++;
+      rejected.push({ at, ...result.rejection });
+      continue;
+    }
+    outcomes[result.outcome]++;
+    labeled.push(...result.labeled);
+    actuals.push(...result.actuals);
+    if (result.state !== before) {
+      states.set(p.location, result.state);
+      changed.set(p.location, result.state);
+      known.set(p.location, result.state);
+    } else if (before !== null) known.set(p.location, before);
+  }
+  const sweep = sweepPartition(known, graceDays);
+  actuals.push(...sweep.actuals);
+  for (const [location, state] of sweep.changed) {
+    states.set(location, state);
+    changed.set(location, state);
+  }
+  const watermark = sweep.watermark;
+  return { labeled, actuals, changed, outcomes, rejected, watermark };
 }

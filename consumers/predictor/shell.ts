@@ -1,77 +1,63 @@
 /**
  * Predictor shell: feature vectors → predictions, with the champion of the moment (the watcher swaps it on
- * a promotion event, no restart). Per batch: one produce, one ClickHouse insert, one Redis pipeline of the
- * stations' latest forecasts; then the commit.
+ * a promotion event, no restart). The stage runtime (consumers/shell/runtime.ts) writes each batch's
+ * ClickHouse rows and the stations' latest forecasts (idempotent sinks) and then commits the predictions
+ * with the consumed offsets in one Kafka transaction. Stateless: nothing to rebuild.
  */
 import type { Prediction } from '../../lib/domain/events.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
 import { preparedChampionOf } from '../../lib/models/champion.ts';
-import type { Message } from '../../lib/platform/kafka/client.ts';
-import { runBatchConsumer } from '../../lib/platform/kafka/consumer.ts';
-import { sendToDlq, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
-import { sendBounded } from '../../lib/platform/kafka/producer.ts';
-import {
-  decodeBatch,
-  groupIdOf,
-  PARTITIONS_IN_FLIGHT,
-  type RunningStage,
-  type StageDeps,
-} from '../shell/stage.ts';
+import { RainstreamError } from '../../lib/platform/errors.ts';
+import { runStage, type RecordEffects } from '../shell/runtime.ts';
+import type { RunningStage, StageDeps } from '../shell/stage.ts';
 import { predictionRow } from './rows.ts';
-import { latestForecastOf, PredictError, predictStep } from './step.ts';
+import { latestForecastOf, predictRecordStep } from './step.ts';
 
 export async function startPredictorStage(deps: StageDeps): Promise<RunningStage> {
   const { config, codec, redis, metrics, champion } = deps;
-  if (!champion) throw new Error('the predictor stage needs a champion source');
+  if (!champion) throw new RainstreamError('INTERNAL', 'the predictor stage needs a champion source');
   const clock = deps.clock ?? Date.now;
-  const log = deps.logger.child({ stage: 'predictor' });
   const currentChampion = preparedChampionOf(champion);
+  const rules = rulesOfTheDay({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    clock,
+  });
+  const predictionOf = new WeakMap<RecordEffects<never>, Prediction>();
 
-  const running = await runBatchConsumer({
-    kafka: deps.kafka,
-    groupId: groupIdOf(config, 'predictor'),
-    topics: [config.topics.features],
-    fromBeginning: true,
-    logger: log,
-    // Stations of different partitions never share state, so partitions may be handled side by side:
-    // one waits on Kafka acks or ClickHouse while another computes.
-    partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
-    async handleBatch(records) {
-      const { decoded, dlq } = await decodeBatch(codec, 'features', records);
-      const ready = currentChampion();
+  return runStage<'features', never>(deps, {
+    name: 'predictor',
+    inputTopic: config.topics.features,
+    inputKind: 'features',
+    step(features, _state, record) {
       const now = clock();
-      const messages: Message[] = [];
-      const rows: object[] = [];
-      const latest = new Map<string, Prediction>();
-      const rejected: DlqEntry[] = [...dlq];
-      const ver = now * 1000;
-      for (const { record, event } of decoded) {
-        let p: Prediction;
-        try {
-          p = predictStep(event, ready, config.pipeline.decisionThreshold, now);
-        } catch (error) {
-          if (!(error instanceof PredictError)) throw error;
-          rejected.push({ record, reason: error });
-          continue;
-        }
-        messages.push({ key: p.location, value: codec.encode('prediction', p) });
-        rows.push(predictionRow(p, ver));
-        latest.set(p.location, p);
-        metrics.observe('prediction_lag_ms', p.predictedAt - p.ingestedAt);
+      const key = record.key?.toString('utf8') ?? null;
+      const threshold = config.pipeline.decisionThreshold;
+      const result = predictRecordStep(features, currentChampion(), threshold, now, rules(), key);
+      if ('rejection' in result) return { outcome: 'invalid', rejection: result.rejection };
+      const p = result.prediction;
+      const effects: RecordEffects<never> = {
+        outcome: 'predicted',
+        outputs: [
+          {
+            topic: config.topics.predictions,
+            message: { key: p.location, value: codec.encode('prediction', p) },
+          },
+        ],
+        rows: [{ table: 'predictions', row: predictionRow(p, now * 1000) }],
+        cache: [[redis.key(...STATE_KEYS.latest(p.location)), JSON.stringify(latestForecastOf(p))]],
+      };
+      predictionOf.set(effects, p);
+      return effects;
+    },
+    committed(effects) {
+      metrics.inc('predictions', undefined, effects.filter((e) => predictionOf.has(e)).length);
+      for (const e of effects) {
+        const p = predictionOf.get(e);
+        if (p) metrics.observe('prediction_lag_ms', p.predictedAt - p.ingestedAt);
       }
-      await sendBounded(deps.producer, config.topics.predictions, messages);
-      await sendToDlq(deps.producer, config.topics.observationsDlq, rejected);
-      await deps.clickhouse.insertRows('predictions', rows);
-      if (latest.size > 0) {
-        const multi = redis.client.multi();
-        for (const [location, p] of latest) {
-          multi.set(redis.key(...STATE_KEYS.latest(location)), JSON.stringify(latestForecastOf(p)));
-        }
-        await multi.exec();
-      }
-      metrics.inc('predictions', undefined, messages.length);
-      metrics.inc('predictor_dlq', undefined, rejected.length);
     },
   });
-  return { name: 'predictor', stop: running.stop, done: running.done };
 }

@@ -6,6 +6,13 @@
 import type { FeatureVector, Prediction } from '../../lib/domain/events.ts';
 import type { LatestForecast } from '../../lib/domain/state-keys.ts';
 import { addDays } from '../../lib/domain/time.ts';
+import {
+  checkEventDate,
+  checkKey,
+  checkRain,
+  type ObservationRules,
+  type StepRejection,
+} from '../../lib/domain/weather/validation.ts';
 import type { PreparedChampion } from '../../lib/models/champion.ts';
 
 export type PredictErrorCode = 'FEATURE_SET_MISMATCH' | 'PREDICTION_NOT_FINITE';
@@ -72,6 +79,87 @@ export function predictStep(
     ingestedAt: fv.ingestedAt,
     predictedAt: now,
   };
+}
+
+/**
+ * Null when a decoded feature vector may be predicted; otherwise the field at fault and why. The features
+ * stage only emits valid vectors, so this guards against records written to the topic by anything else:
+ * a day past the horizon would become the station's latest forecast, and date arithmetic on a date
+ * outside the storable range has no answer.
+ */
+export function checkFeatureVector(
+  fv: FeatureVector,
+  rules: ObservationRules,
+): { field: string; reason: string } | null {
+  const station = rules.stations.check(fv.location);
+  if (station) return station;
+  const date = checkEventDate(fv.date, rules);
+  if (date) return date;
+  for (let i = 0; i < fv.values.length; i++) {
+    const v = fv.values[i]!;
+    // NaN is a missing value; an infinity is no value a feature computes.
+    if (v === Infinity || v === -Infinity)
+      return { field: `values[${i}]`, reason: `${v} is not a feature value` };
+  }
+  if (!Number.isFinite(fv.ingestedAt))
+    return { field: 'ingestedAt', reason: `${fv.ingestedAt} is not a time` };
+  return checkRain(fv.rainToday, fv.rainfall);
+}
+
+export interface PredictBatchResult {
+  /** In input order. */
+  predictions: Prediction[];
+  /** The last prediction of each station in the batch: its latest forecast. */
+  latest: Map<string, Prediction>;
+  rejected: StepRejection[];
+}
+
+/**
+ * One feature vector (with its record key, when known): checked, then predicted with the champion of the
+ * moment; a vector that cannot be (invalid, or not of the champion's feature set) comes back as a
+ * rejection, never thrown.
+ */
+export function predictRecordStep(
+  fv: FeatureVector,
+  champion: PreparedChampion,
+  threshold: number,
+  now: number,
+  rules: ObservationRules,
+  key?: string | null,
+): { prediction: Prediction } | { rejection: Omit<StepRejection, 'at'> } {
+  const issue = checkFeatureVector(fv, rules) ?? checkKey(key, fv.location);
+  if (issue) return { rejection: { kind: 'invalid', ...issue } };
+  try {
+    return { prediction: predictStep(fv, champion, threshold, now) };
+  } catch (error) {
+    if (!(error instanceof PredictError)) throw error;
+    const field = error.code === 'FEATURE_SET_MISMATCH' ? 'featureSetVersion' : 'values';
+    return { rejection: { kind: 'invalid', field, reason: `${error.code}: ${error.message}` } };
+  }
+}
+
+/** predictRecordStep over a batch, in order (tests drive the stage with it). */
+export function predictBatchStep(
+  events: readonly { event: FeatureVector; key?: string | null }[],
+  champion: PreparedChampion,
+  threshold: number,
+  now: number,
+  rules: ObservationRules,
+): PredictBatchResult {
+  const predictions: Prediction[] = [];
+  const latest = new Map<string, Prediction>();
+  const rejected: StepRejection[] = [];
+  for (let at = 0; at < events.length; at++) {
+    const { event, key } = events[at]!;
+    const result = predictRecordStep(event, champion, threshold, now, rules, key);
+    if ('rejection' in result) {
+      rejected.push({ at, ...result.rejection });
+      continue;
+    }
+    predictions.push(result.prediction);
+    latest.set(result.prediction.location, result.prediction);
+  }
+  return { predictions, latest, rejected };
 }
 
 /** What `GET /predict?location=` serves: the prediction without its feature values. */

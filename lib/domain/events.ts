@@ -87,21 +87,6 @@ export interface DriftAlert {
   weeksBreached: number;
 }
 
-/** A request to the trainer for a full refit (schemas/retrain-request.avsc, on the commands topic). */
-export interface RetrainRequest {
-  kind: 'retrain';
-  /** Recorded as the reason of the training run. */
-  reason: string;
-  requestedBy: string;
-  /** Event-time week that caused the request. */
-  week: string;
-  modelVersion: string;
-  incidentId: string;
-  station: string;
-  feature: string;
-  driftKind: string;
-}
-
 /** A partition's weekly partial sums (schemas/drift-partial.avsc): the drift stage's internal topic. */
 export interface DriftPartialEvent {
   source: string;
@@ -122,6 +107,78 @@ export interface ModelEvent {
   at: number;
 }
 
+/** An operator's command (schemas/command.avsc); the trainer runs kind 'retrain'. */
+export interface Command {
+  id: string;
+  kind: 'retrain';
+  /** Recorded as the reason of the training run. */
+  reason: string;
+  requestedBy: string;
+  at: number;
+  /** Set when drift asked: the incident behind the request (null from an operator). */
+  week: string | null;
+  modelVersion: string | null;
+  incidentId: string | null;
+  station: string | null;
+  feature: string | null;
+  driftKind: string | null;
+}
+
+/** A command from an operator: the incident fields stay null. */
+export function operatorCommand(c: Pick<Command, 'id' | 'kind' | 'reason' | 'requestedBy' | 'at'>): Command {
+  return {
+    ...c,
+    week: null,
+    modelVersion: null,
+    incidentId: null,
+    station: null,
+    feature: null,
+    driftKind: null,
+  };
+}
+
+export type SubscriptionKind = 'forecast' | 'champion' | 'drift';
+
+/** An alert subscription (schemas/subscription.avsc), keyed by id on a compacted topic. */
+export interface Subscription {
+  id: string;
+  kind: SubscriptionKind;
+  location: string | null;
+  threshold: number | null;
+  url: string;
+  secret: string;
+  description: string;
+  createdBy: string;
+  createdAt: number;
+}
+
+/** One Open-Meteo answer as received (producers/open-meteo), before mapping. */
+export interface OpenMeteoRawAnswer {
+  station: string;
+  latitude: number;
+  longitude: number;
+  timezone: string;
+  mode: string;
+  from: string;
+  to: string;
+  url: string;
+  status: number;
+  contentType: string | null;
+  body: string;
+  fetchedAt: string;
+  attempts: number;
+}
+
+/** A live station's days already on the observations topic (producers/open-meteo/ingestion-state.ts). */
+export interface OpenMeteoIngestionState {
+  station: string;
+  observationsPartition: number;
+  ranges: { from: string; to: string }[];
+  fingerprints: Buffer;
+  offsets: number[];
+  updatedAt: number;
+}
+
 /** Schema file (under schemas/) of each event type, used for registration and subjects. */
 export const SCHEMA_FILES = {
   observation: 'observation.avsc',
@@ -131,7 +188,10 @@ export const SCHEMA_FILES = {
   driftAlert: 'drift-alert.avsc',
   modelEvent: 'model-event.avsc',
   driftPartial: 'drift-partial.avsc',
-  retrainRequest: 'retrain-request.avsc',
+  command: 'command.avsc',
+  subscription: 'subscription.avsc',
+  openMeteoRaw: 'open-meteo-raw.avsc',
+  openMeteoState: 'open-meteo-state.avsc',
 } as const;
 export type EventKind = keyof typeof SCHEMA_FILES;
 
@@ -144,7 +204,10 @@ export interface EventTypes {
   driftAlert: DriftAlert;
   modelEvent: ModelEvent;
   driftPartial: DriftPartialEvent;
-  retrainRequest: RetrainRequest;
+  command: Command;
+  subscription: Subscription;
+  openMeteoRaw: OpenMeteoRawAnswer;
+  openMeteoState: OpenMeteoIngestionState;
 }
 
 export type EventCodec = Codec<EventTypes>;
@@ -158,7 +221,10 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, Exclude<keyof Topics, 'ob
   driftAlert: 'driftAlerts',
   modelEvent: 'modelEvents',
   driftPartial: 'driftPartials',
-  retrainRequest: 'commands',
+  command: 'commands',
+  subscription: 'subscriptions',
+  openMeteoRaw: 'openMeteoRaw',
+  openMeteoState: 'openMeteoState',
 };
 
 export const EVENT_KINDS = Object.keys(SCHEMA_FILES) as EventKind[];

@@ -71,6 +71,29 @@ function civilFromDays(n: number): Civil {
   return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
+/**
+ * Whether `value` is a real calendar day in `YYYY-MM-DD` form (years 0000..9999), without throwing: what
+ * validation asks before any arithmetic on a date it was sent.
+ */
+export function isCalendarDate(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length !== 10) return false;
+  if (value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  for (const i of [0, 1, 2, 3, 5, 6, 8, 9]) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const maxDay = month === 2 && isLeap(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  return maxDay !== undefined && day >= 1 && day <= maxDay;
+}
+
+/** The UTC calendar day of an epoch-milliseconds instant. */
+export function utcDateOf(ms: number): string {
+  return fromDayNumber(Math.floor(ms / 86_400_000));
+}
+
 /** Days since 1970-01-01 (negative before). Throws DateFormatError on anything but a real calendar day. */
 export function dayNumber(date: string): number {
   const { year, month, day } = parse(date);

@@ -3,7 +3,13 @@
  * then the event on the compacted topic that running predictors follow.
  */
 import type { ClickHouse } from '../platform/clickhouse/client.ts';
-import { insertAlias, setModelStatus, type Alias } from '../platform/clickhouse/queries/models.ts';
+import {
+  currentAlias,
+  insertAlias,
+  setModelStatus,
+  type Alias,
+} from '../platform/clickhouse/queries/models.ts';
+import { loadStoredModel } from './registry.ts';
 import type { Config } from '../platform/config.ts';
 import type { Producer } from '../platform/kafka/client.ts';
 import type { EventCodec } from '../domain/events.ts';
@@ -44,4 +50,47 @@ export async function promote(deps: PromotionDeps, p: Promotion): Promise<void> 
       },
     ],
   });
+}
+
+export class PromotionError extends Error {
+  readonly code: 'MODEL_NOT_FOUND' | 'NO_PREVIOUS_VERSION';
+  readonly retriable = false;
+  constructor(code: PromotionError['code'], message: string) {
+    super(message);
+    this.name = 'PromotionError';
+    this.code = code;
+  }
+}
+
+/** Points `alias` at a registered `version` (the admin API's and the CLI's promote). */
+export async function promoteVersion(
+  deps: PromotionDeps,
+  request: { alias: Alias; version: string; reason: string; at?: number },
+): Promise<Promotion> {
+  const stored = await loadStoredModel(deps.clickhouse, request.version);
+  if (!stored)
+    throw new PromotionError('MODEL_NOT_FOUND', `no model version ${request.version} in the registry`);
+  const current = await currentAlias(deps.clickhouse, request.alias);
+  const promotion: Promotion = {
+    alias: request.alias,
+    version: stored.version,
+    family: stored.family,
+    previousVersion: current?.version ?? null,
+    reason: request.reason,
+    at: request.at ?? Date.now(),
+  };
+  await promote(deps, promotion);
+  return promotion;
+}
+
+/** Makes the champion's previous version the champion again. */
+export async function rollbackChampion(
+  deps: PromotionDeps,
+  request: { reason: string; at?: number },
+): Promise<Promotion> {
+  const current = await currentAlias(deps.clickhouse, 'champion');
+  const target = current?.previousVersion;
+  if (!target)
+    throw new PromotionError('NO_PREVIOUS_VERSION', 'the champion has no previous version to roll back to');
+  return promoteVersion(deps, { alias: 'champion', version: target, reason: request.reason, at: request.at });
 }

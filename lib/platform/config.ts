@@ -25,6 +25,22 @@ export const DEFAULT_LIVE_STATIONS_FILE = fileURLToPath(
   new URL('../../data/live-stations.json', import.meta.url),
 );
 
+/**
+ * The dates ClickHouse 18.16's `Date` can hold (days since 1970-01-01 in a UInt16): checked on the server,
+ * 1970-01-01 reads back as `0000-00-00` (day 0 is its "no date") and anything before it or after
+ * 2105-12-31 is written as `0000-00-00`, so two days would collapse into one row. Weekly analytics key
+ * rows by their Monday, and the first Monday after day 0 is 1970-01-05. An event-time range must lie
+ * inside this one; current ClickHouse (1970-01-01..2149-06-06) holds all of it too.
+ */
+export const STORABLE_DATES = { min: '1970-01-05', max: '2105-12-31' } as const;
+
+const storableDate = z.iso
+  .date()
+  .refine(
+    (d) => d >= STORABLE_DATES.min && d <= STORABLE_DATES.max,
+    `a date ClickHouse can store: ${STORABLE_DATES.min} to ${STORABLE_DATES.max}`,
+  );
+
 export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().default('rainstream'),
@@ -61,6 +77,11 @@ export const configSchema = z.object({
     .pipe(z.array(z.enum(['climatology', 'logreg', 'gbdt', 'forest'])))
     .default(['climatology', 'logreg', 'gbdt', 'forest']),
   DATA_FILE: z.string().default(DEFAULT_DATA_FILE),
+  // Event time (lib/domain/weather/validation.ts): the calendar days an observation may carry, and how
+  // many days past today (UTC) a station's local day may run ahead of the clock.
+  EVENT_TIME_MIN: storableDate.default(STORABLE_DATES.min),
+  EVENT_TIME_MAX: storableDate.default(STORABLE_DATES.max),
+  EVENT_TIME_HORIZON_DAYS: z.coerce.number().int().min(1).max(366).default(2),
   // Open-Meteo ingestion (producers/open-meteo): the two endpoints are configuration so tests and a
   // self-hosted Open-Meteo can stand in for the public API.
   OPEN_METEO_ARCHIVE_URL: z.url().default('https://archive-api.open-meteo.com/v1/archive'),
@@ -71,6 +92,31 @@ export const configSchema = z.object({
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour station local time')
     .default('06:00'),
   OPEN_METEO_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+  // The face (api/, consumers/alerts/): admin token, limits, webhook policy, metrics endpoint.
+  // Unset or empty: the admin routes answer 503 (disabled). Never logged (the logger redacts it).
+  ADMIN_TOKEN: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s === '' ? undefined : s))
+    .pipe(z.string().min(16, 'at least 16 characters').optional()),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6000),
+  ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(60),
+  /** Hosts webhooks may be sent to: names (`hooks.example.com`, `*.example.com`), IPs or CIDRs. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(500),
+  /** Where a pipeline process serves /metrics; 0 = any free port (logged). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -84,7 +130,16 @@ export interface Config {
   topicPartitions: number;
   /** Consumer groups are `<groupPrefix>.<stage>`: the topic prefix, so a deployment's groups sort together. */
   groupPrefix: string;
-  api: { host: string; port: number };
+  api: {
+    host: string;
+    port: number;
+    /** Bearer token of the admin routes; undefined = admin disabled. */
+    adminToken: string | undefined;
+    rateLimitPerMinute: number;
+    adminRateLimitPerMinute: number;
+  };
+  alerts: AlertsConfig;
+  metrics: { host: string; port: number };
   logLevel: RawConfig['LOG_LEVEL'];
   pipeline: {
     decisionThreshold: number;
@@ -97,6 +152,15 @@ export interface Config {
   };
   dataFile: string;
   openMeteo: OpenMeteoConfig;
+  eventTime: EventTimeConfig;
+}
+
+export interface EventTimeConfig {
+  /** First and last calendar day an event may carry, `YYYY-MM-DD`, inside STORABLE_DATES. */
+  min: string;
+  max: string;
+  /** An event's day may be at most this many days after today (UTC) by the clock of whoever checks it. */
+  horizonDays: number;
 }
 
 export interface DriftConfig {
@@ -121,6 +185,16 @@ export interface OpenMeteoConfig {
   timeoutMs: number;
 }
 
+export interface AlertsConfig {
+  /** Webhook hosts allowed (names, `*.suffix`, IPs, CIDRs); empty = no webhook may be subscribed. */
+  allowedHosts: string[];
+  /** Per delivery attempt, connect to end of response. */
+  timeoutMs: number;
+  maxAttempts: number;
+  /** First retry delay; doubled per attempt, with full jitter. */
+  backoffMs: number;
+}
+
 export interface Topics {
   observations: string;
   observationsDlq: string;
@@ -131,8 +205,14 @@ export interface Topics {
   modelEvents: string;
   /** Internal to the drift stage: each partition's weekly partial sums, read by its week closer. */
   driftPartials: string;
-  /** Requests to the pipeline (a retraining asked by the drift stage). */
+  /** Commands to the trainer (retrain now), from an operator or the drift stage. */
   commands: string;
+  /** Alert subscriptions, compacted by id: the durable store the alerts stage and the API read. */
+  subscriptions: string;
+  /** Open-Meteo answers as received, before mapping (producers/open-meteo). */
+  openMeteoRaw: string;
+  /** Compacted: per live station, the days the Open-Meteo ingestion has put on the observations topic. */
+  openMeteoState: string;
 }
 
 export function topicNames(prefix: string): Topics {
@@ -146,6 +226,9 @@ export function topicNames(prefix: string): Topics {
     modelEvents: `${prefix}.model-events.v1`,
     driftPartials: `${prefix}.drift-partials.v1`,
     commands: `${prefix}.commands.v1`,
+    subscriptions: `${prefix}.subscriptions.v1`,
+    openMeteoRaw: `${prefix}.open-meteo.raw.v1`,
+    openMeteoState: `${prefix}.open-meteo.state.v1`,
   };
 }
 
@@ -161,6 +244,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration: ${reasons}`);
   }
   const c = parsed.data;
+  if (c.EVENT_TIME_MIN > c.EVENT_TIME_MAX) {
+    throw new ConfigError(
+      `invalid configuration: EVENT_TIME_MIN ${c.EVENT_TIME_MIN} is after EVENT_TIME_MAX ${c.EVENT_TIME_MAX}`,
+    );
+  }
   return {
     kafka: { brokers: c.KAFKA_BROKERS, clientId: c.KAFKA_CLIENT_ID },
     registry: { url: c.SCHEMA_REGISTRY_URL },
@@ -174,7 +262,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     topics: topicNames(c.TOPIC_PREFIX),
     topicPartitions: c.TOPIC_PARTITIONS,
     groupPrefix: c.TOPIC_PREFIX,
-    api: { host: c.API_HOST, port: c.API_PORT },
+    api: {
+      host: c.API_HOST,
+      port: c.API_PORT,
+      adminToken: c.ADMIN_TOKEN,
+      rateLimitPerMinute: c.RATE_LIMIT_PER_MINUTE,
+      adminRateLimitPerMinute: c.ADMIN_RATE_LIMIT_PER_MINUTE,
+    },
+    alerts: {
+      allowedHosts: c.WEBHOOK_ALLOWED_HOSTS,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      maxAttempts: c.WEBHOOK_MAX_ATTEMPTS,
+      backoffMs: c.WEBHOOK_BACKOFF_MS,
+    },
+    metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
     pipeline: {
       decisionThreshold: c.DECISION_THRESHOLD,
@@ -202,5 +303,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dailyAt: c.OPEN_METEO_DAILY_AT,
       timeoutMs: c.OPEN_METEO_TIMEOUT_MS,
     },
+    eventTime: { min: c.EVENT_TIME_MIN, max: c.EVENT_TIME_MAX, horizonDays: c.EVENT_TIME_HORIZON_DAYS },
   };
 }

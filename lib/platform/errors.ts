@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   'RATE_LIMITED',
   'RETRIES_EXHAUSTED',
   'CONSUMER_CRASHED',
+  'TRANSACTION',
+  'FENCED',
+  'REBALANCE',
+  'STOPPING',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -54,6 +58,14 @@ const RETRIABLE_BY_DEFAULT: Readonly<Record<ErrorCode, boolean>> = {
   RATE_LIMITED: true,
   RETRIES_EXHAUSTED: false,
   CONSUMER_CRASHED: false,
+  // A Kafka transaction that failed or whose outcome is unknown: abort, find out, and try again.
+  TRANSACTION: true,
+  // Another instance took over this partition's transactional id: this one must let the batch go.
+  FENCED: false,
+  // The group is rebalancing: the batch in hand is abandoned uncommitted, the new owner redoes it.
+  REBALANCE: false,
+  // The process is shutting down: work in hand is abandoned uncommitted.
+  STOPPING: false,
   INTERNAL: false,
 };
 
@@ -86,23 +98,84 @@ export function isRainstreamError(error: unknown, code?: ErrorCode): error is Ra
 const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
 
 /**
+ * Socket-level failures as Node reports them (`error.code`): the peer is away or dropped us, which says
+ * nothing about the request itself. EPIPE and ECONNRESET are also what a reused keep-alive socket that
+ * the server had already closed gives.
+ */
+const TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function isTransportError(error: unknown): boolean {
+  for (const e of causeChain(error)) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && TRANSPORT_CODES.has(code)) return true;
+    if (e instanceof Error && /socket hang up|Connection is closed/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/**
  * Whether trying again can help. Our errors say so; other libraries' errors that carry a boolean
- * `retriable` (kafkajs) are trusted; programming errors never are; anything else (sockets reset,
- * timeouts) is presumed transient, since the attempts are bounded anyway.
+ * `retriable` (kafkajs) are trusted, except that kafkajs's "retries exceeded" is as retriable as the
+ * failure under it (a broker that stayed away longer than kafkajs waited comes back later); socket-level
+ * failures are. Everything else is not: an error nobody typed is a bug or bad data until proven
+ * otherwise, and retrying it only turns one bad record into a stalled partition.
  */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof RainstreamError) return error.retriable;
   if (PROGRAMMING_ERRORS.some((type) => error instanceof type)) return false;
-  if (typeof error === 'object' && error !== null && 'retriable' in error) {
-    const flag = (error as { retriable: unknown }).retriable;
-    if (typeof flag === 'boolean') return flag;
+  if (typeof error === 'object' && error !== null) {
+    // kafkajs wraps what its own retrier gave up on: "retries exceeded" (a broker away longer than it
+    // waited) and, in some code paths, "non-retriable" around a connection error. Either is as retriable
+    // as the failure under it: a broker that comes back later.
+    const name = (error as { name?: unknown }).name;
+    if (name === 'KafkaJSNumberOfRetriesExceeded' || name === 'KafkaJSNonRetriableError') {
+      const cause = (error as { cause?: unknown }).cause;
+      if (cause === undefined || cause === error) return name === 'KafkaJSNumberOfRetriesExceeded';
+      return isRetriable(cause) || isTransportError(cause);
+    }
+    if ('retriable' in error) {
+      const flag = (error as { retriable: unknown }).retriable;
+      if (typeof flag === 'boolean') return flag;
+    }
   }
-  return error instanceof Error;
+  return isTransportError(error);
 }
 
-/** A short single-line reason, for logs and DLQ headers. */
+/** The error and its causes, outermost first (bounded: a cycle of causes must not hang a log line). */
+export function causeChain(error: unknown): object[] {
+  const chain: object[] = [];
+  for (
+    let e = error;
+    typeof e === 'object' && e !== null && chain.length < 16 && !chain.includes(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    chain.push(e);
+  }
+  return chain;
+}
+
+/** A short single-line reason, for logs and DLQ headers: the code first when the error has one. */
 export function describeError(error: unknown): string {
   if (error instanceof RainstreamError) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && code !== ''
+      ? `${code}: ${error.message}`
+      : `${error.name}: ${error.message}`;
+  }
   return String(error);
 }

@@ -70,6 +70,31 @@ export async function retry<T>(
   }
 }
 
+/**
+ * Backoff for waiting out an outage: short first waits (a blip is over in a second), capped low enough
+ * that a dependency coming back is noticed within a couple of seconds.
+ */
+export const OUTAGE_BACKOFF: Readonly<
+  Pick<RetryOptions, 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'jitter'>
+> = {
+  initialDelayMs: 200,
+  maxDelayMs: 2_000,
+  factor: 2,
+  jitter: 0.5,
+};
+
+/**
+ * Runs `fn` until it succeeds, however long that takes: for outages, which are waited out rather than died
+ * of. Errors `shouldRetry` refuses (default: none) are rethrown; `signal` ends the wait (rejecting with its
+ * reason), which is how a stopping process gets out of it.
+ */
+export async function retryForever<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: Partial<Omit<RetryOptions, 'retries'>> = {},
+): Promise<T> {
+  return retry(fn, { ...OUTAGE_BACKOFF, shouldRetry: () => true, ...options, retries: Infinity });
+}
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);

@@ -2,6 +2,8 @@
  * Counters of the ingestion, a plain object the caller owns and passes in: a metrics exporter can read
  * it (or wrap it) later without the client knowing about metrics.
  */
+import type { Metrics } from '../../lib/platform/metrics.ts';
+
 export interface OpenMeteoCounters {
   /** HTTP attempts sent. */
   requests: number;
@@ -49,4 +51,37 @@ export function createOpenMeteoCounters(): OpenMeteoCounters {
     duplicatesIdentical: 0,
     duplicatesConflicting: 0,
   };
+}
+
+/** What happened between two readings of the counters (one run of a long-lived process). */
+export function diffCounters(before: OpenMeteoCounters, after: OpenMeteoCounters): OpenMeteoCounters {
+  const delta = createOpenMeteoCounters();
+  for (const key of Object.keys(delta) as (keyof OpenMeteoCounters)[]) delta[key] = after[key] - before[key];
+  return delta;
+}
+
+/** Metric name of each counter (`open_meteo_*_total`, Prometheus style). */
+export const OPEN_METEO_METRICS: Readonly<Record<keyof OpenMeteoCounters, string>> = {
+  requests: 'open_meteo_calls_total',
+  responsesOk: 'open_meteo_answers_ok_total',
+  weight: 'open_meteo_call_weight_total',
+  throttledMs: 'open_meteo_throttled_ms_total',
+  retries: 'open_meteo_retries_total',
+  timeouts: 'open_meteo_timeouts_total',
+  rateLimited: 'open_meteo_rate_limited_total',
+  apiErrors: 'open_meteo_api_errors_total',
+  httpErrors: 'open_meteo_http_errors_total',
+  networkErrors: 'open_meteo_network_errors_total',
+  failedRequests: 'open_meteo_failed_calls_total',
+  daysMapped: 'open_meteo_days_mapped_total',
+  daysRejected: 'open_meteo_days_rejected_total',
+  duplicatesIdentical: 'open_meteo_answer_duplicates_identical_total',
+  duplicatesConflicting: 'open_meteo_answer_duplicates_conflicting_total',
+};
+
+/** Adds a run's counters to the process's metrics (lib/platform/metrics.ts), zeros left out. */
+export function recordOpenMeteoMetrics(metrics: Metrics, delta: OpenMeteoCounters): void {
+  for (const key of Object.keys(OPEN_METEO_METRICS) as (keyof OpenMeteoCounters)[]) {
+    if (delta[key] !== 0) metrics.inc(OPEN_METEO_METRICS[key], undefined, delta[key]);
+  }
 }

@@ -49,6 +49,8 @@ export interface FetchFailure {
   code: string;
   retriable: boolean;
   reason: string;
+  /** The request that failed, when it was made (the DLQ names it as the source). */
+  url?: string;
 }
 
 export interface StationDays {
@@ -146,6 +148,7 @@ export function dedupeByDate(observations: readonly Observation[]): {
 function failureOf(station: string, call: Call, error: RainstreamError): FetchFailure {
   const last =
     error.code === 'RETRIES_EXHAUSTED' && error.cause instanceof RainstreamError ? error.cause : error;
+  const url = last.details.url ?? error.details.url;
   return {
     station,
     from: call.from,
@@ -153,6 +156,7 @@ function failureOf(station: string, call: Call, error: RainstreamError): FetchFa
     code: last.code,
     retriable: last.retriable,
     reason: error.message,
+    ...(typeof url === 'string' ? { url } : {}),
   };
 }
 
@@ -176,10 +180,8 @@ export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Pro
     const mapped: Observation[] = [];
     for (const call of calls) {
       if (stopped) {
-        out.failures.push({
-          ...failureOf(station.name, call, stopped),
-          reason: `not attempted: ${stopped.message}`,
-        });
+        const { url: _url, ...failure } = failureOf(station.name, call, stopped);
+        out.failures.push({ ...failure, reason: `not attempted: ${stopped.message}` });
         continue;
       }
       let answer: FetchedAnswer;

@@ -22,6 +22,7 @@
  */
 import { addDays, dayNumber, daysBetween } from '../../lib/domain/time.ts';
 import { NUMERIC_FIELDS, type NumericField, type Observation } from '../../lib/domain/weather/observation.ts';
+import { checkMeasurement, checkMeasurements, firstIssue } from '../../lib/domain/weather/validation.ts';
 import { cloudPercentToOktas, roundTo, secondsToHours, windDirection, windSpeedKmh } from './conversions.ts';
 import { formatWallClock, instantOfLocal, parseWallClock, sameTimeZone } from './local-time.ts';
 import { parseOpenMeteoBody, type OpenMeteoResponse } from './response.ts';
@@ -127,12 +128,10 @@ class DayRejected extends Error {
   }
 }
 
+/** The reading, or the day rejected by the domain validation's rule for the field (range, whole oktas). */
 function checked(field: NumericField, value: number | null, what: string): number | null {
-  if (value === null) return null;
-  const { min, max } = NUMERIC_FIELDS[field];
-  if (!(value >= min && value <= max)) {
-    throw new DayRejected(field, `${what} = ${value} outside the physical range [${min}, ${max}]`);
-  }
+  const issue = checkMeasurement(field, value);
+  if (issue) throw new DayRejected(field, `${what} = ${value}: ${issue.reason}`);
   return value;
 }
 
@@ -203,9 +202,6 @@ function mapDay(r: OpenMeteoResponse, hours: HourlyIndex, i: number, station: Li
 
   const maxTemp = checked('maxTemp', roundOrNull(r.daily.temperature_2m_max[i]!, 1), 'temperature_2m_max');
   const minTemp = checked('minTemp', roundOrNull(r.daily.temperature_2m_min[i]!, 1), 'temperature_2m_min');
-  if (maxTemp !== null && minTemp !== null && maxTemp < minTemp) {
-    throw new DayRejected('maxTemp', `temperature_2m_max ${maxTemp} is below temperature_2m_min ${minTemp}`);
-  }
   const sunshineSeconds = checkedRaw(
     'sunshine',
     r.daily.sunshine_duration[i]!,
@@ -296,6 +292,12 @@ function mapDay(r: OpenMeteoResponse, hours: HourlyIndex, i: number, station: Li
   };
   if (MEASUREMENTS.every((k) => observation[k] === null)) {
     throw new DayRejected('date', 'Open-Meteo has no value for this day (not published yet?)');
+  }
+  // The rules between readings (max >= min, rain, wind, temperatures), as for every other source.
+  const issues = checkMeasurements(observation);
+  if (issues.length > 0) {
+    const { field, reason } = firstIssue(issues);
+    throw new DayRejected(field, reason);
   }
   return observation;
 }

@@ -3,7 +3,9 @@
  * the deployment the environment names, in event-time order.
  */
 import { registerEvents } from '../../lib/domain/events.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
 import { readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
+import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { createProgress } from '../../lib/platform/cli/progress.ts';
 import { runCommand } from '../../lib/platform/cli/command.ts';
 import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
@@ -12,6 +14,10 @@ import { createKafka } from '../../lib/platform/kafka/client.ts';
 import { createProducer } from '../../lib/platform/kafka/producer.ts';
 import { createLogger } from '../../lib/platform/log.ts';
 import { createSchemaRegistry } from '../../lib/platform/schema-registry.ts';
+import { routeProcessOutputToLog } from '../../lib/platform/process-log.ts';
+import { describeError, isRetriable } from '../../lib/platform/errors.ts';
+import { retryForever } from '../../lib/platform/retry.ts';
+import { createReplayLog, type ReplayLog } from './checkpoint.ts';
 import { championPoller, trainingGate } from './gate.ts';
 import { planReplay } from './plan.ts';
 import { replay, replayOptionsSchema } from './replay.ts';
@@ -30,7 +36,12 @@ order; invalid rows go to the DLQ with the reason; RainTomorrow is never sent.
   --speed DAYS_PER_S    pace after the warm-up; 0 (default) = as fast as Kafka takes them
   --warmup-until DATE   full speed up to DATE, then wait for the first trained champion
   --max-lead-days N     never run more than N days ahead of the weekly retraining
+  --resume              skip what an earlier run of this replay already put in the log (read back from
+                        the last replay record of each partition): nothing is sent twice
   --quiet               no progress line
+
+A broker that goes away is waited out: a send that failed is retried, and what of it did land is not sent
+again. Started while the broker or the registry is away, the replay waits for them.
 
 example: rainstream replay --from 2015-01-01 --locations Sydney,Perth --speed 10
 `;
@@ -38,37 +49,54 @@ example: rainstream replay --from 2015-01-01 --locations Sydney,Perth --speed 10
 export async function main(argv: readonly string[]): Promise<void> {
   await runCommand({ name: 'replay', usage: USAGE, options: replayOptionsSchema }, argv, async (options) => {
     const config = loadConfig();
-    const logger = createLogger(config);
+    const logger = createLogger(config, undefined, { service: 'replay' });
+    routeProcessOutputToLog(logger);
     const file = options.file ?? config.dataFile;
     const kafka = createKafka(config, logger, { clientId: 'rainstream-replay' });
     const producer = createProducer(kafka);
     const clickhouse = createClickHouse(config.clickhouse);
-    try {
-      const rows = await readWeatherCsvFile(file);
-      const codec = await registerEvents(createSchemaRegistry(config), config.topics);
-      await producer.connect();
-      const planned = planReplay(rows, {
-        from: options.from,
-        to: options.to,
-        locations: options.locations,
-        limit: options.limit,
+    let replayLog: ReplayLog | undefined;
+    const waitFor = <T>(what: string, fn: () => Promise<T>) =>
+      retryForever(fn, {
+        shouldRetry: isRetriable,
+        onRetry: ({ error, attempt }) => {
+          if (attempt === 1 || attempt % 10 === 0)
+            logger.warn({ err: error, attempt }, `waiting for ${what}`);
+        },
       });
+    try {
+      const stations = loadStationRegistry(config.openMeteo.stationsFile);
+      const rules = observationRules({ eventTime: config.eventTime, stations, now: Date.now() });
+      const rows = await readWeatherCsvFile(file, { rules });
+      const codec = await waitFor('the schema registry', () =>
+        registerEvents(createSchemaRegistry(config), config.topics),
+      );
+      await waitFor('Kafka', () => producer.connect());
+      replayLog = await waitFor('Kafka', () => createReplayLog(kafka, codec, config.topics.observations));
+      const planned = planReplay(
+        rows,
+        { from: options.from, to: options.to, locations: options.locations, limit: options.limit },
+        stations,
+      );
       const summary = await replay(rows, file, options, {
         producer,
         codec,
         topics: config.topics,
         logger,
+        replayLog,
         waitForTrainedChampion: championPoller(clickhouse),
         waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
         progress: options.quiet ? undefined : createProgress('replay', planned.events),
+        stations,
       });
       console.log(JSON.stringify(summary));
       return 0;
     } catch (error) {
-      logger.error({ err: error }, 'replay failed');
+      logger.error({ err: error, reason: describeError(error) }, 'replay failed');
       return 1;
     } finally {
-      await producer.disconnect();
+      await replayLog?.close();
+      await producer.disconnect().catch(() => undefined);
       await clickhouse.close();
     }
   });

@@ -3,16 +3,28 @@
  * one per (station, day), keyed by station, in event-time order. `RainTomorrow` is never sent: labels
  * come from the next day's observation, as they would in production.
  */
+import { basename } from 'node:path';
 import { z } from 'zod';
-import type { EventCodec } from '../../lib/domain/events.ts';
+import type { EventCodec, Observation } from '../../lib/domain/events.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
 import { isIsoDate, type CsvRow } from '../../lib/domain/weather/csv.ts';
 import type { Progress } from '../../lib/platform/cli/progress.ts';
 import type { Config } from '../../lib/platform/config.ts';
 import type { Message, Producer } from '../../lib/platform/kafka/client.ts';
-import { DLQ_HEADERS } from '../../lib/platform/kafka/dlq.ts';
+import { fileRowDlqMessage } from '../../lib/platform/kafka/dlq.ts';
 import { sendBounded } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
-import { planReplay, type ReplayFilter } from './plan.ts';
+import { isRetriable } from '../../lib/platform/errors.ts';
+import { retryForever } from '../../lib/platform/retry.ts';
+import {
+  alreadySent,
+  lastDayEverywhere,
+  REPLAY_SOURCE,
+  REPLAY_SOURCE_HEADER,
+  type Checkpoint,
+  type ReplayLog,
+} from './checkpoint.ts';
+import { planReplay, type PlannedRejection, type ReplayFilter } from './plan.ts';
 
 const isoDate = z.string().refine(isIsoDate, 'expected a calendar date YYYY-MM-DD');
 
@@ -37,6 +49,8 @@ export const replayOptionsSchema = z.strictObject({
   /** Stay at most this many days ahead of the latest retraining (weekly retraining kept honest). */
   maxLeadDays: z.coerce.number().int().positive().optional(),
   quiet: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(false),
+  /** Skip what an earlier run of this replay already put in the log (read back from the log's tail). */
+  resume: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
 });
 export type ReplayOptions = z.infer<typeof replayOptionsSchema>;
 
@@ -57,36 +71,55 @@ export interface ReplayDeps {
     beforeWaiting: () => Promise<void>,
   ) => Promise<void>;
   progress?: Progress;
+  /** When given, `--locations` must name stations of it. */
+  stations?: StationRegistry;
   clock?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The observations topic as the replay left it: with it a send that failed (a broker away) is retried
+   * forever without sending twice what did get through, and `resume` works. Without it a failed send is
+   * retried as is (the idempotent producer de-duplicates its own retries, not a new send).
+   */
+  replayLog?: ReplayLog;
 }
 
 export interface ReplaySummary {
   events: number;
   rejected: number;
   skipped: number;
+  /** Exact repeats of a row already sent (no-ops). */
+  duplicates: number;
   days: number;
   firstDate: string | null;
   lastDate: string | null;
   seconds: number;
   /** Wall-clock ms when the first observation was handed to Kafka. */
   firstProducedAt: number | null;
+  /** With `resume`: observations found already in the log and not sent again. */
+  alreadyInLog: number;
+  /** With `resume`: the last day every partition had reached before this run. */
+  resumedAfter: string | null;
+  /** Sends that failed and were retried (broker outages). */
+  retriedSends: number;
 }
 
 /** Events per send: well under the broker's 1 MB batch limit, large enough to amortise round trips. */
 const SEND_EVENTS = 3_000;
 
-function dlqMessage(row: Extract<CsvRow, { ok: false }>, file: string): Message {
-  return {
-    key: null,
-    value: Buffer.from(row.raw, 'utf8'),
-    headers: {
-      [DLQ_HEADERS.reason]: row.reason,
-      [DLQ_HEADERS.field]: row.field,
-      [DLQ_HEADERS.sourceTopic]: `file:${file}`,
-      [DLQ_HEADERS.sourceOffset]: String(row.line),
+interface Pending {
+  message: Message;
+  date: string;
+  location: string;
+}
+
+function dlqMessage(row: PlannedRejection, file: string): Message {
+  return fileRowDlqMessage(
+    {
+      ...row,
+      conflicting: row.conflictsWith && { line: row.conflictsWith.line, ...row.conflictsWith.observation },
     },
-  };
+    file,
+  );
 }
 
 export async function replay(
@@ -103,16 +136,46 @@ export async function replay(
     locations: options.locations,
     limit: options.limit,
   };
-  const plan = planReplay(rows, filter);
+  const plan = planReplay(rows, filter, deps.stations);
+  // Each event says where it was read (schema v2's sourcePosition): the file's name and the row's line.
+  const lineOf = new Map<Observation, number>();
+  for (const r of rows) if (r.ok) lineOf.set(r.observation, r.line);
+  const fileName = basename(file);
   const log = deps.logger.child({ component: 'replay' });
   const started = clock();
 
-  if (plan.rejected.length > 0) {
-    await sendBounded(
-      deps.producer,
-      deps.topics.observationsDlq,
-      plan.rejected.map((r) => dlqMessage(r, file)),
+  let retriedSends = 0;
+  /** Retries a send until it goes through, however long the broker is away; `prepare` runs per attempt. */
+  const sendThrough = async <T>(what: string, attempt: (n: number) => Promise<T>): Promise<T> =>
+    retryForever(attempt, {
+      shouldRetry: isRetriable,
+      onRetry: ({ error, attempt: n, delayMs }) => {
+        retriedSends++;
+        if (n === 1 || n % 10 === 0)
+          log.warn({ err: error, attempt: n, delayMs }, `${what} failed; retrying`);
+      },
+    });
+
+  const runStart = deps.replayLog
+    ? await sendThrough('reading the log end', () => deps.replayLog!.ends())
+    : null;
+  let checkpoint: Checkpoint | null = null;
+  if (options.resume && deps.replayLog) {
+    checkpoint = await sendThrough('reading the checkpoint', () => deps.replayLog!.lastSent());
+    log.info(
+      { partitions: checkpoint.size, resumedAfter: lastDayEverywhere(checkpoint) },
+      checkpoint.size === 0
+        ? 'nothing to resume: the replay starts from its first day'
+        : 'resuming the replay',
     );
+  }
+
+  // Rejected rows go out before any observation: a run that got as far as observations sent them.
+  if (plan.rejected.length > 0 && (checkpoint === null || checkpoint.size === 0)) {
+    const messages = plan.rejected.map((r) => dlqMessage(r, file));
+    await sendThrough('sending rejected rows', async () => {
+      await sendBounded(deps.producer, deps.topics.observationsDlq, messages);
+    });
     log.warn(
       { rejected: plan.rejected.length, first: plan.rejected[0]?.reason },
       'invalid rows sent to the DLQ',
@@ -120,13 +183,29 @@ export async function replay(
   }
 
   let sent = 0;
+  let alreadyInLog = 0;
   let firstProducedAt: number | null = null;
-  let pending: Message[] = [];
+  let pending: Pending[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
     firstProducedAt ??= clock();
-    await sendBounded(deps.producer, deps.topics.observations, pending);
-    sent += pending.length;
+    const batch = pending;
+    let out = batch;
+    await sendThrough('sending observations', async (attempt) => {
+      if (attempt > 0 && deps.replayLog && runStart) {
+        // The failed attempt may have landed in part: keep only what the log does not hold yet.
+        const landed = await deps.replayLog.lastSent(runStart);
+        out = batch.filter((p) => !alreadySent(landed, deps.replayLog!.partitionOf(p.location), p));
+        log.info({ pending: batch.length, remaining: out.length }, 'resending what did not land');
+      }
+      await sendBounded(
+        deps.producer,
+        deps.topics.observations,
+        out.map((p) => p.message),
+      );
+    });
+    // What landed in a failed attempt is in the log too: all of the batch was put there by this run.
+    sent += batch.length;
     pending = [];
   };
 
@@ -152,10 +231,26 @@ export async function replay(
     }
     const ingestedAt = clock();
     for (const o of day.observations) {
+      if (
+        checkpoint &&
+        deps.replayLog &&
+        alreadySent(checkpoint, deps.replayLog.partitionOf(o.location), o)
+      ) {
+        alreadyInLog++;
+        continue;
+      }
       pending.push({
-        key: o.location,
-        value: deps.codec.encode('observation', o),
-        timestamp: String(ingestedAt),
+        date: o.date,
+        location: o.location,
+        message: {
+          key: o.location,
+          value: deps.codec.encode('observation', {
+            ...o,
+            sourcePosition: `file:${fileName}:${lineOf.get(o)}`,
+          }),
+          timestamp: String(ingestedAt),
+          headers: { [REPLAY_SOURCE_HEADER]: REPLAY_SOURCE },
+        },
       });
     }
     if (!warmupDone || options.speed === 0) {
@@ -174,11 +269,15 @@ export async function replay(
     events: sent,
     rejected: plan.rejected.length,
     skipped: plan.skipped,
+    duplicates: plan.duplicates,
     days: plan.days.length,
     firstDate: plan.days[0]?.date ?? null,
     lastDate: plan.days.at(-1)?.date ?? null,
     seconds: (clock() - started) / 1000,
     firstProducedAt,
+    alreadyInLog,
+    resumedAfter: checkpoint ? lastDayEverywhere(checkpoint) : null,
+    retriedSends,
   };
   deps.progress?.finish(sent, summary.lastDate ?? '');
   log.info(summary, 'replay finished');

@@ -50,9 +50,10 @@ async function startContainers(): Promise<{ endpoints: TestEndpoints; stop: () =
   const { ClickHouseContainer } = await import('@testcontainers/clickhouse');
   const { RedisContainer } = await import('@testcontainers/redis');
   const network = await new Network().start();
-  // Confluent Platform 7.9 ships Apache Kafka 3.9, the line kafkajs still speaks (4.x dropped old APIs).
+  // Confluent Platform 8.2 ships Apache Kafka 4.2 (KRaft only); @testcontainers/kafka drives Confluent's
+  // images, and its start script for them is what gives the broker a host port and a network alias.
   const [kafka, clickhouse, redis] = await Promise.all([
-    new KafkaContainer('confluentinc/cp-kafka:7.9.0')
+    new KafkaContainer('confluentinc/cp-kafka:8.2.0')
       .withKraft()
       .withNetwork(network)
       .withNetworkAliases('kafka')
@@ -60,7 +61,7 @@ async function startContainers(): Promise<{ endpoints: TestEndpoints; stop: () =
     new ClickHouseContainer('clickhouse/clickhouse-server:25.8').start(),
     new RedisContainer('redis:7-alpine').start(),
   ]);
-  const registry = await new GenericContainer('confluentinc/cp-schema-registry:7.9.0')
+  const registry = await new GenericContainer('confluentinc/cp-schema-registry:8.2.0')
     .withNetwork(network)
     .withEnvironment({
       SCHEMA_REGISTRY_HOST_NAME: 'schema-registry',

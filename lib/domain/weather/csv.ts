@@ -1,17 +1,49 @@
+/**
+ * weatherAUS-shaped CSV (columns found by header name, any order) to observations. Records come from the
+ * RFC 4180 reader (./csv-reader.ts); cells are read strictly (numbers are strict decimals, `NA` or an
+ * empty cell is a missing reading, nothing is trimmed or coerced), and each observation then passes the
+ * domain validation (./validation.ts). A row that fails is returned with its exact bytes, the column at
+ * fault and the reason: never dropped silently, never coerced to a default.
+ */
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
+import { loadConfig } from '../../platform/config.ts';
+import { RainstreamError } from '../../platform/errors.ts';
+import { loadStationRegistry, quoted } from '../stations.ts';
+import { isCalendarDate } from '../time.ts';
+import { csvRecords, type CsvReadOptions } from './csv-reader.ts';
 import {
   COMPASS_POINTS,
   DIRECTION_FIELDS,
   NUMERIC_FIELDS,
   type CompassPoint,
+  type NumericField,
   type Observation,
 } from './observation.ts';
+import {
+  checkEventDate,
+  checkMeasurements,
+  observationRules,
+  parseDecimal,
+  type ObservationRules,
+} from './validation.ts';
+
+/** A CSV row that could not become an observation: where, its bytes, the column at fault and why. */
+export interface RejectedCsvRow {
+  ok: false;
+  line: number;
+  /** The row as text (undecodable bytes shown as U+FFFD). */
+  raw: string;
+  /** The row's exact bytes, without its line break. */
+  bytes: Uint8Array;
+  /** The CSV column at fault (`MaxTemp`), or `row` for a row that could not be read at all. */
+  field: string;
+  reason: string;
+}
 
 /** One CSV data row: a valid observation, or the reason it was rejected (for the DLQ). */
 export type CsvRow =
-  | { ok: true; line: number; observation: Observation; rainTomorrow: boolean | null }
-  | { ok: false; line: number; raw: string; field: string; reason: string };
+  { ok: true; line: number; observation: Observation; rainTomorrow: boolean | null } | RejectedCsvRow;
 
 const REQUIRED_COLUMNS = [
   'Date',
@@ -21,22 +53,47 @@ const REQUIRED_COLUMNS = [
   ...Object.values(DIRECTION_FIELDS),
 ];
 const COMPASS = new Set<string>(COMPASS_POINTS);
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const LOCATION_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
-export class CsvHeaderError extends Error {
-  readonly code = 'CSV_HEADER';
+/** The CSV column of each Observation field, for naming the column at fault. */
+const COLUMN_OF: Readonly<Record<string, string>> = {
+  location: 'Location',
+  date: 'Date',
+  rainToday: 'RainToday',
+  source: 'source',
+  ...Object.fromEntries(Object.entries(NUMERIC_FIELDS).map(([k, f]) => [k, f.column])),
+  ...DIRECTION_FIELDS,
+};
+
+export class CsvHeaderError extends RainstreamError {
+  constructor(message: string) {
+    super('VALIDATION', message, { details: { field: 'header' } });
+    this.name = 'CsvHeaderError';
+  }
 }
 
 /** True when `date` is a real calendar day in `YYYY-MM-DD` form. */
 export function isIsoDate(date: string): boolean {
-  const m = DATE_RE.exec(date);
-  if (!m) return false;
-  const d = new Date(`${date}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(date);
+  return isCalendarDate(date);
 }
 
-function parseYesNo(value: string): boolean | null | undefined {
+export interface CsvParseOptions extends CsvReadOptions {
+  /** Where the rows come from (the observation's `source`); default `weatherAUS`. */
+  source?: string;
+  /** Validation rules; default: the shipped configuration's, with the clock of now. */
+  rules?: ObservationRules;
+}
+
+/** The rules of the default configuration (no environment), at `now`. */
+export function defaultObservationRules(now = Date.now()): ObservationRules {
+  const config = loadConfig({});
+  return observationRules({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    now,
+  });
+}
+
+function yesNo(value: string): boolean | null | undefined {
   if (value === 'Yes') return true;
   if (value === 'No') return false;
   if (value === 'NA' || value === '') return null;
@@ -44,100 +101,168 @@ function parseYesNo(value: string): boolean | null | undefined {
 }
 
 /**
- * Parses weatherAUS-shaped CSV text (columns found by header name, so any column order works).
- * `NA` and empty cells become null. Rows that cannot be trusted are returned with a reason, never dropped
- * silently and never coerced to a default.
+ * Parses weatherAUS-shaped CSV text or bytes. Throws CsvHeaderError when the header lacks a column (no row
+ * could be read); every other problem is a rejected row.
  */
-export function parseWeatherCsv(text: string, source = 'weatherAUS'): CsvRow[] {
-  const lines = text.split('\n');
-  const header = (lines[0] ?? '').replace(/\r$/, '').split(',');
-  const index = new Map(header.map((name, i) => [name.trim(), i]));
+export function parseWeatherCsv(
+  input: string | Uint8Array,
+  options: CsvParseOptions | string = {},
+): CsvRow[] {
+  const o: CsvParseOptions = typeof options === 'string' ? { source: options } : options;
+  const source = o.source ?? 'weatherAUS';
+  const rules = o.rules ?? defaultObservationRules();
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records = csvRecords(bytes, o);
+
+  const first = records.next();
+  if (first.done) throw new CsvHeaderError('the CSV is empty: no header');
+  const headerFields = first.value.fields;
+  if (headerFields === null) throw new CsvHeaderError(`the CSV header cannot be read: ${first.value.error}`);
+  const header = headerFields.map((name) => name.trim());
+  const index = new Map<string, number>();
+  for (const [i, name] of header.entries()) {
+    if (index.has(name)) throw new CsvHeaderError(`the CSV header names ${quoted(name)} twice`);
+    index.set(name, i);
+  }
   const missing = REQUIRED_COLUMNS.filter((c) => !index.has(c));
   if (missing.length > 0) throw new CsvHeaderError(`CSV header lacks columns: ${missing.join(', ')}`);
-  const col = (name: string) => index.get(name)!;
-  const numeric = Object.entries(NUMERIC_FIELDS).map(([key, f]) => ({ key, ...f, at: col(f.column) }));
+  const at = (name: string) => index.get(name)!;
+  // NUMERIC_FIELDS and DIRECTION_FIELDS are in Observation order; the literal below relies on it.
+  const numeric = Object.entries(NUMERIC_FIELDS).map(([key, f]) => ({
+    key: key as NumericField,
+    column: f.column,
+    at: at(f.column),
+  }));
   const directions = Object.entries(DIRECTION_FIELDS).map(([key, column]) => ({
     key,
     column,
-    at: col(column),
+    at: at(column),
   }));
-  const dateAt = col('Date');
-  const locationAt = col('Location');
-  const rainTodayAt = col('RainToday');
+  const dateAt = at('Date');
+  const locationAt = at('Location');
+  const rainTodayAt = at('RainToday');
   const rainTomorrowAt = index.get('RainTomorrow');
+  const width = header.length;
 
   const rows: CsvRow[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!.replace(/\r$/, '');
-    if (raw === '') continue;
-    const line = i + 1;
-    const cells = raw.split(',');
+  for (const record of records) {
     const reject = (field: string, reason: string): void => {
-      rows.push({ ok: false, line, raw, field, reason });
+      const raw = buffer.subarray(record.start, record.end);
+      rows.push({ ok: false, line: record.line, raw: raw.toString('utf8'), bytes: raw, field, reason });
     };
-    if (cells.length !== header.length) {
-      reject('row', `expected ${header.length} columns, found ${cells.length}`);
+    const cells = record.fields;
+    if (cells === null) {
+      reject('row', record.error ?? 'record cannot be read');
       continue;
     }
-    const date = cells[dateAt]!.trim();
-    if (!isIsoDate(date)) {
-      reject('Date', `not a calendar date in YYYY-MM-DD form: ${JSON.stringify(date)}`);
+    if (cells.length !== width) {
+      reject('row', `expected ${width} columns, found ${cells.length}`);
       continue;
     }
-    const location = cells[locationAt]!.trim();
-    if (!LOCATION_RE.test(location)) {
-      reject('Location', `not a station name: ${JSON.stringify(location)}`);
+    const date = cells[dateAt]!;
+    const dateIssue = checkEventDate(date, rules);
+    if (dateIssue) {
+      reject('Date', dateIssue.reason);
       continue;
     }
-    const obs: Record<string, unknown> = { location, date, source };
+    const location = cells[locationAt]!;
+    const stationIssue = rules.stations.check(location);
+    if (stationIssue) {
+      reject('Location', stationIssue.reason);
+      continue;
+    }
+    const values: (number | null)[] = new Array(numeric.length);
     let bad = false;
-    for (const f of numeric) {
-      const cell = cells[f.at]!.trim();
+    for (let i = 0; i < numeric.length; i++) {
+      const f = numeric[i]!;
+      const cell = cells[f.at]!;
       if (cell === 'NA' || cell === '') {
-        obs[f.key] = null;
+        values[i] = null;
         continue;
       }
-      const value = Number(cell);
-      if (!Number.isFinite(value)) {
-        reject(f.column, `not a number: ${JSON.stringify(cell)}`);
+      const value = parseDecimal(cell);
+      if (value === undefined) {
+        reject(f.column, `${quoted(cell, 32)} is not a decimal number (digits, an optional minus and point)`);
         bad = true;
         break;
       }
-      if (value < f.min || value > f.max) {
-        reject(f.column, `${value} outside the physical range [${f.min}, ${f.max}]`);
-        bad = true;
-        break;
-      }
-      obs[f.key] = value;
+      values[i] = value;
     }
     if (bad) continue;
-    for (const d of directions) {
-      const cell = cells[d.at]!.trim();
-      if (cell === 'NA' || cell === '') obs[d.key] = null;
-      else if (COMPASS.has(cell)) obs[d.key] = cell as CompassPoint;
+    const dirs: (CompassPoint | null)[] = new Array(directions.length);
+    for (let i = 0; i < directions.length; i++) {
+      const d = directions[i]!;
+      const cell = cells[d.at]!;
+      if (cell === 'NA' || cell === '') dirs[i] = null;
+      else if (COMPASS.has(cell)) dirs[i] = cell as CompassPoint;
       else {
-        reject(d.column, `not a 16-point compass direction: ${JSON.stringify(cell)}`);
+        reject(d.column, `${quoted(cell, 32)} is not a 16-point compass direction`);
         bad = true;
         break;
       }
     }
     if (bad) continue;
-    const rainToday = parseYesNo(cells[rainTodayAt]!.trim());
+    const rainToday = yesNo(cells[rainTodayAt]!);
     if (rainToday === undefined) {
-      reject('RainToday', `expected Yes, No or NA: ${JSON.stringify(cells[rainTodayAt])}`);
+      reject('RainToday', `expected Yes, No or NA, got ${quoted(cells[rainTodayAt], 32)}`);
       continue;
     }
-    obs.rainToday = rainToday;
-    const rainTomorrow =
-      rainTomorrowAt === undefined ? null : (parseYesNo(cells[rainTomorrowAt]!.trim()) ?? null);
-    rows.push({ ok: true, line, observation: obs as unknown as Observation, rainTomorrow });
+    const rainTomorrow = rainTomorrowAt === undefined ? null : yesNo(cells[rainTomorrowAt]!);
+    if (rainTomorrow === undefined) {
+      reject('RainTomorrow', `expected Yes, No or NA, got ${quoted(cells[rainTomorrowAt!], 32)}`);
+      continue;
+    }
+    // One literal in Observation's key order: an encoded event reads the same whatever the column order,
+    // and every observation has one shape.
+    const observation: Observation = {
+      location,
+      date,
+      minTemp: values[0]!,
+      maxTemp: values[1]!,
+      rainfall: values[2]!,
+      evaporation: values[3]!,
+      sunshine: values[4]!,
+      windGustDir: dirs[0]!,
+      windGustSpeed: values[5]!,
+      windDir9am: dirs[1]!,
+      windDir3pm: dirs[2]!,
+      windSpeed9am: values[6]!,
+      windSpeed3pm: values[7]!,
+      humidity9am: values[8]!,
+      humidity3pm: values[9]!,
+      pressure9am: values[10]!,
+      pressure3pm: values[11]!,
+      cloud9am: values[12]!,
+      cloud3pm: values[13]!,
+      temp9am: values[14]!,
+      temp3pm: values[15]!,
+      rainToday,
+      source,
+    };
+    const issues = checkMeasurements(observation);
+    if (issues.length > 0) {
+      const [issue] = issues;
+      const more =
+        issues.length > 1
+          ? ` (and ${issues.length - 1} more: ${issues
+              .slice(1)
+              .map((i) => COLUMN_OF[i.field] ?? i.field)
+              .join(', ')})`
+          : '';
+      reject(COLUMN_OF[issue!.field] ?? issue!.field, issue!.reason + more);
+      continue;
+    }
+    rows.push({ ok: true, line: record.line, observation, rainTomorrow });
   }
   return rows;
 }
 
 /** Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. */
-export async function readWeatherCsvFile(path: string, source = 'weatherAUS'): Promise<CsvRow[]> {
+export async function readWeatherCsvFile(
+  path: string,
+  options: CsvParseOptions | string = {},
+): Promise<CsvRow[]> {
   const bytes = await readFile(path);
-  const text = path.endsWith('.gz') ? gunzipSync(bytes).toString('utf8') : bytes.toString('utf8');
-  return parseWeatherCsv(text, source);
+  return parseWeatherCsv(path.endsWith('.gz') ? gunzipSync(bytes) : bytes, options);
 }

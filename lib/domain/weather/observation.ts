@@ -29,6 +29,8 @@ export interface Observation {
   rainToday: boolean | null;
   /** Where the event came from: `weatherAUS` replay or `open-meteo` ingestion. */
   source: string;
+  /** Where it was read: `file:<name>:<line>`, `<raw-topic>:<partition>:<offset>`; null before schema v2. */
+  sourcePosition?: string | null;
 }
 
 export const COMPASS_POINTS = [
@@ -51,25 +53,32 @@ export const COMPASS_POINTS = [
 ] as const;
 export type CompassPoint = (typeof COMPASS_POINTS)[number];
 
-/** Numeric measurement fields with the physical range a valid reading must fall in. */
+/**
+ * Numeric measurement fields with the physical range a valid reading must fall in, its unit, and whether
+ * it is a whole number. Cloud cover is in oktas, eighths of the sky, 0 to 8, and 9 for "sky obscured"
+ * (fog, smoke): the Bureau's code, which the data set uses (3 of its 145,460 rows), and always whole.
+ */
 export const NUMERIC_FIELDS = {
-  minTemp: { column: 'MinTemp', min: -60, max: 60 },
-  maxTemp: { column: 'MaxTemp', min: -60, max: 60 },
-  rainfall: { column: 'Rainfall', min: 0, max: 1500 },
-  evaporation: { column: 'Evaporation', min: 0, max: 300 },
-  sunshine: { column: 'Sunshine', min: 0, max: 24 },
-  windGustSpeed: { column: 'WindGustSpeed', min: 0, max: 400 },
-  windSpeed9am: { column: 'WindSpeed9am', min: 0, max: 400 },
-  windSpeed3pm: { column: 'WindSpeed3pm', min: 0, max: 400 },
-  humidity9am: { column: 'Humidity9am', min: 0, max: 100 },
-  humidity3pm: { column: 'Humidity3pm', min: 0, max: 100 },
-  pressure9am: { column: 'Pressure9am', min: 850, max: 1100 },
-  pressure3pm: { column: 'Pressure3pm', min: 850, max: 1100 },
-  cloud9am: { column: 'Cloud9am', min: 0, max: 9 },
-  cloud3pm: { column: 'Cloud3pm', min: 0, max: 9 },
-  temp9am: { column: 'Temp9am', min: -60, max: 60 },
-  temp3pm: { column: 'Temp3pm', min: -60, max: 60 },
-} as const satisfies Record<string, { column: string; min: number; max: number }>;
+  minTemp: { column: 'MinTemp', min: -60, max: 60, unit: '°C', integer: false },
+  maxTemp: { column: 'MaxTemp', min: -60, max: 60, unit: '°C', integer: false },
+  rainfall: { column: 'Rainfall', min: 0, max: 1500, unit: 'mm', integer: false },
+  evaporation: { column: 'Evaporation', min: 0, max: 300, unit: 'mm', integer: false },
+  sunshine: { column: 'Sunshine', min: 0, max: 24, unit: 'h', integer: false },
+  windGustSpeed: { column: 'WindGustSpeed', min: 0, max: 400, unit: 'km/h', integer: false },
+  windSpeed9am: { column: 'WindSpeed9am', min: 0, max: 400, unit: 'km/h', integer: false },
+  windSpeed3pm: { column: 'WindSpeed3pm', min: 0, max: 400, unit: 'km/h', integer: false },
+  humidity9am: { column: 'Humidity9am', min: 0, max: 100, unit: '%', integer: false },
+  humidity3pm: { column: 'Humidity3pm', min: 0, max: 100, unit: '%', integer: false },
+  pressure9am: { column: 'Pressure9am', min: 850, max: 1100, unit: 'hPa', integer: false },
+  pressure3pm: { column: 'Pressure3pm', min: 850, max: 1100, unit: 'hPa', integer: false },
+  cloud9am: { column: 'Cloud9am', min: 0, max: 9, unit: 'oktas', integer: true },
+  cloud3pm: { column: 'Cloud3pm', min: 0, max: 9, unit: 'oktas', integer: true },
+  temp9am: { column: 'Temp9am', min: -60, max: 60, unit: '°C', integer: false },
+  temp3pm: { column: 'Temp3pm', min: -60, max: 60, unit: '°C', integer: false },
+} as const satisfies Record<
+  string,
+  { column: string; min: number; max: number; unit: string; integer: boolean }
+>;
 export type NumericField = keyof typeof NUMERIC_FIELDS;
 
 export const DIRECTION_FIELDS = {
@@ -78,3 +87,10 @@ export const DIRECTION_FIELDS = {
   windDir3pm: 'WindDir3pm',
 } as const;
 export type DirectionField = keyof typeof DIRECTION_FIELDS;
+
+/** The speed each wind direction is the direction of. */
+export const SPEED_OF_DIRECTION = {
+  windGustDir: 'windGustSpeed',
+  windDir9am: 'windSpeed9am',
+  windDir3pm: 'windSpeed3pm',
+} as const satisfies Record<DirectionField, NumericField>;

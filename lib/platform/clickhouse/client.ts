@@ -1,7 +1,7 @@
 import { ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Config } from '../config.ts';
-import { RainstreamError } from '../errors.ts';
+import { isTransportError, RainstreamError } from '../errors.ts';
 
 /**
  * What migrations and analytics need to run SQL: implemented by the server client below and, in tests,
@@ -63,6 +63,34 @@ export function clickHouseError(error: unknown, what: string): RainstreamError {
   return new RainstreamError('CLICKHOUSE', `${what}: ${message}`, { cause: error, retriable: true });
 }
 
+/**
+ * Client-side lifetime of an idle keep-alive socket. ClickHouse closes an idle connection after its
+ * keep_alive_timeout (3 s in 18.16 and in ops/clickhouse/server/config.xml; 10 s in current versions);
+ * reusing a socket the server has just closed fails with EPIPE or ECONNRESET. The client's default
+ * (2.5 s) leaves too little room on a busy 2-core machine, where the idle timer fires late: 1 s, and stale
+ * sockets destroyed before use whatever the timers did.
+ */
+export const IDLE_SOCKET_TTL_MS = 1_000;
+
+/**
+ * A request that failed on the socket itself (EPIPE/ECONNRESET on a reused connection, a hang-up) is
+ * tried again at once on a fresh socket: that is a property of keep-alive, not an outage. A refused
+ * connection is an outage and goes straight to the caller, whose own backoff waits it out. Every
+ * statement sent here is safe to repeat: inserts land in ReplacingMergeTree tables keyed by their rows,
+ * DDL is IF NOT EXISTS, queries read.
+ */
+export async function withStaleSocketRetry<T>(call: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const refused = (error as { code?: unknown } | null)?.code === 'ECONNREFUSED';
+      if (attempt >= attempts || refused || !isTransportError(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
 // The client writes the table name into INSERT as is: only plain (optionally database-qualified) names.
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
@@ -84,6 +112,7 @@ export function createClickHouse(
     request_timeout: options.requestTimeoutMs ?? 60_000,
     // 18.16 rejects settings it does not know; the client sends none unless told to.
     clickhouse_settings: {},
+    keep_alive: { enabled: true, idle_socket_ttl: IDLE_SOCKET_TTL_MS, eagerly_destroy_stale_sockets: true },
     // Every failure reaches the caller as a typed error, who decides whether it is worth a log line.
     log: { level: ClickHouseLogLevel.OFF },
   });
@@ -92,15 +121,17 @@ export function createClickHouse(
     database,
     async command(sql) {
       try {
-        await client.command({ query: sql });
+        await withStaleSocketRetry(() => client.command({ query: sql }));
       } catch (error) {
         throw clickHouseError(error, preview(sql));
       }
     },
     async rows<T>(sql: string) {
       try {
-        const result = await client.query({ query: sql, format: 'JSONEachRow' });
-        return await result.json<T>();
+        return await withStaleSocketRetry(async () => {
+          const result = await client.query({ query: sql, format: 'JSONEachRow' });
+          return await result.json<T>();
+        });
       } catch (error) {
         throw clickHouseError(error, preview(sql));
       }
@@ -110,7 +141,8 @@ export function createClickHouse(
       const batchSize = insertOptions.batchSize ?? DEFAULT_INSERT_BATCH;
       for (let start = 0; start < rows.length; start += batchSize) {
         try {
-          await client.insert({ table, values: rows.slice(start, start + batchSize), format: 'JSONEachRow' });
+          const values = rows.slice(start, start + batchSize);
+          await withStaleSocketRetry(() => client.insert({ table, values, format: 'JSONEachRow' }));
         } catch (error) {
           throw clickHouseError(error, `insert into ${table}`);
         }
@@ -118,7 +150,7 @@ export function createClickHouse(
       return rows.length;
     },
     async ping() {
-      const result = await client.ping();
+      const result = await withStaleSocketRetry(() => client.ping());
       return result.success;
     },
     close: () => client.close(),

@@ -49,14 +49,60 @@ export function kafkaLogLevelFor(level: string): logLevel {
   }
 }
 
+/**
+ * kafkajs logs some conditions as errors that it then retries by design. CONCURRENT_TRANSACTIONS comes after
+ * nearly every transaction commit (the broker is still writing its markers when the next transaction
+ * starts) and is retried within milliseconds: at error level it would read as a fault every few batches.
+ */
+const ROUTINE_RETRIES = /concurrent operation on the same transaction/i;
+
+function levelFor(level: logLevel, message: string, extra: Record<string, unknown>): logLevel {
+  if (
+    level === logLevel.ERROR &&
+    (ROUTINE_RETRIES.test(message) || ROUTINE_RETRIES.test(String(extra.error ?? '')))
+  ) {
+    return logLevel.DEBUG;
+  }
+  return level;
+}
+
+/**
+ * A broker that is away makes kafkajs log every failed connection attempt of every client: a thousand
+ * lines in 20 s here. Repeats of one (namespace, message) are let through once per window, the next line
+ * saying how many were held back; the stages' own logs say what the outage means.
+ */
+export function repeatLimiter(windowMs: number, clock: () => number = Date.now) {
+  const seen = new Map<string, { until: number; held: number }>();
+  return (key: string): { pass: boolean; held: number } => {
+    const now = clock();
+    const entry = seen.get(key);
+    if (entry && now < entry.until) {
+      entry.held++;
+      return { pass: false, held: 0 };
+    }
+    const held = entry?.held ?? 0;
+    seen.set(key, { until: now + windowMs, held: 0 });
+    if (seen.size > 1_000) seen.clear();
+    return { pass: true, held };
+  };
+}
+
 /** Bridges kafkajs's logger to pino: one child per kafkajs namespace (Consumer, Producer, Cluster...). */
-export function pinoLogCreator(logger: Logger) {
+export function pinoLogCreator(logger: Logger, limit = repeatLimiter(5_000)) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-      const pinoLevel = PINO_LEVEL_OF[level];
-      if (pinoLevel === 'silent') return;
-      logger[pinoLevel]({ kafka: namespace, ...extra }, message);
+      const pinoLevel = PINO_LEVEL_OF[levelFor(level, message, extra)];
+      if (pinoLevel === 'silent' || !logger.isLevelEnabled(pinoLevel)) return;
+      const { pass, held } =
+        pinoLevel === 'error' || pinoLevel === 'warn'
+          ? limit(`${namespace}|${message}`)
+          : { pass: true, held: 0 };
+      if (!pass) return;
+      logger[pinoLevel](
+        { kafka: namespace, ...extra, ...(held > 0 ? { repeatsHeldBack: held } : {}) },
+        message,
+      );
     };
 }
 
@@ -132,6 +178,9 @@ export function createKafka(
     brokers: config.kafka.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,
     requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // kafkajs's default backoff grows to 30 s between attempts, so a broker back after an outage would be
+    // noticed up to 30 s late; 2 s at most keeps recovery quick (the callers wait outages out themselves).
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 10 },
     logLevel: kafkaLogLevelFor(kafkaLogger.level),
     logCreator: pinoLogCreator(kafkaLogger),
   });

@@ -11,8 +11,29 @@ export function createProducer(kafka: Kafka, options: { transactionalId?: string
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    // An idempotent producer retries a send without limit (the broker de-duplicates its retries); 2 s at
+    // most between attempts, so a broker back after an outage is used again within 2 s, not 30.
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: Number.MAX_SAFE_INTEGER },
     ...(options.transactionalId ? { transactionalId: options.transactionalId } : {}),
   });
+}
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition a keyed record lands on among `partitions`, as the producers here (and the Java client)
+ * choose it: murmur2 of the key. Lets a producer tell, without reading the log, which partition's
+ * position a record is judged against.
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
 /** The broker's default message.max.bytes is 1,048,588; this leaves room for batch and record overhead. */

@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../api/app.ts';
+import { apiSettingsOf, buildApp } from '../../../api/app.ts';
+import { createProducer } from '../../../lib/platform/kafka/producer.ts';
 import type { Champion, ChampionSource } from '../../../lib/models/champion.ts';
 import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
 import type { Observation } from '../../../lib/domain/events.ts';
@@ -129,11 +130,17 @@ beforeAll(async () => {
 
   // The app owns (and closes) its clients; the context keeps its own for seeding and cleanup.
   appRedis = createRedis(ctx.config.redis);
+  await ctx.ensureTopics();
+  const codec = await ctx.registerSchemas();
+  const producer = createProducer(ctx.kafka);
+  await producer.connect();
   app = buildApp({
     redis: appRedis,
     clickhouse: createClickHouse(ctx.config.clickhouse),
     champions,
     decisionThreshold: THRESHOLD,
+    kafka: { kafka: ctx.kafka, producer, codec, registryUrl: ctx.config.registry.url },
+    settings: apiSettingsOf(ctx.config),
   });
   await app.ready();
 });
@@ -144,11 +151,15 @@ afterAll(async () => {
 });
 
 describe('health', () => {
-  it('is live and ready when Redis and ClickHouse answer', async () => {
+  it('is live and ready when Redis, ClickHouse, Kafka and the schema registry answer', async () => {
     expect((await app.inject('/health')).json()).toMatchObject({ status: 'ok' });
     const ready = await app.inject('/ready');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', down: [], checks: { redis: 'ok', clickhouse: 'ok' } });
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      down: [],
+      checks: { redis: 'ok', clickhouse: 'ok', kafka: 'ok', schemaRegistry: 'ok' },
+    });
   });
 
   it('answers 503 naming ClickHouse when it does not answer', async () => {
@@ -162,10 +173,11 @@ describe('health', () => {
     try {
       const res = await down.inject('/ready');
       expect(res.statusCode).toBe(503);
+      // This app has no Kafka either: readiness names each dependency that does not answer.
       expect(res.json()).toMatchObject({
         status: 'unavailable',
-        down: ['clickhouse'],
-        checks: { redis: 'ok' },
+        down: ['clickhouse', 'kafka', 'schemaRegistry'],
+        checks: { redis: 'ok', kafka: 'not configured', schemaRegistry: 'not configured' },
       });
       // A query that cannot reach ClickHouse is an outage (503), its message kept out of the answer.
       const models = await down.inject('/models');
@@ -206,13 +218,21 @@ describe('GET /predict', () => {
       error: 'no forecast',
       location: 'Perth',
       knownStation: true,
-      reason: `Perth is a station of feature set ${FEATURE_SET_VERSION} but has no forecast yet`,
+      reason: 'Perth is a station but has no forecast yet',
     });
     const atlantis = await app.inject('/predict?location=Atlantis');
     expect(atlantis.statusCode).toBe(404);
     expect(atlantis.json()).toMatchObject({
       knownStation: false,
       reason: expect.stringContaining('not a station'),
+    });
+    // A case variant is not a second Sydney: /predict serves exactly what /locations lists.
+    await ctx.redis.client.set(ctx.redis.key(...STATE_KEYS.latest('sydney')), '{"location":"sydney"}');
+    const lower = await app.inject('/predict?location=sydney');
+    expect(lower.statusCode).toBe(404);
+    expect(lower.json()).toMatchObject({
+      knownStation: false,
+      reason: '"sydney" is not a station: names are case-sensitive, the station is "Sydney"',
     });
   });
 });
@@ -292,6 +312,26 @@ describe('POST /predict', () => {
     [{ temp3pm: 'hot' }, 'temp3pm', 'must be number or null'],
     [{ location: 'Sydney Harbour' }, 'location', expect.stringMatching(/^must be a station name/)],
     [{ humidity: 50 }, 'humidity', 'is not an accepted field'],
+    // The domain validation, the same as the CSV edge and the stages:
+    [{ date: '9999-12-31' }, 'date', '9999-12-31 is outside the event-time range 1970-01-05 to 2105-12-31'],
+    [{ date: '1900-01-01' }, 'date', expect.stringMatching(/outside the event-time range/)],
+    [{ date: '2099-01-01' }, 'date', expect.stringMatching(/days after today .* at most 2 allowed/)],
+    [{ location: 'sydney' }, 'location', expect.stringMatching(/the station is "Sydney"/)],
+    [{ location: 'Atlantis' }, 'location', expect.stringMatching(/not a station of this deployment/)],
+    [
+      { maxTemp: 5, minTemp: 10, temp9am: null, temp3pm: null },
+      'maxTemp',
+      'maxTemp 5 °C is below minTemp 10 °C',
+    ],
+    [{ rainToday: false, rainfall: 80 }, 'rainToday', expect.stringMatching(/disagrees with rainfall 80 mm/)],
+    [
+      { rainToday: null, rainfall: 5 },
+      'rainToday',
+      expect.stringMatching(/is missing while rainfall is 5 mm/),
+    ],
+    [{ cloud9am: 4.5 }, 'cloud9am', '4.5 is not a whole number of oktas (0 to 9)'],
+    [{ humidity3pm: '0x32' }, 'humidity3pm', 'must be number or null'],
+    [{ windDir9am: 'N', windSpeed9am: 0 }, 'windDir9am', expect.stringMatching(/a calm has no direction/)],
   ])('400 for %j names %s: %s', async (change, field, reason) => {
     const res = await app.inject({ method: 'POST', url: '/predict', payload: { ...next, ...change } });
     expect(res.statusCode).toBe(400);
@@ -332,7 +372,9 @@ describe('GET /locations', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.featureSetVersion).toBe(FEATURE_SET_VERSION);
-    expect(body.locations.map((l: { location: string }) => l.location)).toEqual(STATIONS);
+    expect(body.locations.map((l: { location: string }) => l.location)).toEqual(
+      [...STATIONS, 'Marrakech'].sort(),
+    );
     const byName = new Map(body.locations.map((l: { location: string }) => [l.location, l]));
     expect(byName.get('Sydney')).toEqual({
       location: 'Sydney',
@@ -510,17 +552,35 @@ describe('GET /openapi.json', () => {
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/',
+      '/admin/deliveries',
+      '/admin/models/rollback',
+      '/admin/models/{version}/promote',
+      '/admin/retrain',
+      '/admin/subscriptions',
+      '/admin/subscriptions/{id}',
+      '/drift',
       '/health',
       '/locations',
+      '/metrics',
       '/metrics/prequential',
       '/models',
       '/models/champion',
+      '/models/{version}',
       '/openapi.json',
+      '/pipeline',
       '/predict',
+      '/predictions',
+      '/quality',
       '/ready',
     ]);
+    expect(doc.paths['/admin/retrain'].post.security).toEqual([{ adminToken: [] }]);
+    const threshold = doc.paths['/predict'].get.parameters.find(
+      (p: { name: string }) => p.name === 'threshold',
+    );
+    expect(threshold).toMatchObject({ in: 'query', required: false });
     const body = doc.paths['/predict'].post.requestBody.content['application/json'].schema;
-    expect(body.properties.humidity3pm).toMatchObject({ minimum: 0, maximum: 100 });
+    expect(body.properties.humidity3pm.anyOf).toContainEqual({ type: 'number', minimum: 0, maximum: 100 });
     expect(body.additionalProperties).toBe(false);
   });
 });

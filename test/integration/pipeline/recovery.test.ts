@@ -6,8 +6,6 @@
  * one prediction per observation, one label per joinable day, and feature values equal to the offline
  * training matrix built from the same observations.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTrainingMatrix } from '../../../lib/domain/features/matrix.ts';
 import { FEATURE_NAMES } from '../../../lib/domain/features/feature-set.ts';
@@ -20,10 +18,15 @@ import { replay, type ReplayOptions } from '../../../producers/replay/replay.ts'
 import { planReplay } from '../../../producers/replay/plan.ts';
 import { waitForDrain } from '../../../lib/deployment/drain.ts';
 import { pollUntil, testContext, type TestContext } from '../../support/integration.ts';
+import {
+  countKeys,
+  keysOn,
+  startPipelineProcess,
+  type PipelineProcess,
+} from '../../support/pipeline-process.ts';
 import type { EventCodec } from '../../../lib/domain/events.ts';
 import { DEFAULT_DATA_FILE } from '../../../lib/platform/config.ts';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = DEFAULT_DATA_FILE;
 const OPTIONS: ReplayOptions = {
   locations: ['Albury', 'Darwin', 'Hobart'],
@@ -38,31 +41,18 @@ describe('recovery after a crash and a Redis flush', () => {
   let producer: Producer;
   let codec: EventCodec;
   let rows: CsvRow[];
-  let child: ChildProcess | null = null;
+  let child: PipelineProcess | null = null;
   let observations: Observation[];
   let killedAt = 0;
 
   const startStages = async () => {
-    const proc = spawn(
-      process.execPath,
-      ['ops/rainstream.ts', 'pipeline', '--stages', 'features,predictor,labeler'],
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...ctx.env, RETRAIN_ENABLED: 'false' },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    child = proc;
-    // Each stage marks its state as built once it reflects the log: then it consumes.
-    await pollUntil(
-      async () =>
-        (await ctx.redis.client.exists(
-          ctx.redis.key('features', 'built'),
-          ctx.redis.key('labeler', 'built'),
-        )) === 2,
-      { timeoutMs: 60_000, what: 'the stages to start' },
-    );
-    return proc;
+    child = await startPipelineProcess({
+      env: { ...ctx.env, RETRAIN_ENABLED: 'false' },
+      stages: ['features', 'predictor', 'labeler'],
+      output: 'inherit',
+    });
+    await child.waitReady(60_000);
+    return child;
   };
   const count = async (sql: string) => Number((await ctx.clickhouse.rows<{ n: string }>(sql))[0]!.n);
 
@@ -90,8 +80,7 @@ describe('recovery after a crash and a Redis flush', () => {
       },
       { timeoutMs: 60_000, intervalMs: 20, what: 'a third of the predictions' },
     );
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
+    await first.kill('SIGKILL');
     await deleteByPrefix(ctx.redis.client, ctx.redis.prefix);
     await startStages();
     const summary = await replaying;
@@ -100,8 +89,7 @@ describe('recovery after a crash and a Redis flush', () => {
   }, 240_000);
 
   afterAll(async () => {
-    child?.kill('SIGTERM');
-    if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));
+    await child?.kill('SIGTERM');
     await producer?.disconnect();
     await ctx?.cleanup();
   });
@@ -113,6 +101,18 @@ describe('recovery after a crash and a Redis flush', () => {
 
   it('ends with exactly one prediction per observation', async () => {
     expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(observations.length);
+  });
+
+  it('leaves no duplicate (station, date) on any topic: outputs and offsets were committed together', async () => {
+    const features = countKeys(await keysOn(ctx.kafka, codec, ctx.config.topics.features, 'features'));
+    const predictions = countKeys(
+      await keysOn(ctx.kafka, codec, ctx.config.topics.predictions, 'prediction'),
+    );
+    const labeled = countKeys(await keysOn(ctx.kafka, codec, ctx.config.topics.labeled, 'labeled'));
+    expect(features).toEqual({ records: observations.length, keys: observations.length, duplicated: 0 });
+    expect(predictions).toEqual({ records: observations.length, keys: observations.length, duplicated: 0 });
+    expect(labeled.duplicated).toBe(0);
+    expect(labeled.records).toBe(await count('SELECT count() AS n FROM labeled_examples FINAL'));
   });
 
   it('ends with the labels of an uninterrupted run, computed from the same features as offline training', async () => {

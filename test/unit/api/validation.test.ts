@@ -1,27 +1,28 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { apiErrorHandler, apiServerOptions } from '../../../api/app.ts';
+import { observationBodySchema } from '../../../api/observation-body.ts';
 import {
-  jsonSchemaOf,
-  observationBodySchema,
   predictQuerySchema,
   prequentialQuerySchema,
+  qualityQuerySchema,
+  subscriptionBodySchema,
   type ErrorBody,
 } from '../../../api/schemas.ts';
-import { validationIssues } from '../../../api/validation.ts';
+import { validationIssues, zodValidatorCompiler } from '../../../api/validation.ts';
 
-/** A server with the API's ajv options, schemas and error handler, echoing what passed validation. */
+/** A server with the API's validator, schemas and error handler, echoing what passed validation. */
 let app: FastifyInstance;
 beforeAll(async () => {
   app = Fastify(apiServerOptions());
+  app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler(apiErrorHandler);
-  app.post('/obs', { schema: { body: jsonSchemaOf(observationBodySchema, 'input') } }, (r) => r.body);
-  app.get('/q', { schema: { querystring: jsonSchemaOf(predictQuerySchema, 'input') } }, (r) => r.query);
-  app.get(
-    '/scores',
-    { schema: { querystring: jsonSchemaOf(prequentialQuerySchema, 'input') } },
-    (r) => r.query,
-  );
+  app.post('/obs', { schema: { body: observationBodySchema } }, (r) => r.body);
+  app.post('/sub', { schema: { body: subscriptionBodySchema } }, (r) => r.body);
+  app.get('/q', { schema: { querystring: predictQuerySchema } }, (r) => r.query);
+  app.get('/scores', { schema: { querystring: prequentialQuerySchema } }, (r) => r.query);
+  app.get('/quality', { schema: { querystring: qualityQuerySchema } }, (r) => r.query);
   await app.ready();
 });
 afterAll(() => app.close());
@@ -86,6 +87,16 @@ describe('observation body', () => {
     expect(res.status).toBe(400);
     expect(res.json).toMatchObject({ field: 'body', reason: 'must be object' });
   });
+
+  it('never answers 5xx to a body that is not JSON', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/obs',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"location": ',
+    });
+    expect(res.statusCode).toBe(400);
+  });
 });
 
 describe('query strings', () => {
@@ -96,6 +107,45 @@ describe('query strings', () => {
     const twice = await app.inject({ url: '/q?location=Sydney&location=Perth' });
     expect(twice.json()).toMatchObject({ field: 'location', reason: 'must be string' });
     expect((await app.inject({ url: '/q?location=Sydney' })).json()).toEqual({ location: 'Sydney' });
+  });
+
+  it('parses a threshold in [0, 1] and names it otherwise', async () => {
+    expect((await app.inject({ url: '/q?location=Sydney&threshold=0.7' })).json()).toEqual({
+      location: 'Sydney',
+      threshold: 0.7,
+    });
+    expect((await app.inject({ url: '/q?location=Sydney&threshold=1' })).json().threshold).toBe(1);
+    for (const bad of ['1.5', '-0.1', 'abc', '', '0x1', '1e-1', 'NaN']) {
+      const res = await app.inject({ url: `/q?location=Sydney&threshold=${encodeURIComponent(bad)}` });
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json(), bad).toMatchObject({ field: 'threshold', reason: 'must be a number from 0 to 1' });
+    }
+  });
+
+  it('refuses an unknown query parameter, naming it', async () => {
+    const res = await app.inject({ url: '/q?location=Sydney&treshold=0.5' });
+    expect(res.json()).toMatchObject({ field: 'treshold', reason: 'is not an accepted field' });
+  });
+
+  it('checks groupBy of the quality report', async () => {
+    expect((await app.inject({ url: '/quality' })).json()).toEqual({ groupBy: 'overall' });
+    const bad = await app.inject({ url: '/quality?groupBy=decade' });
+    expect(bad.json()).toMatchObject({
+      field: 'groupBy',
+      reason: 'must be one of overall, location, season, month, week, model, year',
+    });
+  });
+
+  it('words the subscription body checks', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/sub',
+      payload: { kind: 'sms', url: 'https://x', secret: 'short' },
+    });
+    expect(res.json().issues).toEqual([
+      { field: 'kind', reason: 'must be one of forecast, champion, drift' },
+      { field: 'secret', reason: 'must be at least 16 characters' },
+    ]);
   });
 
   it('fills the default grouping and checks its values', async () => {
@@ -109,19 +159,17 @@ describe('query strings', () => {
 });
 
 describe('validationIssues', () => {
-  it('drops anyOf summaries and prefers a format error over its pattern twin', () => {
-    const issues = validationIssues(
-      [
-        { keyword: 'pattern', instancePath: '/date', params: { pattern: '^x$' } },
-        { keyword: 'format', instancePath: '/date', params: { format: 'date' } },
-        { keyword: 'maximum', instancePath: '/a~1b', params: {}, message: 'must be <= 3' },
-        { keyword: 'anyOf', instancePath: '/a~1b', params: {}, message: 'must match a schema in anyOf' },
-      ],
-      'body',
-    );
-    expect(issues).toEqual([
-      { field: 'date', reason: 'must be a date' },
-      { field: 'a/b', reason: 'must be <= 3' },
+  it('gives one issue per field, unknown keys one each, the whole part by its name', () => {
+    const schema = z.strictObject({ a: z.object({ b: z.number().max(3) }), c: z.string() });
+    const parsed = schema.safeParse({ a: { b: 5 }, c: 1, d: 1, e: 2 });
+    expect(parsed.success).toBe(false);
+    expect(validationIssues(parsed.error!.issues, 'body').map((i) => i.field)).toEqual([
+      'a.b',
+      'c',
+      'd',
+      'e',
     ]);
+    const whole = z.object({}).safeParse('x');
+    expect(validationIssues(whole.error!.issues, 'querystring')[0]!.field).toBe('querystring');
   });
 });

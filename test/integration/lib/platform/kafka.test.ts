@@ -121,7 +121,7 @@ describe('producer and consumer shell', () => {
     }
   });
 
-  it('commits only what the handler finished; a failed batch is read again by the next consumer', async () => {
+  it('waits a failing batch out without committing it; a stopped member leaves it to the next', async () => {
     const topic = ctx.config.topics.driftAlerts;
     const producer = createProducer(ctx.kafka);
     await producer.connect();
@@ -133,24 +133,32 @@ describe('producer and consumer shell', () => {
     await producer.disconnect();
 
     const groupId = ctx.groupId('commit');
-    const poison = new RainstreamError('VALIDATION', 'refuse m20');
     let failedBatchStart = '';
     let calls = 0;
+    let poisonCalls = 0;
+    const reports: Array<[boolean, string | undefined]> = [];
     const first = await ctx.runConsumer({
       groupId,
       topics: [topic],
       fromBeginning: true,
-      retry: { retries: 2, initialDelayMs: 10 },
+      retry: { initialDelayMs: 10, maxDelayMs: 20 },
+      health: (ready, reason) => reports.push([ready, reason]),
       handleBatch: async (records) => {
         calls++;
         // A retriable failure first, to prove it is retried in place.
         if (calls === 1) throw new RainstreamError('REDIS', 'blip');
         failedBatchStart = records[0].value!.toString();
-        if (records.some((r) => r.value!.toString() === 'm20')) throw poison;
+        if (records.some((r) => r.value!.toString() === 'm20')) {
+          poisonCalls++;
+          throw new RainstreamError('VALIDATION', 'refuse m20');
+        }
       },
     });
-    await expect(first.done).rejects.toBe(poison);
-    expect(calls).toBeGreaterThanOrEqual(2);
+    // Never given up: the same batch is tried again and again, and the member says it is not ready.
+    await pollUntil(() => poisonCalls >= 3, { what: 'the failing batch to be tried three times' });
+    expect(reports.some(([ready, reason]) => !ready && reason?.includes('refuse m20'))).toBe(true);
+    await first.stop();
+    await expect(first.done).resolves.toBeUndefined();
 
     // Nothing of the failed batch was committed: a new member of the group gets it again.
     const again: ConsumedRecord[] = [];
@@ -164,7 +172,6 @@ describe('producer and consumer shell', () => {
     });
     await pollUntil(() => again.some((r) => r.value!.toString() === 'm29'), { what: 'm29 again' });
     await second.stop();
-    await expect(second.done).resolves.toBeUndefined();
     expect(again.map((r) => r.value!.toString())).toContain('m20');
     expect(again[0].value!.toString()).toBe(failedBatchStart);
   });
@@ -178,7 +185,13 @@ describe('producer and consumer shell', () => {
       ]);
       const [source] = await ctx.consume(ctx.config.topics.observations, 1);
       await sendToDlq(producer, ctx.config.topics.observationsDlq, [
-        { record: source, reason: new RainstreamError('DECODE', 'unknown magic byte 222'), field: '' },
+        {
+          record: source,
+          reason: new RainstreamError('DECODE', 'unknown magic byte 222'),
+          field: '',
+          kind: 'decode',
+          stage: 'features',
+        },
       ]);
       const [dlq] = await ctx.consume(ctx.config.topics.observationsDlq, 1);
       expect(dlq.key!.toString()).toBe('Albury');
@@ -187,9 +200,14 @@ describe('producer and consumer shell', () => {
       expect(readDlqHeaders(dlq.headers)).toEqual({
         reason: 'DECODE: unknown magic byte 222',
         field: '',
+        kind: 'decode',
+        stage: 'features',
         sourceTopic: ctx.config.topics.observations,
         sourcePartition: source.partition,
         sourceOffset: source.offset,
+        conflicting: '',
+        valueBytes: null,
+        valueSha256: '',
       });
     } finally {
       await producer.disconnect();

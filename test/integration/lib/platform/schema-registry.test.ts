@@ -54,6 +54,7 @@ const observation: Observation = {
   temp3pm: 13.6,
   rainToday: false,
   source: 'weatherAUS',
+  sourcePosition: null,
 };
 
 const features: FeatureVector = {

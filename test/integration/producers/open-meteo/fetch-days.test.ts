@@ -146,7 +146,8 @@ describe('fetchDays, archive (backfill)', () => {
         station: 'Marrakech',
         date: '2024-01-06',
         field: 'humidity3pm',
-        reason: 'relative_humidity_2m at 2024-01-06T15:00 = 140 outside the physical range [0, 100]',
+        reason:
+          'relative_humidity_2m at 2024-01-06T15:00 = 140: 140 % is outside the physical range 0 to 100 %',
       },
     ]);
     expect(h.deps.counters).toMatchObject({ daysMapped: 3, daysRejected: 1 });
@@ -171,6 +172,7 @@ describe('fetchDays, archive (backfill)', () => {
         retriable: false,
         reason:
           'Open-Meteo refused the request (HTTP 400): Cannot initialize DailyVariable from invalid String value x.',
+        url: expect.stringMatching(/\/v1\/archive\?.*start_date=2023-12-31&end_date=2024-01-05/),
       },
     ]);
     expect(result!.observations.map((o) => o.date)).toEqual([

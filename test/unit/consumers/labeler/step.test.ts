@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   JoinStateError,
+  labelBatchStep,
   labelStep,
   parseJoinState,
+  partitionWatermark,
+  readJoinState,
   serializeJoinState,
   sweepExpired,
   type JoinState,
 } from '../../../../consumers/labeler/step.ts';
 import type { Prediction } from '../../../../lib/domain/events.ts';
+import { testRules } from '../../../support/rules.ts';
 
 function prediction(date: string, rainToday: boolean | null, extra: Partial<Prediction> = {}): Prediction {
   return {
@@ -188,5 +192,135 @@ describe('join state storage', () => {
       labelStep(state, prediction('2017-01-02', false)),
     );
     expect(() => parseJoinState('{"v":2}')).toThrow(JoinStateError);
+  });
+});
+
+describe('labelBatchStep: the join and the sweep over a partition', () => {
+  const joinBatch = (
+    events: Prediction[],
+    states: Map<string, JoinState | null>,
+    known: Map<string, JoinState>,
+    graceDays: number,
+    rules: ReturnType<typeof testRules>,
+  ) =>
+    labelBatchStep(
+      events.map((event) => ({ event })),
+      states,
+      known,
+      graceDays,
+      rules,
+    );
+
+  const rules = testRules();
+  const at = (location: string, date: string, rainToday: boolean | null = false) =>
+    prediction(date, rainToday, { location });
+
+  it('joins, then times out the pending day of a station the partition has left behind', () => {
+    const states = new Map<string, JoinState | null>();
+    const known = new Map<string, JoinState>();
+    const first = joinBatch(
+      [at('Albury', '2017-01-01'), at('Cobar', '2017-01-01'), at('Albury', '2017-01-02')],
+      states,
+      known,
+      1,
+      rules,
+    );
+    expect(first.labeled.map((l) => `${l.location} ${l.date}`)).toEqual(['Albury 2017-01-01']);
+    expect(first.watermark).toBe('2017-01-01');
+    const later = joinBatch(
+      [at('Albury', '2017-01-05'), at('Darwin', '2017-01-05')],
+      states,
+      known,
+      1,
+      rules,
+    );
+    expect(later.watermark).toBe('2017-01-05');
+    expect(later.actuals.map((a) => `${a.location} ${a.date} ${a.reason}`).sort()).toEqual([
+      'Albury 2017-01-02 gap',
+      'Cobar 2017-01-01 timeout',
+    ]);
+  });
+
+  it('rejects a far-future or impossible prediction before it touches the join or the partition time', () => {
+    const states = new Map<string, JoinState | null>();
+    const known = new Map<string, JoinState>();
+    joinBatch([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
+    const result = joinBatch(
+      [
+        at('Darwin', '2099-01-01'),
+        at('Darwin', '9999-12-31'),
+        at('sydney', '2017-01-02'),
+        { ...at('Albury', '2017-01-02'), probability: 1.5 },
+        { ...at('Albury', '2017-01-02'), rainToday: false, rainfall: 80 },
+      ],
+      states,
+      known,
+      1,
+      rules,
+    );
+    expect(result.rejected.map((r) => [r.at, r.field])).toEqual([
+      [0, 'date'],
+      [1, 'date'],
+      [2, 'location'],
+      [3, 'probability'],
+      [4, 'rainToday'],
+    ]);
+    expect(result.outcomes.invalid).toBe(5);
+    expect(result.actuals).toEqual([]);
+    expect(result.watermark).toBe('2017-01-01');
+    expect([...known.keys()].sort()).toEqual(['Albury', 'Cobar']);
+  });
+
+  it('lets no single station, even one valid day far ahead, time out the others', () => {
+    const states = new Map<string, JoinState | null>();
+    const known = new Map<string, JoinState>();
+    joinBatch([at('Albury', '2017-01-01'), at('Cobar', '2017-01-01')], states, known, 1, rules);
+    const jump = joinBatch([at('Darwin', '2026-11-30')], states, known, 1, rules);
+    expect(jump.watermark).toBe('2017-01-01');
+    expect(jump.actuals).toEqual([]);
+    const next = joinBatch([at('Albury', '2017-01-02', true)], states, known, 1, rules);
+    expect(next.labeled.map((l) => l.date)).toEqual(['2017-01-01']);
+  });
+
+  it('rejects a prediction keyed by another station than its own', () => {
+    const result = labelBatchStep(
+      [
+        { event: at('Albury', '2017-01-01'), key: 'Cobar' },
+        { event: at('Albury', '2017-01-02'), key: null },
+      ],
+      new Map(),
+      new Map(),
+      1,
+      rules,
+    );
+    expect(result.rejected.map((r) => [r.field, r.reason])).toEqual([
+      ['key', 'key "Cobar" is not the record\'s station "Albury"'],
+      ['key', 'the record has no key; it must be keyed by its station "Albury"'],
+    ]);
+  });
+
+  it('counts a re-delivered prediction and skips it', () => {
+    const states = new Map<string, JoinState | null>();
+    const known = new Map<string, JoinState>();
+    const batch = [at('Albury', '2017-01-01'), at('Albury', '2017-01-02')];
+    joinBatch(batch, states, known, 1, rules);
+    const again = joinBatch(batch, states, known, 1, rules);
+    expect(again.outcomes).toMatchObject({ late: 1, duplicate: 1 });
+    expect(again.labeled).toEqual([]);
+    expect(again.changed.size).toBe(0);
+  });
+
+  it('sweeps by day numbers: no date arithmetic can throw, whatever a state holds', () => {
+    const { state } = run([prediction('2105-12-31', true)]);
+    expect(sweepExpired(state, '2105-12-31', 3)).toEqual({ actuals: [], state });
+    expect(partitionWatermark(new Map())).toBe('');
+  });
+
+  it('reads a damaged or foreign stored state as none', () => {
+    const { state } = run([prediction('2017-01-01', true)]);
+    expect(readJoinState(serializeJoinState(state), 'Albury')).toEqual(state);
+    expect(readJoinState(serializeJoinState(state), 'Cobar')).toBeNull();
+    expect(readJoinState('{"v":1,"location":"Albury","lastDate":"9999-99-99","pending":null}')).toBeNull();
+    expect(readJoinState('not json')).toBeNull();
   });
 });

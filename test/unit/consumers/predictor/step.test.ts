@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PredictError, predictStep } from '../../../../consumers/predictor/step.ts';
+import {
+  latestForecastOf,
+  PredictError,
+  predictBatchStep,
+  predictStep,
+} from '../../../../consumers/predictor/step.ts';
+import { testRules } from '../../../support/rules.ts';
 import type { FeatureVector } from '../../../../lib/domain/events.ts';
 import { fitClipping } from '../../../../lib/domain/features/clipping.ts';
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from '../../../../lib/domain/features/feature-set.ts';
@@ -121,5 +127,55 @@ describe('predictStep', () => {
         }),
       ),
     ).toThrow(ChampionError);
+  });
+});
+
+describe('predictBatchStep', () => {
+  const rules = testRules();
+  const champion = () =>
+    prepareChampion(championOf({ version: 'prior', model: priorClimatologyModel(FEATURE_NAMES) }));
+
+  it('predicts every valid vector and keeps the last of each station as its latest forecast', () => {
+    const batch = [features(10, '2017-01-01'), features(20, '2017-01-02')];
+    const result = predictBatchStep(
+      batch.map((event) => ({ event })),
+      champion(),
+      0.5,
+      5,
+      rules,
+    );
+    expect(result.predictions.map((p) => p.date)).toEqual(['2017-01-01', '2017-01-02']);
+    expect(result.latest.get('Albury')!.date).toBe('2017-01-02');
+    expect(result.rejected).toEqual([]);
+  });
+
+  it('returns what it cannot predict as rejections naming the field, never throwing', () => {
+    const good = features(10, '2017-01-01');
+    const batch: FeatureVector[] = [
+      { ...good, date: '9999-12-31' },
+      { ...good, date: '2099-01-01' },
+      { ...good, location: 'sydney' },
+      { ...good, featureSetVersion: 'fs0' },
+      { ...good, values: good.values.map((v, i) => (i === 3 ? Infinity : v)) },
+      { ...good, rainToday: false, rainfall: 80 },
+      good,
+    ];
+    const result = predictBatchStep(
+      batch.map((event) => ({ event })),
+      champion(),
+      0.5,
+      5,
+      rules,
+    );
+    expect(result.rejected.map((r) => [r.at, r.kind, r.field])).toEqual([
+      [0, 'invalid', 'date'],
+      [1, 'invalid', 'date'],
+      [2, 'invalid', 'location'],
+      [3, 'invalid', 'featureSetVersion'],
+      [4, 'invalid', 'values[3]'],
+      [5, 'invalid', 'rainToday'],
+    ]);
+    expect(result.predictions).toHaveLength(1);
+    expect(latestForecastOf(result.predictions[0]!).forecastFor).toBe('2017-01-02');
   });
 });

@@ -35,3 +35,28 @@ describe('config: the Open-Meteo slice', () => {
     expect(() => loadConfig({ OPEN_METEO_TIMEOUT_MS: '0' })).toThrow(/OPEN_METEO_TIMEOUT_MS/);
   });
 });
+
+describe('config: the event-time slice', () => {
+  it('defaults to the dates ClickHouse can store and a horizon of 2 days', () => {
+    expect(loadConfig({}).eventTime).toEqual({ min: '1970-01-05', max: '2105-12-31', horizonDays: 2 });
+  });
+
+  it('takes a narrower range and another horizon', () => {
+    const c = loadConfig({
+      EVENT_TIME_MIN: '2000-01-01',
+      EVENT_TIME_MAX: '2099-12-31',
+      EVENT_TIME_HORIZON_DAYS: '1',
+    }).eventTime;
+    expect(c).toEqual({ min: '2000-01-01', max: '2099-12-31', horizonDays: 1 });
+  });
+
+  it('refuses dates ClickHouse cannot store, non-dates and an inverted range', () => {
+    expect(() => loadConfig({ EVENT_TIME_MIN: '1900-01-01' })).toThrow(/EVENT_TIME_MIN: a date ClickHouse/);
+    expect(() => loadConfig({ EVENT_TIME_MAX: '2106-01-01' })).toThrow(/EVENT_TIME_MAX/);
+    expect(() => loadConfig({ EVENT_TIME_MAX: '2010-02-30' })).toThrow(/EVENT_TIME_MAX/);
+    expect(() => loadConfig({ EVENT_TIME_MIN: '2010-01-01', EVENT_TIME_MAX: '2009-01-01' })).toThrow(
+      /EVENT_TIME_MIN 2010-01-01 is after EVENT_TIME_MAX 2009-01-01/,
+    );
+    expect(() => loadConfig({ EVENT_TIME_HORIZON_DAYS: '0' })).toThrow(/EVENT_TIME_HORIZON_DAYS/);
+  });
+});

@@ -473,15 +473,23 @@ describe('mapOpenMeteoBody: nulls and rejections', () => {
       [
         (a) => at(a, 'pressure_msl', '2024-01-10T15:00', 700),
         'pressure3pm',
-        /= 700 outside the physical range \[850, 1100\]/,
+        /= 700: 700 hPa is outside the physical range 850 to 1100 hPa/,
       ],
       [
         (a) => at(a, 'precipitation', '2024-01-10T02:00', -0.5),
         'rainfall',
         /precipitation at 2024-01-10T02:00 = -0.5/,
       ],
-      [(a) => day(a, 'temperature_2m_max', '2024-01-10', 75), 'maxTemp', /temperature_2m_max = 75 outside/],
-      [(a) => day(a, 'temperature_2m_min', '2024-01-10', 30), 'maxTemp', /is below temperature_2m_min 30/],
+      [
+        (a) => day(a, 'temperature_2m_max', '2024-01-10', 75),
+        'maxTemp',
+        /temperature_2m_max = 75: 75 °C is outside/,
+      ],
+      [
+        (a) => day(a, 'temperature_2m_min', '2024-01-10', 30),
+        'maxTemp',
+        /maxTemp [\d.]+ °C is below minTemp 30 °C/,
+      ],
       [
         (a) => day(a, 'sunshine_duration', '2024-01-10', 90_000),
         'sunshine',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stationRegistry } from '../../../../lib/domain/stations.ts';
 import { parseWeatherCsv } from '../../../../lib/domain/weather/csv.ts';
 import { planReplay } from '../../../../producers/replay/plan.ts';
 
@@ -29,7 +30,37 @@ describe('planReplay', () => {
     const plan = planReplay(rows);
     expect(plan.rejected).toHaveLength(1);
     expect(plan.rejected[0]!.field).toBe('Rainfall');
-    expect(plan.rejected[0]!.reason).toMatch(/not a number/);
+    expect(plan.rejected[0]!.reason).toMatch(/not a decimal number/);
+    expect(plan.rejected[0]!.kind).toBe('invalid');
+  });
+
+  it('sends a station day given twice once: an exact repeat is a duplicate, other values a conflict', () => {
+    const twice = parseWeatherCsv(
+      [
+        HEADER,
+        row('2009-01-01', 'Albury'),
+        row('2009-01-01', 'Albury'),
+        row('2009-01-01', 'Albury', '5', 'Yes'),
+      ].join('\n'),
+    );
+    const plan = planReplay(twice);
+    expect(plan.events).toBe(1);
+    expect(plan.duplicates).toBe(1);
+    expect(plan.rejected).toHaveLength(1);
+    const conflict = plan.rejected[0]!;
+    expect(conflict).toMatchObject({ kind: 'conflict', line: 4, field: 'row' });
+    expect(conflict.reason).toBe(
+      'Albury 2009-01-01 is already on line 2 with other values; the first version is kept',
+    );
+    expect(conflict.conflictsWith).toMatchObject({ line: 2, observation: { rainfall: 0 } });
+    expect(JSON.parse(conflict.raw)).toMatchObject({ rainfall: 5, rainToday: true });
+    expect(plan.days[0]!.observations[0]!.rainfall).toBe(0);
+  });
+
+  it('refuses --locations naming no station, with the reason', () => {
+    expect(() => planReplay(rows, { locations: ['sydney'] }, stationRegistry())).toThrow(
+      /--locations: "sydney" is not a station: names are case-sensitive, the station is "Sydney"/,
+    );
   });
 
   it('applies date range, locations and limit', () => {

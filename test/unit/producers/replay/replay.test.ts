@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Message, Producer } from '../../../../lib/platform/kafka/client.ts';
 import { createLogger } from '../../../../lib/platform/log.ts';
 import { parseWeatherCsv } from '../../../../lib/domain/weather/csv.ts';
+import { readDlqHeaders } from '../../../../lib/platform/kafka/dlq.ts';
+import { approximateMessageBytes } from '../../../../lib/platform/kafka/producer.ts';
 import { replay } from '../../../../producers/replay/replay.ts';
 import type { EventCodec } from '../../../../lib/domain/events.ts';
 
@@ -81,5 +83,138 @@ describe('replay', () => {
     // The warm-up days go out in one send before the wait; after it, one send per day.
     expect(r.log).toEqual(['send dlq 1', 'send obs 4', 'wait', 'send obs 2', 'send obs 2', 'send obs 2']);
     expect(sleeps).toEqual([500, 500, 500]);
+  });
+
+  it('says where each event was read: the file name and the CSV line (schema v2 sourcePosition)', async () => {
+    const r = recorder();
+    const encoded: { date: string; location: string; sourcePosition?: string | null }[] = [];
+    const codec = {
+      encode: (_kind: string, o: (typeof encoded)[number]) => {
+        encoded.push(o);
+        return Buffer.from(o.date);
+      },
+    } as unknown as EventCodec;
+    await replay(rows, '/data/slice.csv', { speed: 0, quiet: true }, { ...r, codec, topics, logger });
+    // Lines of the file: header on 1, then Sydney and Perth of each day on 2, 3, 4, 5...
+    expect(encoded.slice(0, 2).map((o) => `${o.location} ${o.sourcePosition}`)).toEqual([
+      'Perth file:slice.csv:3',
+      'Sydney file:slice.csv:2',
+    ]);
+  });
+
+  it('goes on past a 520 kB line and a conflicting repeat, each a bounded DLQ record with its line', async () => {
+    const r = recorder();
+    const hostile = parseWeatherCsv(
+      [
+        HEADER,
+        row('2010-01-01', 'Sydney'),
+        `2010-01-02,Sydney,${'9'.repeat(520 * 1024)}`,
+        row('2010-01-01', 'Sydney').replace(',0,NA', ',5,NA').replace('No,No', 'Yes,No'),
+        row('2010-01-02', 'Sydney'),
+      ].join('\n'),
+    );
+    const summary = await replay(hostile, 'h.csv', { speed: 0, quiet: true }, { ...r, topics, logger });
+    expect(summary).toMatchObject({ events: 2, rejected: 2 });
+    const dead = r.sends.filter((s) => s.topic === 'dlq').flatMap((s) => s.messages);
+    expect(dead.map((m) => readDlqHeaders(m.headers!))).toEqual([
+      expect.objectContaining({
+        field: 'row',
+        kind: 'invalid',
+        sourceTopic: 'file:h.csv',
+        sourceOffset: '3',
+        valueBytes: 532_498,
+      }),
+      expect.objectContaining({
+        field: 'row',
+        kind: 'conflict',
+        sourceOffset: '4',
+        conflicting: expect.stringContaining('"line":2'),
+      }),
+    ]);
+    for (const m of dead) expect(approximateMessageBytes(m)).toBeLessThan(70 * 1024);
+  });
+});
+
+/**
+ * A topic of two partitions as a ReplayLog sees it (Perth on 0, Sydney on 1): what a producer appended,
+ * in order. `failAfter` makes a send land only its first n messages and then fail, as a broker that goes
+ * away mid-request does.
+ */
+function fakeLog(initial: Array<{ date: string; location: string }> = []) {
+  const partitionOf = (location: string) => (location === 'Perth' ? 0 : 1);
+  const appended: Array<{ date: string; location: string }> = [...initial];
+  let failAfter: number | null = null;
+  const producer = {
+    send: async ({ topic, messages }: { topic: string; messages: Message[] }) => {
+      if (topic !== 'obs') return [];
+      const n = failAfter ?? messages.length;
+      for (const m of messages.slice(0, n)) appended.push({ date: String(m.value), location: String(m.key) });
+      if (failAfter !== null) {
+        failAfter = null;
+        throw Object.assign(new Error('Connection error: broker went away'), { retriable: true });
+      }
+      return [];
+    },
+  } as unknown as Producer;
+  const replayLog = {
+    ends: async () =>
+      new Map([
+        [0, 0n],
+        [1, BigInt(appended.length)],
+      ]),
+    lastSent: async () => {
+      const last = new Map<number, { date: string; location: string }>();
+      for (const a of appended) last.set(partitionOf(a.location), a);
+      return last;
+    },
+    partitionOf,
+    close: async () => undefined,
+  };
+  const codec = {
+    encode: (_kind: string, o: { date: string }) => Buffer.from(o.date),
+  } as unknown as EventCodec;
+  return { appended, producer, replayLog, codec, failNextSendAfter: (n: number) => (failAfter = n) };
+}
+
+describe('replay through faults', () => {
+  it('retries a send that failed half-way and sends only what did not land', async () => {
+    const f = fakeLog();
+    f.failNextSendAfter(3);
+    const summary = await replay(rows, 'f.csv', { speed: 0, quiet: true }, { ...f, topics, logger });
+    expect(f.appended.map((a) => `${a.date} ${a.location}`)).toEqual(
+      days.flatMap((d) => [`${d} Perth`, `${d} Sydney`]),
+    );
+    expect(summary).toMatchObject({ events: 10, retriedSends: 1, alreadyInLog: 0 });
+  });
+
+  it('resumes after what an earlier run left in the log, re-sending nothing, and skips the DLQ it sent', async () => {
+    // The earlier run died with Perth up to the 3rd and Sydney up to the 2nd in the log.
+    const earlier = [
+      ...['2010-01-01', '2010-01-02', '2010-01-03'].map((date) => ({ date, location: 'Perth' })),
+      ...['2010-01-01', '2010-01-02'].map((date) => ({ date, location: 'Sydney' })),
+    ];
+    const f = fakeLog(earlier);
+    const sent: string[] = [];
+    const producer = {
+      send: async (r: { topic: string; messages: Message[] }) => {
+        sent.push(r.topic);
+        return f.producer.send(r);
+      },
+    } as unknown as Producer;
+    const summary = await replay(
+      rows,
+      'f.csv',
+      { speed: 0, quiet: true, resume: true },
+      { ...f, producer, topics, logger },
+    );
+    expect(sent).not.toContain('dlq');
+    expect(f.appended.slice(earlier.length).map((a) => `${a.date} ${a.location}`)).toEqual([
+      '2010-01-03 Sydney',
+      '2010-01-04 Perth',
+      '2010-01-04 Sydney',
+      '2010-01-05 Perth',
+      '2010-01-05 Sydney',
+    ]);
+    expect(summary).toMatchObject({ events: 5, alreadyInLog: 5, resumedAfter: '2010-01-02' });
   });
 });

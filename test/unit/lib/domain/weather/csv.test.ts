@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { STORABLE_DATES } from '../../../../../lib/platform/config.ts';
+import { stationRegistry } from '../../../../../lib/domain/stations.ts';
 import { CsvHeaderError, isIsoDate, parseWeatherCsv } from '../../../../../lib/domain/weather/csv.ts';
+import { observationRules } from '../../../../../lib/domain/weather/validation.ts';
+
+const rules = observationRules({
+  eventTime: { min: STORABLE_DATES.min, max: STORABLE_DATES.max, horizonDays: 2 },
+  stations: stationRegistry(),
+  now: Date.parse('2026-12-01T00:00:00Z'),
+});
+const parse = (text: string | Uint8Array) => parseWeatherCsv(text, { rules });
 
 const HEADER =
   'Date,Location,MinTemp,MaxTemp,Rainfall,Evaporation,Sunshine,WindGustDir,WindGustSpeed,WindDir9am,WindDir3pm,WindSpeed9am,WindSpeed3pm,Humidity9am,Humidity3pm,Pressure9am,Pressure3pm,Cloud9am,Cloud3pm,Temp9am,Temp3pm,RainToday,RainTomorrow';
@@ -14,7 +24,7 @@ function withCell(column: string, value: string): string {
 
 describe('parseWeatherCsv', () => {
   it('parses a row, NA as null and never 0', () => {
-    const [row] = parseWeatherCsv(`${HEADER}\n${GOOD}\n`);
+    const [row] = parse(`${HEADER}\n${GOOD}\n`);
     expect(row!.ok).toBe(true);
     if (!row!.ok) return;
     expect(row!.observation).toMatchObject({
@@ -37,20 +47,36 @@ describe('parseWeatherCsv', () => {
     const cells = GOOD.split(',');
     const order = cols.map((_, i) => i).reverse();
     const text = `${order.map((i) => cols[i]).join(',')}\n${order.map((i) => cells[i]).join(',')}`;
-    const [row] = parseWeatherCsv(text);
+    const [row] = parse(text);
     expect(row!.ok && row!.observation.maxTemp).toBe(22.9);
   });
 
   it.each([
     ['Date', '2008-02-30', /calendar date/],
-    ['Location', "Al'bury", /station name/],
+    ['Date', '9999-12-31', /outside the event-time range/],
+    ['Date', '1900-01-01', /outside the event-time range/],
+    ['Date', '2099-01-01', /days after today/],
+    ['Date', ' 2008-12-01', /calendar date/],
+    ['Location', "Al'bury", /not a station/],
+    ['Location', 'albury', /the station is "Albury"/],
+    ['Location', 'Atlantis', /not a station of this deployment/],
+    ['Location', ' Albury', /not a station/],
     ['Rainfall', '-1', /outside the physical range/],
     ['Humidity3pm', '101', /outside the physical range/],
-    ['Pressure9am', 'abc', /not a number/],
+    ['Humidity3pm', '0x32', /not a decimal number/],
+    ['Humidity3pm', '1e2', /not a decimal number/],
+    ['Humidity3pm', ' 22', /not a decimal number/],
+    ['Humidity3pm', '22 ', /not a decimal number/],
+    ['Pressure9am', 'abc', /not a decimal number/],
+    ['Cloud9am', '4.5', /whole number of oktas/],
+    ['MaxTemp', '10', /below minTemp/],
+    ['RainToday', 'Yes', /disagrees with rainfall 0.6 mm/],
     ['WindDir9am', 'NORTH', /compass/],
     ['RainToday', 'Maybe', /Yes, No or NA/],
+    ['RainToday', 'yes', /Yes, No or NA/],
+    ['RainTomorrow', 'Perhaps', /Yes, No or NA/],
   ])('rejects a bad %s with the field and the reason', (column, value, reason) => {
-    const [row] = parseWeatherCsv(`${HEADER}\n${withCell(column, value)}`);
+    const [row] = parse(`${HEADER}\n${withCell(column, value)}`);
     expect(row!.ok).toBe(false);
     if (row!.ok) return;
     expect(row!.field).toBe(column);
@@ -59,12 +85,59 @@ describe('parseWeatherCsv', () => {
   });
 
   it('rejects a row with the wrong number of cells', () => {
-    const [row] = parseWeatherCsv(`${HEADER}\n2008-12-01,Albury`);
+    const [row] = parse(`${HEADER}\n2008-12-01,Albury`);
     expect(row).toMatchObject({ ok: false, field: 'row' });
   });
 
+  it('reads RFC 4180: a fully quoted row, a BOM, CRLF, an empty trailing line', () => {
+    const quoted = GOOD.split(',')
+      .map((c) => `"${c}"`)
+      .join(',');
+    const rows = parse(`\uFEFF${HEADER}\r\n${quoted}\r\n${GOOD}\r\n\r\n`);
+    expect(rows.map((r) => r.ok)).toEqual([true, true]);
+    expect(rows[0]).toEqual({ ...rows[1], line: 2 });
+  });
+
+  it('rejects a row with a quoted line break as one row, on the line it starts', () => {
+    const broken = GOOD.replace('Albury', '"Al\nbury"');
+    const rows = parse(`${HEADER}\n${broken}\n${GOOD}\n`);
+    expect(rows.map((r) => [r.line, r.ok])).toEqual([
+      [2, false],
+      [4, true],
+    ]);
+    expect(rows[0]).toMatchObject({ field: 'Location', reason: expect.stringMatching(/not a station/) });
+  });
+
+  it('keeps the exact bytes of a rejected row, and goes on after a huge line, 1000 columns and junk', () => {
+    const junk = Buffer.from([0xc3, 0x28, 0x2c, 0x00, 0xff]);
+    const input = Buffer.concat([
+      Buffer.from(`${HEADER}\n${'9'.repeat(520 * 1024)}\n${Array(1000).fill('1').join(',')}\n`),
+      junk,
+      Buffer.from(`\n${GOOD}\n`),
+    ]);
+    const rows = parse(input);
+    expect(rows.map((r) => (r.ok ? 'ok' : `${r.field}: ${r.reason}`))).toEqual([
+      `row: record of ${520 * 1024} bytes is longer than ${64 * 1024}`,
+      'row: expected 23 columns, found 1000',
+      'row: record is not UTF-8 text',
+      'ok',
+    ]);
+    const rejected = rows[2]!;
+    expect(!rejected.ok && [...rejected.bytes]).toEqual([...junk]);
+  });
+
+  it('names every further column at fault after the first', () => {
+    const [row] = parse(`${HEADER}\n${withCell('Cloud9am', '4.5').replace(',71,22,', ',71,150,')}`);
+    expect(row).toMatchObject({
+      field: 'Humidity3pm',
+      reason: expect.stringMatching(/and 1 more: Cloud9am/),
+    });
+  });
+
   it('refuses a file without the required columns', () => {
-    expect(() => parseWeatherCsv('Date,Location\n2008-12-01,Albury')).toThrow(CsvHeaderError);
+    expect(() => parse('Date,Location\n2008-12-01,Albury')).toThrow(CsvHeaderError);
+    expect(() => parse('')).toThrow(CsvHeaderError);
+    expect(() => parse(`${HEADER},Date\n`)).toThrow(/names "Date" twice/);
   });
 
   it('knows calendar dates', () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   fixKafkajsRequestQueueSpin,
   kafkaLogLevelFor,
+  repeatLimiter,
   silenceKafkajsTimeoutWarning,
 } from '../../../../../lib/platform/kafka/client.ts';
 
@@ -67,5 +68,18 @@ describe('kafka client helpers', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+});
+
+describe('repeatLimiter', () => {
+  it('lets a repeated line through once per window and counts what it held back', () => {
+    let now = 0;
+    const limit = repeatLimiter(5_000, () => now);
+    expect(limit('Connection|refused')).toEqual({ pass: true, held: 0 });
+    expect(limit('Connection|refused').pass).toBe(false);
+    expect(limit('Connection|refused').pass).toBe(false);
+    expect(limit('Consumer|crash').pass).toBe(true);
+    now = 5_000;
+    expect(limit('Connection|refused')).toEqual({ pass: true, held: 2 });
   });
 });

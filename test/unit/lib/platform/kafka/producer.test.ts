@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RainstreamError } from '../../../../../lib/platform/errors.ts';
 import type { Message } from '../../../../../lib/platform/kafka/client.ts';
 import {
+  partitionOfKey,
   approximateMessageBytes,
   BROKER_MAX_MESSAGE_BYTES,
   chunkMessages,
@@ -44,5 +45,21 @@ describe('chunkMessages', () => {
     expect(approximateMessageBytes({ key: 'é', value: 'ü', headers: { h: ['ab', Buffer.from('c')] } })).toBe(
       24 + 2 + 2 + (1 + 2 + 8) + (1 + 1 + 8),
     );
+  });
+});
+
+describe('partitionOfKey', () => {
+  it('is murmur2 of the key modulo the partitions, as the Java client and kafkajs place keys', () => {
+    // Where the producer really puts them is checked on Kafka (test/integration/producers/replay).
+    const seen = new Set<number>();
+    for (const key of ['Sydney', 'Perth', 'Albury', 'Darwin', 'Hobart', 'Cairns']) {
+      const p = partitionOfKey(key, 6);
+      expect(p).toBeGreaterThanOrEqual(0);
+      expect(p).toBeLessThan(6);
+      expect(partitionOfKey(key, 6)).toBe(p);
+      seen.add(p);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    expect(partitionOfKey('Sydney', 1)).toBe(0);
   });
 });

@@ -27,4 +27,14 @@ describe('topicSpecs', () => {
     expect(events.configEntries['cleanup.policy']).toBe('compact');
     expect(events.numPartitions).toBe(1);
   });
+
+  it('keeps raw Open-Meteo answers forever, gzipped, and compacts the ingestion state', () => {
+    const raw = byTopic.get(config.topics.openMeteoRaw)!;
+    expect(raw.topic).toBe('rs-test.open-meteo.raw.v1');
+    expect(raw.numPartitions).toBe(4);
+    expect(raw.configEntries).toMatchObject({ 'retention.ms': '-1', 'compression.type': 'gzip' });
+    const state = byTopic.get(config.topics.openMeteoState)!;
+    expect(state.topic).toBe('rs-test.open-meteo.state.v1');
+    expect(state.configEntries['cleanup.policy']).toBe('compact');
+  });
 });

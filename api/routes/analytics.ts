@@ -1,0 +1,75 @@
+/** What the store knows: a station's forecast history, the quality report, drift, prequential scores. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AnalyticsService } from '../services/analytics.ts';
+import {
+  driftQuerySchema,
+  driftSchema,
+  errorSchema,
+  predictionsQuerySchema,
+  predictionsSchema,
+  prequentialQuerySchema,
+  prequentialSchema,
+  qualityQuerySchema,
+  qualitySchema,
+} from '../schemas.ts';
+
+export async function analyticsRoutes(
+  fastify: FastifyInstance,
+  options: { analytics: AnalyticsService },
+): Promise<void> {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { analytics } = options;
+  app.get(
+    '/predictions',
+    {
+      schema: {
+        summary: "A station's forecasts with their outcomes where joined",
+        description: 'Default range: the 90 days up to the station latest forecast.',
+        tags: ['quality'],
+        querystring: predictionsQuerySchema,
+        response: { 200: predictionsSchema, 400: errorSchema },
+      },
+    },
+    (request) => analytics.predictions(request.query),
+  );
+  app.get(
+    '/quality',
+    {
+      schema: {
+        summary: 'Forecast quality by station, season, month, week, model or year',
+        description:
+          'Over every prediction whose outcome joined (prequential): accuracy, precision, recall and F1 at ' +
+          '`threshold`, ROC AUC, PR AUC (average precision), Brier score, confusion counts and 10 calibration bins.',
+        tags: ['quality'],
+        querystring: qualityQuerySchema,
+        response: { 200: qualitySchema, 400: errorSchema },
+      },
+    },
+    (request) => analytics.quality(request.query),
+  );
+  app.get(
+    '/drift',
+    {
+      schema: {
+        summary: 'Drift incidents and weekly drift statistics',
+        tags: ['quality'],
+        querystring: driftQuerySchema,
+        response: { 200: driftSchema, 400: errorSchema },
+      },
+    },
+    (request) => analytics.drift(request.query),
+  );
+  app.get(
+    '/metrics/prequential',
+    {
+      schema: {
+        summary: 'Prequential scores by overall, location, year, season, week or model',
+        tags: ['quality'],
+        querystring: prequentialQuerySchema,
+        response: { 200: prequentialSchema, 400: errorSchema },
+      },
+    },
+    (request) => analytics.prequential(request.query),
+  );
+}

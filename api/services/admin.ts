@@ -1,0 +1,160 @@
+/**
+ * What the admin routes do: move aliases (through lib/models/promotion.ts, as the trainer and the CLI
+ * do), ask for a retraining (a command on the commands topic, which the trainer consumes), and manage
+ * alert subscriptions. Subscriptions are stored on their compacted topic (the truth the alerts stage
+ * reads) and then in the ClickHouse view the API lists (without the secret).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  promoteVersion,
+  PromotionError,
+  rollbackChampion,
+  type PromotionDeps,
+} from '../../lib/models/promotion.ts';
+import type { ClickHouse } from '../../lib/platform/clickhouse/client.ts';
+import {
+  listDeliveries,
+  listSubscriptions,
+  upsertSubscriptions,
+  type DeliveryView,
+  type SubscriptionView,
+} from '../../lib/platform/clickhouse/queries/alerts.ts';
+import type { Topics } from '../../lib/platform/config.ts';
+import type { Producer } from '../../lib/platform/kafka/client.ts';
+import {
+  operatorCommand,
+  type Command,
+  type EventCodec,
+  type Subscription,
+} from '../../lib/domain/events.ts';
+import { webhookUrlProblem, type AllowList } from '../../consumers/alerts/allow-list.ts';
+import { subscriptionViewOf } from '../../consumers/alerts/rows.ts';
+import { ApiError } from '../errors.ts';
+import type { SubscriptionBody } from '../schemas.ts';
+
+export interface AdminDeps {
+  clickhouse: ClickHouse;
+  producer: Producer;
+  codec: EventCodec;
+  topics: Topics;
+  allowList: AllowList;
+  clock: () => number;
+}
+
+export interface AliasChange {
+  alias: 'champion' | 'challenger';
+  version: string;
+  previousVersion: string | null;
+  reason: string;
+  at: number;
+}
+
+export interface AdminService {
+  promote(version: string, alias: 'champion' | 'challenger', reason: string): Promise<AliasChange>;
+  rollback(reason: string): Promise<AliasChange>;
+  retrain(reason: string, requestedBy: string): Promise<Command & { topic: string }>;
+  subscribe(body: SubscriptionBody, createdBy: string): Promise<SubscriptionView & { secret: string }>;
+  unsubscribe(id: string): Promise<void>;
+  subscriptions(): Promise<SubscriptionView[]>;
+  deliveries(subscriptionId: string | undefined, limit: number): Promise<DeliveryView[]>;
+}
+
+function promotionError(error: unknown): never {
+  if (error instanceof PromotionError) {
+    throw new ApiError(error.code === 'MODEL_NOT_FOUND' ? 404 : 409, error.code, error.message);
+  }
+  throw error;
+}
+
+/** The checks a subscription passes beyond its shape: what its kind needs, and where its URL points. */
+export function subscriptionProblem(
+  body: SubscriptionBody,
+  allowList: AllowList,
+): { field: string; reason: string } | null {
+  if (body.kind === 'forecast') {
+    if (body.location === undefined)
+      return { field: 'location', reason: 'is required for a forecast subscription' };
+    if (body.threshold === undefined)
+      return { field: 'threshold', reason: 'is required for a forecast subscription' };
+  } else {
+    if (body.location !== undefined)
+      return { field: 'location', reason: `is not used by a ${body.kind} subscription` };
+    if (body.threshold !== undefined)
+      return { field: 'threshold', reason: `is not used by a ${body.kind} subscription` };
+  }
+  const problem = webhookUrlProblem(allowList, body.url);
+  return problem === null ? null : { field: 'url', reason: problem };
+}
+
+export function createAdminService(deps: AdminDeps): AdminService {
+  const promotion: PromotionDeps = {
+    clickhouse: deps.clickhouse,
+    producer: deps.producer,
+    codec: deps.codec,
+    topics: deps.topics,
+  };
+  const change = (p: Awaited<ReturnType<typeof promoteVersion>>): AliasChange => ({
+    alias: p.alias,
+    version: p.version,
+    previousVersion: p.previousVersion,
+    reason: p.reason,
+    at: p.at ?? deps.clock(),
+  });
+
+  return {
+    async promote(version, alias, reason) {
+      return change(
+        await promoteVersion(promotion, { alias, version, reason, at: deps.clock() }).catch(promotionError),
+      );
+    },
+    async rollback(reason) {
+      return change(await rollbackChampion(promotion, { reason, at: deps.clock() }).catch(promotionError));
+    },
+    async retrain(reason, requestedBy) {
+      const command = operatorCommand({
+        id: randomUUID(),
+        kind: 'retrain',
+        reason,
+        requestedBy,
+        at: deps.clock(),
+      });
+      await deps.producer.send({
+        topic: deps.topics.commands,
+        messages: [{ key: command.kind, value: deps.codec.encode('command', command) }],
+      });
+      return { ...command, topic: deps.topics.commands };
+    },
+    async subscribe(body, createdBy) {
+      const problem = subscriptionProblem(body, deps.allowList);
+      if (problem !== null) throw new ApiError(400, 'VALIDATION', problem.reason, { field: problem.field });
+      const subscription: Subscription = {
+        id: randomUUID(),
+        kind: body.kind,
+        location: body.location ?? null,
+        threshold: body.threshold ?? null,
+        url: body.url,
+        secret: body.secret ?? randomBytes(32).toString('hex'),
+        description: body.description,
+        createdBy,
+        createdAt: deps.clock(),
+      };
+      await deps.producer.send({
+        topic: deps.topics.subscriptions,
+        messages: [{ key: subscription.id, value: deps.codec.encode('subscription', subscription) }],
+      });
+      await upsertSubscriptions(deps.clickhouse, [
+        subscriptionViewOf(subscription.id, subscription, subscription.createdAt),
+      ]);
+      const [view] = (await listSubscriptions(deps.clickhouse)).filter((s) => s.id === subscription.id);
+      return { ...view!, secret: subscription.secret };
+    },
+    async unsubscribe(id) {
+      const existing = (await listSubscriptions(deps.clickhouse)).find((s) => s.id === id);
+      if (!existing) throw new ApiError(404, 'SUBSCRIPTION_NOT_FOUND', `no subscription ${id}`);
+      await deps.producer.send({ topic: deps.topics.subscriptions, messages: [{ key: id, value: null }] });
+      await upsertSubscriptions(deps.clickhouse, [subscriptionViewOf(id, null, deps.clock())]);
+    },
+    subscriptions: () => listSubscriptions(deps.clickhouse),
+    deliveries: (subscriptionId, limit) => listDeliveries(deps.clickhouse, subscriptionId, limit),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * What the dashboard charts read from ClickHouse: a station's forecast history with outcomes, the
+ * quality report, drift, and the prequential scores. Ranges are checked here (a `to` before `from` is the
+ * caller's mistake, named as such); the queries live in lib/platform/clickhouse/queries.
+ */
+import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
+import { driftIncidents, driftWeeks } from '../../lib/platform/clickhouse/queries/drift-view.ts';
+import {
+  latestPredictionDate,
+  predictionHistory,
+} from '../../lib/platform/clickhouse/queries/prediction-history.ts';
+import { prequentialScores } from '../../lib/platform/clickhouse/queries/quality.ts';
+import { qualityReport } from '../../lib/platform/clickhouse/queries/quality-report.ts';
+import { addDays } from '../../lib/domain/time.ts';
+import { ApiError } from '../errors.ts';
+import type {
+  DriftBody,
+  DriftQuery,
+  PredictionsBody,
+  PredictionsQuery,
+  PrequentialBody,
+  PrequentialQuery,
+  QualityBody,
+  QualityQuery,
+} from '../schemas.ts';
+
+/** Days `GET /predictions` returns when no range is given, and at most. */
+export const DEFAULT_HISTORY_DAYS = 90;
+export const MAX_HISTORY_DAYS = 3700;
+
+export interface AnalyticsService {
+  predictions(query: PredictionsQuery): Promise<PredictionsBody>;
+  quality(query: QualityQuery): Promise<QualityBody>;
+  drift(query: DriftQuery): Promise<DriftBody>;
+  prequential(query: PrequentialQuery): Promise<PrequentialBody>;
+}
+
+function orderedRange(from: string | undefined, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new ApiError(400, 'VALIDATION', `must not be before from (${from})`, { field: 'to' });
+  }
+}
+
+/** JSON has no NaN: a ratio with nothing below it, or an AUC of one class, is null. */
+function finite(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+function daysBetween(from: string, to: string): number {
+  return (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
+}
+
+export function createAnalyticsService(clickhouse: SqlRunner, decisionThreshold: number): AnalyticsService {
+  return {
+    async predictions(query) {
+      orderedRange(query.from, query.to);
+      const to = query.to ?? (await latestPredictionDate(clickhouse, query.location));
+      if (to === null) return { location: query.location, from: '', to: '', points: [] };
+      const from = query.from ?? addDays(to, -(DEFAULT_HISTORY_DAYS - 1));
+      if (daysBetween(from, to) >= MAX_HISTORY_DAYS) {
+        throw new ApiError(400, 'VALIDATION', `must be less than ${MAX_HISTORY_DAYS} days after from`, {
+          field: 'to',
+        });
+      }
+      const points = await predictionHistory(clickhouse, query.location, from, to);
+      return { location: query.location, from, to, points };
+    },
+
+    async quality(query) {
+      orderedRange(query.from, query.to);
+      const threshold = query.threshold ?? decisionThreshold;
+      const rows = await qualityReport(
+        clickhouse,
+        query.groupBy,
+        { from: query.from, to: query.to, location: query.location, modelVersion: query.model },
+        threshold,
+      );
+      return {
+        groupBy: query.groupBy,
+        from: query.from ?? null,
+        to: query.to ?? null,
+        threshold,
+        rows: rows.map((r) => ({
+          ...r,
+          accuracy: finite(r.accuracy),
+          precision: finite(r.precision),
+          recall: finite(r.recall),
+          f1: finite(r.f1),
+          rocAuc: finite(r.rocAuc),
+          prAuc: finite(r.prAuc),
+        })),
+      };
+    },
+
+    async drift(query) {
+      orderedRange(query.from, query.to);
+      const range = { from: query.from, to: query.to };
+      const [incidents, weeks] = await Promise.all([
+        driftIncidents(clickhouse, range),
+        driftWeeks(clickhouse, range),
+      ]);
+      return { from: query.from ?? null, to: query.to ?? null, incidents, weeks };
+    },
+
+    async prequential(query) {
+      orderedRange(query.from, query.to);
+      const scores = await prequentialScores(clickhouse, query.grouping, {
+        from: query.from,
+        to: query.to,
+        location: query.location,
+        modelVersion: query.model,
+      });
+      return {
+        grouping: query.grouping,
+        from: query.from ?? null,
+        to: query.to ?? null,
+        scores: scores.map((s) => ({ ...s, auc: finite(s.auc) })),
+      };
+    },
+  };
+}

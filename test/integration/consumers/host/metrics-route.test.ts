@@ -1,0 +1,157 @@
+/**
+ * /metrics of a pipeline process and of the API, scraped by a real Prometheus: the stages' records in/out
+ * per stage, the prediction latency histogram, consumer lag per group and partition, the champion info,
+ * the API's request histogram per route and status. The exposition text is also parsed here, so a name or
+ * label that Prometheus would accept but mean something else is caught.
+ */
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiSettingsOf, buildApp } from '../../../../api/app.ts';
+import { startHealthServer, type HealthServer } from '../../../../consumers/host/health.ts';
+import { metricsRoute, type MetricsRoute } from '../../../../consumers/host/metrics-route.ts';
+import { createHealth } from '../../../../lib/platform/health.ts';
+import { startPipeline, type Pipeline } from '../../../../consumers/host/pipeline.ts';
+import type { EventCodec } from '../../../../lib/domain/events.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
+import { fixedChampionSource, priorChampion } from '../../../../lib/models/champion.ts';
+import { createClickHouse } from '../../../../lib/platform/clickhouse/client.ts';
+import type { Producer } from '../../../../lib/platform/kafka/client.ts';
+import { createProducer } from '../../../../lib/platform/kafka/producer.ts';
+import { createRedis } from '../../../../lib/platform/redis.ts';
+import { observation } from '../../../support/observations.ts';
+import { pollUntil, testContext, type TestContext } from '../../../support/integration.ts';
+import { startPrometheus, type RunningPrometheus } from '../../../support/prometheus.ts';
+
+let ctx: TestContext;
+let pipeline: Pipeline;
+let metrics: MetricsRoute;
+let server: HealthServer;
+let producer: Producer;
+let codec: EventCodec;
+let app: FastifyInstance;
+let apiUrl: string;
+let prometheus: RunningPrometheus;
+const DAYS = 20;
+
+beforeAll(async () => {
+  ctx = await testContext('metrics');
+  await ctx.ensureTopics();
+  codec = await ctx.registerSchemas();
+  pipeline = await startPipeline(ctx.config, ctx.logger, ['features', 'predictor']);
+  metrics = metricsRoute(ctx.config, pipeline, ctx.logger);
+  server = await startHealthServer({
+    health: createHealth(),
+    port: 0,
+    logger: ctx.logger,
+    routes: { '/metrics': metrics.route },
+  });
+  producer = createProducer(ctx.kafka);
+  await producer.connect();
+  await producer.send({
+    topic: ctx.config.topics.observations,
+    messages: Array.from({ length: DAYS }, (_, i) => {
+      const o = observation({ location: 'Albury', date: addDays('2017-01-01', i) });
+      return { key: o.location, value: codec.encode('observation', o) };
+    }),
+  });
+  app = buildApp({
+    redis: createRedis(ctx.config.redis),
+    clickhouse: createClickHouse(ctx.config.clickhouse),
+    champions: fixedChampionSource(priorChampion()),
+    decisionThreshold: 0.5,
+    kafka: { kafka: ctx.kafka, producer, codec, registryUrl: ctx.config.registry.url },
+    settings: apiSettingsOf(ctx.config),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  apiUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  await pollUntil(async () => (await fetch(`${apiUrl}/predict?location=Albury`)).ok, {
+    what: 'a forecast for Albury',
+    timeoutMs: 60_000,
+    intervalMs: 200,
+  });
+  prometheus = await startPrometheus({
+    pipeline: `http://127.0.0.1:${server.port}/metrics`,
+    api: `${apiUrl}/metrics`,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await app?.close();
+  await metrics?.close();
+  await server?.close();
+  await pipeline?.stop();
+  await ctx?.cleanup();
+});
+
+/** `name{labels} value` samples of an exposition text. */
+function parse(text: string): { name: string; labels: Record<string, string>; value: number }[] {
+  const out = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    expect(m, line).not.toBeNull();
+    const labels: Record<string, string> = {};
+    for (const l of (m![2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]!] = l[2]!;
+    out.push({ name: m![1]!, labels, value: Number(m![3]) });
+  }
+  return out;
+}
+
+describe('pipeline /metrics', () => {
+  it('exposes records in and out per stage, latency in seconds, lag per group and partition', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const samples = parse(text);
+    const get = (name: string, labels: Record<string, string>) =>
+      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+    expect(get('rainstream_stage_records_in_total', { stage: 'features' })?.value).toBe(DAYS);
+    expect(get('rainstream_stage_records_out_total', { stage: 'features' })?.value).toBe(DAYS);
+    expect(get('rainstream_stage_records_out_total', { stage: 'predictor' })?.value).toBe(DAYS);
+    expect(get('rainstream_prediction_lag_seconds_count', {})?.value).toBe(DAYS);
+    expect(get('rainstream_prediction_lag_seconds_bucket', { le: '+Inf' })?.value).toBe(DAYS);
+    expect(get('rainstream_champion_info', { version: 'prior-climatology' })?.value).toBe(1);
+    const lag = samples.filter((s) => s.name === 'rainstream_consumer_lag');
+    expect(new Set(lag.map((s) => s.labels.stage))).toEqual(new Set(['features', 'predictor']));
+    expect(
+      lag.every(
+        (s) => s.labels.group!.startsWith(ctx.config.groupPrefix) && s.labels.partition !== undefined,
+      ),
+    ).toBe(true);
+    expect(get('rainstream_process_resident_memory_bytes', {})?.value).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+  });
+});
+
+describe('scraped by Prometheus', () => {
+  it('reads both targets up, the stage counters, the lag and the API route histogram', async () => {
+    const value = async (q: string) => {
+      const r = await prometheus.query(q);
+      return r.length === 0 ? null : Number(r[0]!.value[1]);
+    };
+    await pollUntil(async () => (await value('sum(up)')) === 2, {
+      what: 'both targets up',
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    expect(await value('rainstream_stage_records_out_total{job="pipeline",stage="predictor"}')).toBe(DAYS);
+    expect(await value('sum(rainstream_consumer_lag{job="pipeline",stage="predictor"})')).toBe(0);
+    expect(
+      await value('histogram_quantile(0.99, sum by (le) (rainstream_prediction_lag_seconds_bucket))'),
+    ).toBeGreaterThan(0);
+    await fetch(`${apiUrl}/predict?location=Albury&threshold=0.9`);
+    await pollUntil(
+      async () =>
+        (await value(
+          'sum(rainstream_http_request_duration_seconds_count{job="api",route="/predict",status_code="200"})',
+        )) !== null,
+      { what: 'the API request histogram', timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const routes = await prometheus.query('rainstream_http_request_duration_seconds_count{job="api"}');
+    expect(routes.every((r) => r.metric.method !== undefined && r.metric.status_code !== undefined)).toBe(
+      true,
+    );
+    expect(await value('rainstream_champion_info{job="api"}')).toBe(1);
+  });
+});
