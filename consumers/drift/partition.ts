@@ -14,6 +14,7 @@
 import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { featureNamesFor } from '../../lib/domain/features/feature-set.ts';
 import { addDays, mondayOf, month } from '../../lib/domain/time.ts';
+import { checkEventDate, type ObservationRules } from '../../lib/domain/weather/validation.ts';
 import {
   calibrated,
   expectedOutcome,
@@ -171,6 +172,20 @@ function cloneWeek(w: OpenWeek): OpenWeek {
 }
 
 type Event = Prediction | LabeledExample;
+
+/**
+ * Null when an event may enter a partition's weeks; otherwise the field at fault and why. The stages that
+ * write predictions and labeled examples only write valid ones, but anything may be written to a topic, and
+ * one record dated far ahead would move the partition's watermark past every week up to it: each of those
+ * weeks would close, and the closer would wait on them all. Station and date are what the partition keys
+ * on; the values are only summed (a bad value skews one station-week, it cannot stall anything).
+ */
+export function checkDriftEvent(
+  event: Event,
+  rules: ObservationRules,
+): { field: string; reason: string } | null {
+  return rules.stations.check(event.location) ?? checkEventDate(event.date, rules);
+}
 
 /**
  * Folds a batch of one partition's events (in offset order) into its state and returns the partials of

@@ -24,6 +24,9 @@ import { sendBounded } from '../../lib/platform/kafka/producer.ts';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import { parseDriftReference, type DriftReference } from '../../lib/ml/reference.ts';
 import { STATE_KEYS } from '../../lib/domain/state-keys.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
+import type { DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import type { DriftPartialEvent, LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { referencesOf } from '../../lib/platform/clickhouse/queries/models.ts';
 import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
@@ -35,6 +38,7 @@ import {
   initialPartitionState,
   parseCloserState,
   parsePartitionState,
+  checkDriftEvent,
   partitionStep,
   receivePartial,
   serializeCloserState,
@@ -91,6 +95,11 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'drift' });
   const settings = driftSettingsOf(config);
+  const rules = rulesOfTheDay({
+    eventTime: config.eventTime,
+    stations: loadStationRegistry(config.openMeteo.stationsFile),
+    clock,
+  });
   const topicOf: Record<DriftSource, string> = {
     predictions: config.topics.predictions,
     labeled: config.topics.labeled,
@@ -148,11 +157,19 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     }
     if (fresh.length === 0) return;
     const state = storedState === null ? initialPartitionState() : parsePartitionState(storedState);
-    const { decoded, dlq } =
+    const batch =
       source === 'labeled'
         ? await decodeBatch(codec, 'labeled', fresh)
         : await decodeBatch(codec, 'prediction', fresh);
-    const events = decoded.map((d) => d.event as Prediction | LabeledExample);
+    const dlq: DlqEntry[] = batch.dlq;
+    const events: (Prediction | LabeledExample)[] = [];
+    const today = rules();
+    for (const { record, event } of batch.decoded) {
+      const refused = checkDriftEvent(event, today);
+      if (refused === null) events.push(event);
+      else
+        dlq.push({ record, reason: refused.reason, field: refused.field, kind: 'invalid', stage: 'drift' });
+    }
     await loadReferences(events.map((e) => e.modelVersion));
     const result = partitionStep(state, events, {
       source,

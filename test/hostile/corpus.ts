@@ -854,29 +854,22 @@ export function hostileCorpus({ realLine, header, now, includePending = false }:
       () => junk(50, 19),
       dlq('value', { kind: 'decode' }),
     ),
-    {
-      ...raw(
-        'labeled-bad-date',
-        'a labeled example dated "yesterday"',
-        'labeled',
-        'Darwin',
-        labeled('yesterday'),
-        stage('drift', 'date'),
-      ),
-      pendingOn:
-        'DRIFT/RUNTIME: the drift and trainer stages do not validate labeled examples; mondayOf throws',
-    },
-    {
-      ...raw(
-        'labeled-9999',
-        'a labeled example of 9999-12-31',
-        'labeled',
-        'Darwin',
-        labeled('9999-12-31'),
-        stage('drift', 'date'),
-      ),
-      pendingOn: 'DRIFT/RUNTIME: a labeled example far ahead moves the drift watermark and closes every week',
-    },
+    raw(
+      'labeled-bad-date',
+      'a labeled example dated "yesterday"',
+      'labeled',
+      'Darwin',
+      labeled('yesterday'),
+      stage('drift', 'date'),
+    ),
+    raw(
+      'labeled-9999',
+      'a labeled example of 9999-12-31',
+      'labeled',
+      'Darwin',
+      labeled('9999-12-31'),
+      stage('drift', 'date'),
+    ),
   );
   return includePending ? cases : cases.filter((c) => c.pendingOn === undefined);
 }

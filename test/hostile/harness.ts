@@ -315,13 +315,17 @@ export async function runHostileCheck(options: HostileOptions): Promise<HostileR
       for (const c of corpus) {
         results.push(
           await judge(c, {
-            dlqAt: (topic, offset, partition) =>
-              dlq.find(
+            // Two stages read the predictions and labeled topics (the labeler or trainer, and drift):
+            // each refuses a bad record on its own, so the stage a case names is looked for first.
+            dlqAt: (topic, offset, partition, stage) => {
+              const at = dlq.filter(
                 (d) =>
                   d.headers.sourceTopic === topic &&
                   d.headers.sourceOffset === offset &&
                   (partition === undefined || d.headers.sourcePartition === partition),
-              )?.headers,
+              );
+              return (at.find((d) => d.headers.stage === stage) ?? at[0])?.headers;
+            },
             stageDlq,
             predictions,
             observations,
@@ -436,7 +440,7 @@ async function predictionCounts(clickhouse: ClickHouse): Promise<Map<string, num
 }
 
 interface Evidence {
-  dlqAt(topic: string, offset: string, partition?: number): DlqHeaders | undefined;
+  dlqAt(topic: string, offset: string, partition?: number, stage?: string): DlqHeaders | undefined;
   stageDlq(stage: string, location: string, date: string): Promise<DlqHeaders | undefined>;
   predictions: Map<string, number>;
   observations: Map<string, Observation[]>;
@@ -497,7 +501,12 @@ async function judge(c: HostileCase, ev: Evidence): Promise<CaseResult> {
     }
   } else {
     const at = ev.sent.get(c.id)!;
-    dlq = ev.dlqAt(at.topic, at.offset, at.partition);
+    dlq = ev.dlqAt(
+      at.topic,
+      at.offset,
+      at.partition,
+      c.expect.outcome === 'dlq' ? c.expect.stage : undefined,
+    );
   }
   const e = c.expect;
   if (e.outcome === 'accepted' || e.outcome === 'duplicate') about = { location: e.location, date: e.date };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   C,
+  checkDriftEvent,
   initialPartitionState,
   L,
   P,
@@ -10,6 +11,7 @@ import {
   type PartitionContext,
 } from '../../../../consumers/drift/partition.ts';
 import { liveStream, referenceOf, syntheticReference } from '../../../support/drift-fixtures.ts';
+import { testRules } from '../../../support/rules.ts';
 
 const ctx = (source: 'predictions' | 'labeled' = 'predictions'): PartitionContext => ({
   source,
@@ -157,5 +159,27 @@ describe('partitionStep', () => {
     const r = partitionStep(initialPartitionState(), predictions.slice(0, 50), ctx());
     expect(parsePartitionState(serializePartitionState(r.state))).toEqual(r.state);
     expect(() => parsePartitionState('{"v":1,"windows":[]}')).toThrow(/v2 PartitionState/);
+  });
+});
+
+describe('checkDriftEvent', () => {
+  const rules = testRules();
+  const [prediction] = predictions;
+  const [example] = labeled;
+
+  it('admits the events the stages write', () => {
+    expect(checkDriftEvent(prediction!, rules)).toBeNull();
+    expect(checkDriftEvent(example!, rules)).toBeNull();
+  });
+
+  it('refuses a date that would move the watermark past every week up to it, or is no date', () => {
+    for (const date of ['9999-12-31', '2099-01-01', '1900-01-01', 'yesterday']) {
+      expect(checkDriftEvent({ ...example!, date }, rules)?.field).toBe('date');
+      expect(checkDriftEvent({ ...prediction!, date }, rules)?.field).toBe('date');
+    }
+  });
+
+  it('refuses a station this deployment does not have', () => {
+    expect(checkDriftEvent({ ...prediction!, location: 'Atlantis' }, rules)?.field).toBe('location');
   });
 });
