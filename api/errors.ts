@@ -1,11 +1,12 @@
+import { TypedError } from '../lib/platform/errors.ts';
+
 /**
  * An error a route or service can throw with the HTTP status it means. The app's error handler sends 4xx
  * messages (and the field at fault, when there is one) as they are, and hides 5xx ones behind a generic
  * text; those are logged in full.
  */
-export class ApiError extends Error {
+export class ApiError extends TypedError {
   readonly statusCode: number;
-  readonly code: string;
   /** The request field at fault, for a 400 about one field. */
   readonly field: string | undefined;
 
@@ -15,10 +16,9 @@ export class ApiError extends Error {
     message: string,
     options: { cause?: unknown; field?: string } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ApiError';
+    // A client may try a 503 (a store away) or a 429 again; a 4xx about the request itself, never.
+    super(code, message, { cause: options.cause, retriable: statusCode === 503 || statusCode === 429 });
     this.statusCode = statusCode;
-    this.code = code;
     this.field = options.field;
   }
 }

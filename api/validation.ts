@@ -1,3 +1,5 @@
+import { TypedError } from '../lib/platform/errors.ts';
+
 /**
  * Request validation with the routes' zod schemas, worded for the caller: one `{ field, reason }` per
  * offending field, the reason readable without the schema ("must be <= 100", "is required", "is not an
@@ -75,13 +77,11 @@ export function validationIssues(issues: readonly z.core.$ZodIssue[], part: stri
 }
 
 /** Thrown by the validator; the app's error handler turns it into a 400 naming each field. */
-export class RequestValidationError extends Error {
+export class RequestValidationError extends TypedError<'VALIDATION'> {
   readonly statusCode = 400;
-  readonly code = 'VALIDATION';
   readonly issues: ValidationIssue[];
   constructor(issues: ValidationIssue[]) {
-    super(`invalid request: ${issues.map((i) => `${i.field} ${i.reason}`).join('; ')}`);
-    this.name = 'RequestValidationError';
+    super('VALIDATION', `invalid request: ${issues.map((i) => `${i.field} ${i.reason}`).join('; ')}`);
     this.issues = issues;
   }
 }

@@ -11,6 +11,7 @@
  * Pure except `resolveAllowed`, which takes its resolver as an argument.
  */
 import { BlockList, isIP } from 'node:net';
+import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
 
 export interface AllowList {
   names: ReadonlySet<string>;
@@ -63,9 +64,10 @@ const NOT_PUBLIC = (() => {
   return list;
 })();
 
-export class AllowListError extends Error {
-  readonly code = 'WEBHOOK_NOT_ALLOWED';
-  readonly retriable = false;
+export class AllowListError extends TypedError<'WEBHOOK_NOT_ALLOWED'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('WEBHOOK_NOT_ALLOWED', message, options);
+  }
 }
 
 /** Parses WEBHOOK_ALLOWED_HOSTS entries; throws on an entry that is none of name, wildcard, IP, CIDR. */

@@ -23,6 +23,7 @@ import {
   SEASONS,
   type DriftReference,
 } from '../../lib/ml/reference.ts';
+import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
 
 export type DriftSource = 'predictions' | 'labeled';
 
@@ -414,8 +415,10 @@ function addLabeled(v: number[], e: LabeledExample, reference: DriftReference | 
   v[b + 2]! += y;
 }
 
-export class DriftStateError extends Error {
-  readonly code = 'DRIFT_STATE';
+export class DriftStateError extends TypedError<'DRIFT_STATE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('DRIFT_STATE', message, options);
+  }
 }
 
 export function serializePartitionState(state: PartitionState): string {

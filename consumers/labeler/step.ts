@@ -13,6 +13,7 @@ import {
   type ObservationRules,
   type StepRejection,
 } from '../../lib/domain/weather/validation.ts';
+import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
 
 /** What the labeled example of D needs, kept until D+1 arrives or the grace period ends. */
 export interface PendingPrediction {
@@ -55,8 +56,10 @@ export interface LabelStepResult {
   outcome: JoinOutcome;
 }
 
-export class JoinStateError extends Error {
-  readonly code = 'JOIN_STATE';
+export class JoinStateError extends TypedError<'JOIN_STATE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('JOIN_STATE', message, options);
+  }
 }
 
 function pendingOf(p: Prediction): PendingPrediction {

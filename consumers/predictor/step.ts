@@ -1,3 +1,5 @@
+import { TypedError } from '../../lib/platform/errors.ts';
+
 /**
  * The online prediction step: a feature vector and the champion of the moment in, a prediction out. The
  * shell asks for the prepared champion of the moment (lib/models/champion.ts) per batch; nothing here holds
@@ -18,14 +20,7 @@ import type { PreparedChampion } from '../../lib/models/champion.ts';
 export type PredictErrorCode = 'FEATURE_SET_MISMATCH' | 'PREDICTION_NOT_FINITE';
 
 /** Not retriable: the same event and champion give the same error; the shell sends the event to the DLQ. */
-export class PredictError extends Error {
-  readonly code: PredictErrorCode;
-  readonly retriable = false;
-  constructor(code: PredictErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class PredictError extends TypedError<PredictErrorCode> {}
 
 /**
  * Probability of rain on date+1. The prediction carries the raw (unclipped) feature values: the label

@@ -6,6 +6,7 @@
  * backlog is at most one run however far the replay gets ahead.
  */
 import { addDays, daysBetween, mondayOf } from '../../lib/domain/time.ts';
+import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
 
 /**
  * Days a week boundary is crossed late: partitions are read in turn, so the stragglers of the week before
@@ -34,8 +35,10 @@ export interface DueTraining {
   staleness: number | null;
 }
 
-export class RetrainScheduleError extends Error {
-  readonly code = 'RETRAIN_SCHEDULE';
+export class RetrainScheduleError extends TypedError<'RETRAIN_SCHEDULE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('RETRAIN_SCHEDULE', message, options);
+  }
 }
 
 export function initialScheduleState(championDataUntil: string | null = null): RetrainScheduleState {

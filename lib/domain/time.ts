@@ -3,9 +3,12 @@
  * integer day numbers (days since 1970-01-01, proleptic Gregorian) rather than `Date` objects: the feature
  * step calls these for every observation, and a station's calendar day has no time zone to get wrong.
  */
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
-export class DateFormatError extends Error {
-  readonly code = 'DATE_FORMAT';
+export class DateFormatError extends TypedError<'DATE_FORMAT'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('DATE_FORMAT', message, options);
+  }
 }
 
 export type Season = 'summer' | 'autumn' | 'winter' | 'spring';

@@ -1,4 +1,5 @@
 import { ModelFormatError, type ModelArtifact, type Task } from './model.ts';
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 /**
  * Checks shared by the families this module's siblings implement (linear, mlrf) and by the registry
@@ -8,8 +9,10 @@ import { ModelFormatError, type ModelArtifact, type Task } from './model.ts';
 export const ARTIFACT_FORMAT = 'rainstream.model';
 
 /** Bad training input or parameters (not a format problem): the caller's mistake, never retried. */
-export class ModelParamsError extends Error {
-  readonly code = 'MODEL_PARAMS';
+export class ModelParamsError extends TypedError<'MODEL_PARAMS'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('MODEL_PARAMS', message, options);
+  }
 }
 
 /** The first position where two feature lists differ, described for an error message; null if equal. */

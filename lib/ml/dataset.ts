@@ -1,12 +1,15 @@
 import type { Dataset } from './model.ts';
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 /**
  * Helpers around the column-major Dataset of model.ts: build one from rows, take a subset of rows, and
  * split chronologically. Pure functions; every result is a fresh typed array the caller owns.
  */
 
-export class DatasetError extends Error {
-  readonly code = 'DATASET';
+export class DatasetError extends TypedError<'DATASET'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('DATASET', message, options);
+  }
 }
 
 export interface DatasetOptions {

@@ -5,6 +5,7 @@ import { gbdtFamily } from './gbdt.ts';
 import { linregFamily, logregFamily } from './linear.ts';
 import { mlrfFamily } from './mlrf.ts';
 import { ModelFormatError, type Model, type ModelFamily } from './model.ts';
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 /**
  * Family name -> implementation, and the one loader every process uses for stored artifacts. The
@@ -25,8 +26,10 @@ export const FAMILIES = Object.freeze({
 
 export type FamilyName = keyof typeof FAMILIES;
 
-export class UnknownFamilyError extends Error {
-  readonly code = 'UNKNOWN_FAMILY';
+export class UnknownFamilyError extends TypedError<'UNKNOWN_FAMILY'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('UNKNOWN_FAMILY', message, options);
+  }
 }
 
 export function isFamilyName(name: string, registry: FamilyRegistry = FAMILIES): boolean {

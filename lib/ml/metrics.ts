@@ -3,9 +3,12 @@
  * one to one with the anchors (test/fixtures/ml/metrics-sklearn.json holds its figures on a fixed file):
  * labels are 0/1, a row is predicted positive when its score is >= the threshold.
  */
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
-export class MetricsError extends Error {
-  readonly code = 'METRICS';
+export class MetricsError extends TypedError<'METRICS'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('METRICS', message, options);
+  }
 }
 
 type Values = ArrayLike<number>;

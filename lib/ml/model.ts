@@ -2,6 +2,7 @@
  * The contract every model family implements. Training data is column-major so that tree learners can
  * bin and scan one feature at a time; prediction takes one row (the streaming path) or a batch.
  */
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 /** Column-major feature matrix: value(row, col) = data[col * nRows + row]. NaN means missing. */
 export interface Dataset {
@@ -47,6 +48,8 @@ export interface ModelFamily<P extends Record<string, unknown> = Record<string, 
   fromJSON(artifact: ModelArtifact): Model;
 }
 
-export class ModelFormatError extends Error {
-  readonly code = 'MODEL_FORMAT';
+export class ModelFormatError extends TypedError<'MODEL_FORMAT'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('MODEL_FORMAT', message, options);
+  }
 }

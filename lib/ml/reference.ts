@@ -24,14 +24,17 @@
  *   share's excess over what the groups' own missing rates predict.
  */
 import type { Dataset } from './model.ts';
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 export const REFERENCE_FORMAT = 'rainstream.drift-reference';
 export const REFERENCE_FORMAT_VERSION = 2;
 export const SEASONS = 12;
 export const PROBABILITY_BINS = 10;
 
-export class DriftReferenceError extends Error {
-  readonly code = 'DRIFT_REFERENCE';
+export class DriftReferenceError extends TypedError<'DRIFT_REFERENCE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('DRIFT_REFERENCE', message, options);
+  }
 }
 
 /** A column the caller wants watched. */

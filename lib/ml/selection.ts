@@ -1,5 +1,6 @@
 import type { MetricsReport } from './metrics.ts';
 import type { Task } from './model.ts';
+import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
 
 /**
  * Model selection as pure functions: candidates trained in one retraining compete on the same
@@ -7,8 +8,10 @@ import type { Task } from './model.ts';
  * the winner replaces the champion. The decision carries its reasons so a model event can explain it.
  */
 
-export class SelectionError extends Error {
-  readonly code = 'SELECTION';
+export class SelectionError extends TypedError<'SELECTION'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('SELECTION', message, options);
+  }
 }
 
 export interface Candidate {

@@ -1,5 +1,6 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { TRAIN_WORKER_MARKER, type TrainJob, type TrainOutcome, type WorkerReply } from './train-worker.ts';
+import { TypedError } from '../platform/errors.ts';
 
 /** Workers that die before they are ready, in a row, before the pool gives up (a broken worker script). */
 const MAX_BOOT_FAILURES = 3;
@@ -19,19 +20,17 @@ export type TrainingErrorCode =
   | 'TRAINING_TIMEOUT'
   | 'POOL_CLOSED';
 
-export class TrainingError extends Error {
-  readonly code: TrainingErrorCode;
+export class TrainingError extends TypedError<TrainingErrorCode> {
   /** Code of the error thrown inside the worker (e.g. MODEL_PARAMS), when there was one. */
   readonly causeCode: string | undefined;
-  /** A crash or timeout may pass on another attempt; a learner's own error will not. */
-  readonly retriable: boolean;
 
   constructor(code: TrainingErrorCode, message: string, causeCode?: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'TrainingError';
-    this.code = code;
+    // A crash or timeout may pass on another attempt; a learner's own error will not.
+    super(code, message, {
+      cause: options?.cause,
+      retriable: code === 'WORKER_CRASHED' || code === 'TRAINING_TIMEOUT',
+    });
     this.causeCode = causeCode;
-    this.retriable = code === 'WORKER_CRASHED' || code === 'TRAINING_TIMEOUT';
   }
 }
 

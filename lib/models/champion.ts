@@ -1,3 +1,5 @@
+import { TypedError } from '../platform/errors.ts';
+
 /**
  * The champion as the online paths see it: a loaded model with the preprocessing it was trained with, and
  * the one adapter that makes it ready to score feature vectors. The predictor and the API hold a
@@ -39,14 +41,7 @@ export interface ChampionSource {
 export type ChampionErrorCode = 'FEATURE_SET_MISMATCH' | 'CHAMPION_MISSING';
 
 /** A champion this code cannot load or feed: not a record's fault, and no retry changes it. */
-export class ChampionError extends Error {
-  readonly code: ChampionErrorCode;
-  readonly retriable = false;
-  constructor(code: ChampionErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+export class ChampionError extends TypedError<ChampionErrorCode> {}
 
 /** A source that always answers the same champion (the prior baseline, a benchmark's fixed model). */
 export function fixedChampionSource(champion: Champion): ChampionSource {

@@ -1,3 +1,5 @@
+import { TypedError } from '../platform/errors.ts';
+
 /**
  * Moving an alias: the registry row first (so the artifact and alias are readable when anyone reacts),
  * then the event on the compacted topic that running predictors follow.
@@ -52,15 +54,7 @@ export async function promote(deps: PromotionDeps, p: Promotion): Promise<void> 
   });
 }
 
-export class PromotionError extends Error {
-  readonly code: 'MODEL_NOT_FOUND' | 'NO_PREVIOUS_VERSION';
-  readonly retriable = false;
-  constructor(code: PromotionError['code'], message: string) {
-    super(message);
-    this.name = 'PromotionError';
-    this.code = code;
-  }
-}
+export class PromotionError extends TypedError<'MODEL_NOT_FOUND' | 'NO_PREVIOUS_VERSION'> {}
 
 /** Points `alias` at a registered `version` (the admin API's and the CLI's promote). */
 export async function promoteVersion(

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { TypedError, type TypedErrorOptions } from './errors.ts';
 
 /**
  * The one place that reads the environment. Defaults point at the local stack started by `npm run stack up`
@@ -232,8 +233,10 @@ export function topicNames(prefix: string): Topics {
   };
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
+export class ConfigError extends TypedError<'CONFIG'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('CONFIG', message, options);
+  }
 }
 
 /** Parses the environment once; every invalid variable is named with its reason. */

@@ -76,16 +76,34 @@ export interface RainstreamErrorOptions {
   details?: Readonly<Record<string, unknown>>;
 }
 
-export class RainstreamError extends Error {
-  readonly code: ErrorCode;
+export interface TypedErrorOptions {
+  /** Defaults to false: an error nobody said is transient is a bug or bad input. */
+  retriable?: boolean;
+  cause?: unknown;
+}
+
+/**
+ * The root of every error the project throws: a `code` a caller can branch on and whether a retry can
+ * help. The platform's failures (RainstreamError below) share a closed list of codes; each module's own
+ * errors (a model format, a feature state, a promotion) name theirs, and are not retriable unless they say.
+ */
+export class TypedError<C extends string = string> extends Error {
+  readonly code: C;
   readonly retriable: boolean;
+
+  constructor(code: C, message: string, options: TypedErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export class RainstreamError extends TypedError<ErrorCode> {
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, message: string, options: RainstreamErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'RainstreamError';
-    this.code = code;
-    this.retriable = options.retriable ?? RETRIABLE_BY_DEFAULT[code];
+    super(code, message, { ...options, retriable: options.retriable ?? RETRIABLE_BY_DEFAULT[code] });
     this.details = options.details ?? {};
   }
 }
@@ -135,7 +153,7 @@ export function isTransportError(error: unknown): boolean {
  * otherwise, and retrying it only turns one bad record into a stalled partition.
  */
 export function isRetriable(error: unknown): boolean {
-  if (error instanceof RainstreamError) return error.retriable;
+  if (error instanceof TypedError) return error.retriable;
   if (PROGRAMMING_ERRORS.some((type) => error instanceof type)) return false;
   if (typeof error === 'object' && error !== null) {
     // kafkajs wraps what its own retrier gave up on: "retries exceeded" (a broker away longer than it

@@ -1,3 +1,5 @@
+import { TypedError } from '../../lib/platform/errors.ts';
+
 /**
  * One Open-Meteo answer (daily + hourly) to one Observation per requested day of a station, in the
  * weatherAUS columns and units. Pure: the raw answer is kept on a raw topic, so a fix here can be
@@ -117,12 +119,12 @@ class HourlyIndex {
 type Outcome = { ok: true; observation: Observation } | { ok: false; field: string; reason: string };
 
 /** Thrown inside mapDay only, and caught per day: it never leaves this module. */
-class DayRejected extends Error {
+class DayRejected extends TypedError<'DAY_REJECTED'> {
   readonly field: string;
   readonly reason: string;
 
   constructor(field: string, reason: string) {
-    super(reason);
+    super('DAY_REJECTED', reason);
     this.field = field;
     this.reason = reason;
   }

@@ -5,6 +5,7 @@
 import type { Dataset } from '../../ml/model.ts';
 import { UNCLIPPED_FEATURES } from './feature-set.ts';
 import { quantileSorted, sortedColumn } from '../../ml/quantiles.ts';
+import { TypedError, type TypedErrorOptions } from '../../platform/errors.ts';
 
 /** JSON form stored next to the model artifact. `null` = no bound (unclipped feature or no data). */
 export interface ClipBounds {
@@ -17,8 +18,10 @@ export interface ClipBounds {
   upper: (number | null)[];
 }
 
-export class ClipBoundsError extends Error {
-  readonly code = 'CLIP_BOUNDS';
+export class ClipBoundsError extends TypedError<'CLIP_BOUNDS'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('CLIP_BOUNDS', message, options);
+  }
 }
 
 export interface FitClippingOptions {

@@ -5,6 +5,7 @@
  * predictors refuse feature vectors of another version than their champion's.
  */
 import { NUMERIC_FIELDS, type NumericField } from '../weather/observation.ts';
+import { TypedError, type TypedErrorOptions } from '../../platform/errors.ts';
 
 export const FEATURE_SET_VERSION = 'fs1';
 
@@ -147,6 +148,8 @@ export function indexOfFeatures(names: readonly string[], wanted: readonly strin
   return out;
 }
 
-export class FeatureSetError extends Error {
-  readonly code = 'FEATURE_SET';
+export class FeatureSetError extends TypedError<'FEATURE_SET'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('FEATURE_SET', message, options);
+  }
 }

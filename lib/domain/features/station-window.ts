@@ -8,6 +8,7 @@ import type { Observation } from '../events.ts';
 import { COMPASS_POINTS, type CompassPoint } from '../weather/observation.ts';
 import { dateParts, dayNumber, fromDayNumber, type DateParts } from '../time.ts';
 import { DAYS_SINCE_RAIN_CAP, FEATURE_NAMES, RAIN_WINDOWS, locationCode } from './feature-set.ts';
+import { TypedError, type TypedErrorOptions } from '../../platform/errors.ts';
 
 /**
  * Days of history kept: D-6 .. D after D is processed, which is exactly what the next day's 7-day window
@@ -71,8 +72,10 @@ export function parseStationState(text: string | null, location: string): Statio
 
 export type FeaturesOutcome = 'emitted' | 'duplicate' | 'late';
 
-export class FeatureStateError extends Error {
-  readonly code = 'FEATURE_STATE';
+export class FeatureStateError extends TypedError<'FEATURE_STATE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('FEATURE_STATE', message, options);
+  }
 }
 
 // Sines and cosines of the few angles features use, computed once: trigonometry was a third of the step.

@@ -4,10 +4,12 @@
  * (a subcommand and its argument), allowed only where the caller says how many it takes.
  */
 import type { z } from 'zod';
+import { TypedError, type TypedErrorOptions } from '../errors.ts';
 
-export class UsageError extends Error {
-  readonly code = 'USAGE';
-  readonly retriable = false;
+export class UsageError extends TypedError<'USAGE'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('USAGE', message, options);
+  }
 }
 
 /** `--help` or `-h` anywhere: the caller prints its usage instead of running. */

@@ -6,6 +6,7 @@
  */
 import type { ClickHouse, SqlRunner } from '../client.ts';
 import { quoteString, toDateTime } from '../sql.ts';
+import { TypedError, type TypedErrorOptions } from '../../errors.ts';
 
 export type ModelStatus = 'candidate' | 'promoted' | 'rejected';
 export type Alias = 'champion' | 'challenger';
@@ -97,9 +98,10 @@ export async function insertModelRows(clickhouse: ClickHouse, rows: readonly Mod
   );
 }
 
-export class ModelNotFoundError extends Error {
-  readonly code = 'MODEL_NOT_FOUND';
-  readonly retriable = false;
+export class ModelNotFoundError extends TypedError<'MODEL_NOT_FOUND'> {
+  constructor(message: string, options?: TypedErrorOptions) {
+    super('MODEL_NOT_FOUND', message, options);
+  }
 }
 
 /** Re-writes a model's status (a newer row of the same version replaces the old one). */
