@@ -81,7 +81,7 @@ export const WEEKLY_CANDIDATES: readonly CandidateSpec[] = [
 /** Default weeks between scheduled full refits. */
 export const REFIT_EVERY_WEEKS = 13;
 /** Default weeks of training rows behind the winner's drift reference. */
-export const REFERENCE_WEEKS = 104;
+export const REFERENCE_WEEKS = 52;
 
 export interface TrainingRunOptions {
   pool: TrainingPool;
@@ -104,8 +104,9 @@ export interface TrainingRunOptions {
   /** Warm starts between full refits (default true); false refits every family every run. */
   warmStarts?: boolean;
   /**
-   * Weeks of training rows the winner's drift reference is computed on (default REFERENCE_WEEKS): its
-   * per-station baselines then describe the recent climate, and the reference costs the same each week.
+   * Weeks of training rows the promoted winner's drift reference is computed on (default
+   * REFERENCE_WEEKS, a full seasonal cycle): its per-station baselines then describe the recent climate,
+   * and the reference costs the same each week instead of growing with the history.
    */
   referenceWeeks?: number;
 }
@@ -495,7 +496,10 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
       importance: t.base?.importance ?? null,
     };
     let reference: unknown = null;
-    if (isWinner) {
+    // The drift stage reads the reference of the model that served; a winner held back by the gates
+    // serves nothing, so only a promoted winner pays for one (a challenger promoted by hand later gets
+    // performance monitoring only, as any model without a reference).
+    if (isWinner && decision.promote) {
       const model = loadModel(t.outcome.artifact, validation.data.featureNames);
       const referenceRows = rowsFrom(
         trainRows,
