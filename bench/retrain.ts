@@ -175,7 +175,16 @@ console.log(
 console.log('\nper family, last week (warm) and the full refit of the same week');
 console.log(
   formatTable(
-    ['family', 'warm rows', 'warm s', 'full rows', 'full s', 'binary bytes', 'stored (base64) bytes', 'JSON bytes'],
+    [
+      'family',
+      'warm rows',
+      'warm s',
+      'full rows',
+      'full s',
+      'binary bytes',
+      'stored (base64) bytes',
+      'JSON bytes',
+    ],
     FAMILIES.map((f) => {
       const w = last.training?.[f];
       const fl = lastFull.training?.[f];
@@ -197,7 +206,13 @@ console.log(
   formatTable(
     ['mode', 'scored', 'ROC AUC', 'Brier', 'accuracy'],
     [
-      ['incremental', qIncremental.n, fmt(qIncremental.rocAuc, 4), fmt(qIncremental.brier, 4), fmt(qIncremental.accuracy, 4)],
+      [
+        'incremental',
+        qIncremental.n,
+        fmt(qIncremental.rocAuc, 4),
+        fmt(qIncremental.brier, 4),
+        fmt(qIncremental.accuracy, 4),
+      ],
       ['full every week', qFull.n, fmt(qFull.rocAuc, 4), fmt(qFull.brier, 4), fmt(qFull.accuracy, 4)],
     ],
   ),
