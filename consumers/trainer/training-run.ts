@@ -271,10 +271,15 @@ export async function runTraining(o: TrainingRunOptions): Promise<TrainingRunRes
   const trainRows = windowStart === null ? split.train : rowsFrom(split.train, o.history.dates, windowStart);
   const state = engineOf(o.history);
   const refitEvery = o.refitEveryWeeks ?? REFIT_EVERY_WEEKS;
+  // A family that becomes eligible (enough rows) or whose last fit failed has nothing to continue.
+  const newFamily = (o.candidates ?? WEEKLY_CANDIDATES).find(
+    (spec) => trainRows.length >= spec.minRows && !state.latest.has(spec.family),
+  );
   let modeReason = '';
   if (o.warmStarts === false) modeReason = 'warm starts off';
   else if (o.refit?.full) modeReason = `refit asked: ${o.refit.reason}`;
   else if (state.lastFullWeek === null) modeReason = 'no model to continue in this process';
+  else if (newFamily !== undefined) modeReason = `no ${newFamily.family} model to continue`;
   else if (daysBetween(state.lastFullWeek, o.due.week) >= 7 * refitEvery)
     modeReason = `scheduled: ${refitEvery} weeks since the refit of ${state.lastFullWeek}`;
   const mode: 'full' | 'warm' = modeReason === '' ? 'warm' : 'full';
