@@ -31,6 +31,10 @@ import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report
 const WEEKS = Number(process.env.BENCH_RETRAIN_WEEKS ?? 14);
 const FAMILIES = (process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt,forest').split(',');
 const THRESHOLD = 0.5;
+/** BENCH_RETRAIN_FULL=0 skips the full-refit-every-week run (its keys are then left out). */
+const WITH_FULL = process.env.BENCH_RETRAIN_FULL !== '0';
+/** BENCH_GBDT_WARM="trees,weeks" overrides the GBDT's warm start (trees added, weeks of rows). */
+const GBDT_WARM = process.env.BENCH_GBDT_WARM?.split(',').map(Number);
 
 interface WeekRun {
   week: string;
@@ -65,7 +69,11 @@ async function replayWeeks(
   const runs: WeekRun[] = [];
   const probabilities: number[] = [];
   const labels: number[] = [];
-  const candidates = WEEKLY_CANDIDATES.filter((c) => FAMILIES.includes(c.family));
+  const candidates = WEEKLY_CANDIDATES.filter((c) => FAMILIES.includes(c.family)).map((c) =>
+    c.family === 'gbdt' && GBDT_WARM
+      ? { ...c, warm: { trees: GBDT_WARM[0]! }, warmRows: { weeks: GBDT_WARM[1]! } }
+      : c,
+  );
   try {
     for (const week of weeks) {
       while (next < examples.length && examples[next]!.date < week) history.add(examples[next++]!);
@@ -128,7 +136,9 @@ const weeks = Array.from({ length: WEEKS }, (_, k) => addDays(lastWeek, -7 * (WE
 progress(`${examples.length} labeled rows; ${WEEKS} weekly runs from ${weeks[0]} to ${weeks.at(-1)}`);
 
 const incremental = await replayWeeks(examples, weeks, true, 'incremental');
-const full = await replayWeeks(examples, weeks, false, 'full');
+const full: ModeResult = WITH_FULL
+  ? await replayWeeks(examples, weeks, false, 'full')
+  : { runs: [], probabilities: [], labels: [] };
 
 const warmRuns = incremental.runs.filter((r) => r.result.mode === 'warm');
 const fullRuns = incremental.runs.filter((r) => r.result.mode === 'full');
@@ -138,7 +148,7 @@ const warmTrainSeconds = warmRuns
   .sort((a, b) => a - b);
 const fullSeconds = full.runs.map((r) => r.seconds).sort((a, b) => a - b);
 const last = incremental.runs.at(-1)!.result;
-const lastFull = full.runs.at(-1)!.result;
+const lastFull = full.runs.at(-1)?.result ?? incremental.runs[0]!.result;
 const bytesOf = (result: TrainingRunResult, family: string) => result.training?.[family]?.artifactBytes;
 const jsonBytesOf = (result: TrainingRunResult, family: string) => {
   const record = result.records.find((r) => r.family === family);
@@ -151,7 +161,7 @@ const storedBytesOf = (result: TrainingRunResult, family: string) => {
 const quality = (m: ModeResult) =>
   classificationReport(Float64Array.from(m.labels), Float64Array.from(m.probabilities), THRESHOLD);
 const qIncremental = quality(incremental);
-const qFull = quality(full);
+const qFull = WITH_FULL ? quality(full) : null;
 
 console.log(
   `\nbench:retrain — ${WEEKS} weekly runs on the full history (${last.trainRows} training rows at the end), families ${FAMILIES.join(',')}\n`,
@@ -213,7 +223,7 @@ console.log(
         fmt(qIncremental.brier, 4),
         fmt(qIncremental.accuracy, 4),
       ],
-      ['full every week', qFull.n, fmt(qFull.rocAuc, 4), fmt(qFull.brier, 4), fmt(qFull.accuracy, 4)],
+      ['full every week', qFull?.n, fmt(qFull?.rocAuc, 4), fmt(qFull?.brier, 4), fmt(qFull?.accuracy, 4)],
     ],
   ),
 );
@@ -237,9 +247,9 @@ console.log(
     bytes_climatology: bytesOf(lastFull, 'climatology'),
     json_bytes_forest: jsonBytesOf(lastFull, 'forest'),
     incremental_auc: qIncremental.rocAuc,
-    full_auc: qFull.rocAuc,
+    full_auc: qFull?.rocAuc,
     incremental_brier: qIncremental.brier,
-    full_brier: qFull.brier,
+    full_brier: qFull?.brier,
     peak_rss_mb: peakRssMb(),
   }),
 );
