@@ -82,7 +82,7 @@ const RUNS: (RainstreamRun | AnchorRun)[] = [
     ratioAgainst: ['sk_hgb', 'xgb'],
   },
   { kind: 'anchor', key: 'sk_hgb', label: 'sklearn HistGradientBoosting(max_iter=300)' },
-  { kind: 'anchor', key: 'xgb', label: 'XGBoost hist (300 trees, depth 6, n_jobs=2)' },
+  { kind: 'anchor', key: 'xgb', label: 'XGBoost hist (300 trees, depth 6, lr 0.1, n_jobs=2)' },
   {
     kind: 'rainstream',
     key: 'gbdt_es',

@@ -20,6 +20,7 @@ import {
   type ModelArtifact,
   type ModelFamily,
   type Task,
+  type WarmFitOptions,
 } from './model.ts';
 
 const FAMILY = 'climatology';
@@ -144,6 +145,24 @@ class ClimatologyModel implements Model {
     this.monthAt = cols.month;
   }
 
+  /** This model with `more` counts added (the station grid grows to the larger of the two). */
+  plus(more: Counts): ClimatologyModel {
+    const stations = Math.max(this.counts.stations, more.stations);
+    const n = new Float64Array((stations + 1) * COLS);
+    const positives = new Float64Array((stations + 1) * COLS);
+    for (const c of [this.counts, more]) {
+      for (let s = 0; s <= c.stations; s++) {
+        // Row c.stations of a grid is "unknown station"; it maps to row `stations` of the merged grid.
+        const to = (s === c.stations ? stations : s) * COLS;
+        for (let m = 0; m < COLS; m++) {
+          n[to + m]! += c.n[s * COLS + m]!;
+          positives[to + m]! += c.positives[s * COLS + m]!;
+        }
+      }
+    }
+    return new ClimatologyModel(this.featureNames, this.params, { stations, n, positives });
+  }
+
   predictRow(row: ArrayLike<number>): number {
     const s = stationIndex(row[this.locationAt]!, this.counts.stations);
     return this.table[s * COLS + monthIndex(row[this.monthAt]!)]!;
@@ -216,6 +235,17 @@ export const climatologyFamily: ModelFamily<ClimatologyParams> = {
     checkParams(p);
     checkTarget(target, data.nRows, task);
     return new ClimatologyModel([...data.featureNames], p, countRows(data, target));
+  },
+  /** Counts add up: the warm start is the base's counts plus those of the new rows, exactly a refit. */
+  fitWarm(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): Model {
+    if (!(base instanceof ClimatologyModel)) {
+      throw new ModelParamsError(`climatology warm start needs a climatology base, got ${base.family}`);
+    }
+    if (options.warm && Object.keys(options.warm).length > 0) {
+      throw new ModelParamsError(`climatology warm: unknown setting ${Object.keys(options.warm)[0]}`);
+    }
+    checkTarget(target, data.nRows, 'classification');
+    return base.plus(countRows(data, target));
   },
   fromJSON(artifact: ModelArtifact): Model {
     const a = checkArtifact(artifact, FAMILY, FORMAT_VERSION);

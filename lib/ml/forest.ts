@@ -19,11 +19,13 @@ import {
   type ModelArtifact,
   type ModelFamily,
   type Task,
+  type WarmFitOptions,
 } from './model.ts';
 import {
   CompiledTrees,
   concatTrees,
   decodeFloats,
+  dropFirstTrees,
   edgesFromJson,
   edgesToJson,
   normaliseImportance,
@@ -391,6 +393,65 @@ function trainForest(
   });
 }
 
+/** Share of the trees a warm start replaces when `warm.replace` is not given. */
+export const FOREST_WARM_SHARE = 0.125;
+
+/**
+ * Warm start: the oldest `warm.replace` trees of the base (the first ones: trees are kept oldest first)
+ * make way for as many trees grown on `data`, the recent rows, with the base's params and bin edges (a
+ * value outside the learned range falls in the outermost bin, as in the GBDT's warm start). The forest
+ * keeps its size and follows the data, without regrowing the trees on all history every week.
+ */
+function warmForest(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): ForestModel {
+  if (!(base instanceof ForestModel)) {
+    throw new ModelFormatError(`forest warm start needs a forest base, got ${base.family}`);
+  }
+  const nBase = base.nTrees;
+  const warm = resolveParams(
+    'forest warm',
+    { replace: Math.max(1, Math.round(nBase * FOREST_WARM_SHARE)) },
+    options.warm ?? {},
+    { replace: { min: 0, max: nBase, integer: true } },
+  );
+  const task = base.task;
+  checkTrainingData('forest', data, target, task);
+  assertSameFeatures(base.featureNames, data.featureNames);
+  const p = base.params;
+  const nFeatures = data.featureNames.length;
+  const edges = base.binEdges;
+  const forestData: ForestData = {
+    nRows: data.nRows,
+    nFeatures,
+    rowBins: rowMajor(binDataset(data, edges), data.nRows, nFeatures),
+    target,
+    binary: task === 'classification',
+    edges,
+  };
+  const treeParams: ForestTreeParams = {
+    minSamplesLeaf: p.minSamplesLeaf,
+    maxDepth: p.maxDepth,
+    featuresPerSplit: Math.min(
+      nFeatures,
+      p.maxFeatures > 0 ? p.maxFeatures : Math.max(1, Math.round(Math.sqrt(nFeatures))),
+    ),
+    sampleFraction: p.sampleFraction,
+  };
+  // The helper thread costs more to start than a few small trees take.
+  const { grown } = growTrees(forestData, treeParams, options.seed, warm.replace, 1);
+  // Per-tree gains are not stored: the kept trees keep their share of the base's total.
+  const gain = Float64Array.from(base.gain, (g) => (g * (nBase - warm.replace)) / nBase);
+  for (const g of grown) for (let f = 0; f < nFeatures; f++) gain[f]! += g.gain[f]!;
+  return new ForestModel({
+    task,
+    featureNames: [...base.featureNames],
+    params: p,
+    trees: concatTrees([dropFirstTrees(base.trees, warm.replace), ...grown.map((g) => g.tree)]),
+    binEdges: edges,
+    gain,
+    info: { workerTrees: 0, workerError: null, trainRows: data.nRows },
+  });
+}
+
 function forestFromJson(artifact: ModelArtifact): ForestModel {
   const a = checkArtifact(artifact, 'forest', FOREST_FORMAT_VERSION);
   const names = a.featureNames;
@@ -422,5 +483,6 @@ export const forestFamily: ModelFamily<ForestParams> = {
   family: 'forest',
   defaults: forestDefaults,
   fit: trainForest,
+  fitWarm: warmForest,
   fromJSON: forestFromJson,
 };

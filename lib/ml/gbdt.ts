@@ -13,6 +13,7 @@ import {
   type ModelArtifact,
   type ModelFamily,
   type Task,
+  type WarmFitOptions,
 } from './model.ts';
 import {
   addTreesBatch,
@@ -616,6 +617,82 @@ function trainGbdt(
   });
 }
 
+/** Rounds a warm start adds when `warm.trees` is not given. */
+export const GBDT_WARM_TREES = 10;
+
+/**
+ * Warm start: `warm.trees` more boosting rounds fit to `data` (the rows the base has not learned from,
+ * usually the recent weeks) on top of the base's margins, with the base's params, base score and bin
+ * edges. Reusing the edges keeps every old threshold meaningful and the histograms comparable: a new
+ * value outside the learned range falls in the outermost bin (below the first edge: bin 0; above the
+ * last: the open last bin), exactly where the trees already send it at prediction time, since splits
+ * test raw values against edges; NaN keeps its missing bin. New trees can therefore not split inside a
+ * range the base never saw; the scheduled full refit learns new edges.
+ */
+function warmGbdt(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): GbdtModel {
+  if (!(base instanceof GbdtModel))
+    throw new ModelParamsError(`gbdt warm start needs a gbdt base, got ${base.family}`);
+  const warm = resolveParams('gbdt warm', { trees: GBDT_WARM_TREES }, options.warm ?? {}, {
+    trees: { min: 0, max: 100_000, integer: true },
+  });
+  const task = base.task;
+  checkTrainingData('gbdt', data, target, task);
+  assertSameFeatures(base.featureNames, data.featureNames);
+  const p = base.params;
+  const nRows = data.nRows;
+  const nFeatures = data.featureNames.length;
+  const edges = base.binEdges;
+  const scale = packingScale(nRows * (task === 'classification' ? 0.25 : 1));
+  const b: Booster = {
+    p,
+    nRows,
+    nFeatures,
+    arena: new HistArena(binDataset(data, edges), nRows, nFeatures, Math.min(p.threads, 1)),
+    edges,
+    valueBins: Int32Array.from(edges, (e) => valueBinCount(e)),
+    scale,
+    invScale: 1 / scale,
+    gain: new Float64Array(nFeatures),
+  };
+  // The base's raw margins on the new rows are where the new rounds start.
+  const raw = new Float64Array(nRows);
+  addTreesBatch(base.trees, data.data, nRows, raw);
+  const values = new Float64Array(nRows);
+  for (let i = 0; i < nRows; i++) {
+    const z = base.baseScore + raw[i]!;
+    values[i] = task === 'classification' ? Math.exp(-z) : z;
+  }
+  const scores: Scores = { task, values };
+  const trees: FlatTrees[] = [base.trees];
+  try {
+    for (let it = 0; it < warm.trees; it++) {
+      computeGradients(scores, target, b);
+      trees.push(growTree(b, scores));
+    }
+  } finally {
+    b.arena.dispose();
+  }
+  const gain = Float64Array.from(base.gain, (g, f) => g + b.gain[f]!);
+  return new GbdtModel({
+    task,
+    featureNames: [...base.featureNames],
+    params: p,
+    trees: concatTrees(trees),
+    baseScore: base.baseScore,
+    binEdges: edges,
+    gain,
+    info: {
+      iterationsRun: warm.trees,
+      treesKept: base.nTrees + warm.trees,
+      validationLoss: [],
+      trainRows: nRows,
+      validationRows: 0,
+      sharedHistograms: b.arena.sharedBuilds,
+      helperError: b.arena.helperError,
+    },
+  });
+}
+
 function gbdtFromJson(artifact: ModelArtifact): GbdtModel {
   const a = checkArtifact(artifact, 'gbdt', GBDT_FORMAT_VERSION);
   const names = a.featureNames;
@@ -647,5 +724,6 @@ export const gbdtFamily: ModelFamily<GbdtParams> = {
   family: 'gbdt',
   defaults: gbdtDefaults,
   fit: trainGbdt,
+  fitWarm: warmGbdt,
   fromJSON: gbdtFromJson,
 };

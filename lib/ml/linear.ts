@@ -15,6 +15,7 @@ import {
   type ModelArtifact,
   type ModelFamily,
   type Task,
+  type WarmFitOptions,
 } from './model.ts';
 
 /**
@@ -163,6 +164,12 @@ interface LinearBody {
   readonly intercept: number;
   readonly iterations: number;
   readonly converged: boolean;
+  /**
+   * Logreg only: the penalized loss's Hessian at the solution, (d+1) x (d+1) row-major over
+   * [intercept, standardized weights]. It is the precision of the Laplace approximation of everything
+   * learned so far, which is what a warm start needs to add new rows without revisiting old ones.
+   */
+  readonly precision?: Float64Array;
 }
 
 class LinearModel implements Model {
@@ -248,6 +255,7 @@ class LinearModel implements Model {
         intercept: b.intercept,
         iterations: b.iterations,
         converged: b.converged,
+        ...(b.precision ? { precision: Array.from(b.precision) } : {}),
       },
     };
   }
@@ -275,6 +283,9 @@ function loadLinear(artifact: ModelArtifact, family: string, task: Task): Model 
       intercept: body.intercept,
       iterations: typeof body.iterations === 'number' ? body.iterations : 0,
       converged: body.converged === true,
+      ...(body.precision === undefined
+        ? {}
+        : { precision: numberArray(body, 'precision', (d + 1) * (d + 1)) }),
     },
   );
 }
@@ -364,7 +375,128 @@ function fitLogreg(data: Dataset, target: Float64Array, p: LogregParams): Linear
     w.set(trial);
     loss = next;
   }
-  return { ...s, weights: w.slice(1), intercept: w[0]!, iterations, converged };
+  return {
+    ...s,
+    weights: w.slice(1),
+    intercept: w[0]!,
+    iterations,
+    converged,
+    precision: logisticHessian(z, target.length, D, w, penaltyMatrix(D, p.l2)),
+  };
+}
+
+/** The L2 penalty as a matrix: l2 on the weights' diagonal, nothing on the intercept. */
+function penaltyMatrix(D: number, l2: number): Float64Array {
+  const a = new Float64Array(D * D);
+  for (let j = 1; j < D; j++) a[j * D + j] = l2;
+  return a;
+}
+
+/** prior + sum over rows of p(1-p) z z' at weights w (full symmetric matrix). */
+function logisticHessian(
+  z: Float64Array,
+  n: number,
+  D: number,
+  w: Float64Array,
+  prior: Float64Array,
+): Float64Array {
+  const hess = Float64Array.from(prior);
+  for (let r = 0; r < n; r++) {
+    const base = r * D;
+    let eta = 0;
+    for (let j = 0; j < D; j++) eta += z[base + j]! * w[j]!;
+    const prob = sigmoid(eta);
+    const weight = prob * (1 - prob);
+    for (let j = 0; j < D; j++) {
+      const wz = weight * z[base + j]!;
+      const row = j * D;
+      for (let k = 0; k <= j; k++) hess[row + k]! += wz * z[base + k]!;
+    }
+  }
+  for (let j = 0; j < D; j++) for (let k = j + 1; k < D; k++) hess[j * D + k] = hess[k * D + j]!;
+  return hess;
+}
+
+/**
+ * Warm start of the logistic regression: a Bayesian update under the Laplace approximation. What the
+ * base learned is summarized by its weights w0 and precision A (the Hessian of its penalized loss), so
+ * adding rows is minimizing  sum_new logloss(w) + 1/2 (w - w0)' A (w - w0)  by Newton's method, from w0,
+ * on the new rows only; the new precision is A plus their Hessian. With the base's standardization kept,
+ * this matches a refit on all rows up to the quadratic approximation of the old rows' loss.
+ */
+function warmLogregBody(base: LinearBody, data: Dataset, target: Float64Array, p: LogregParams): LinearBody {
+  if (!base.precision) {
+    throw new ModelParamsError('logreg base has no precision matrix (stored before warm starts): refit');
+  }
+  const s = { means: base.means, stds: base.stds };
+  const z = design(data, s);
+  const n = data.nRows;
+  const D = data.featureNames.length + 1;
+  const A = base.precision;
+  const w0 = new Float64Array(D);
+  w0[0] = base.intercept;
+  w0.set(base.weights, 1);
+  const w = Float64Array.from(w0);
+  const objective = (v: Float64Array): number => {
+    let loss = logisticLoss(z, target, v, n, D, 0);
+    for (let j = 0; j < D; j++) {
+      let aj = 0;
+      for (let k = 0; k < D; k++) aj += A[j * D + k]! * (v[k]! - w0[k]!);
+      loss += 0.5 * (v[j]! - w0[j]!) * aj;
+    }
+    return loss;
+  };
+  let loss = objective(w);
+  const grad = new Float64Array(D);
+  const trial = new Float64Array(D);
+  let converged = false;
+  let iterations = 0;
+  for (; iterations < p.maxIter; iterations++) {
+    grad.fill(0);
+    for (let j = 0; j < D; j++) {
+      for (let k = 0; k < D; k++) grad[j]! += A[j * D + k]! * (w[k]! - w0[k]!);
+    }
+    for (let r = 0; r < n; r++) {
+      const row = r * D;
+      let eta = 0;
+      for (let j = 0; j < D; j++) eta += z[row + j]! * w[j]!;
+      const resid = sigmoid(eta) - target[r]!;
+      for (let j = 0; j < D; j++) grad[j]! += resid * z[row + j]!;
+    }
+    let maxGrad = 0;
+    for (let j = 0; j < D; j++) maxGrad = Math.max(maxGrad, Math.abs(grad[j]!));
+    if (maxGrad / Math.max(1, n) < p.tol) {
+      converged = true;
+      break;
+    }
+    const hess = logisticHessian(z, n, D, w, A);
+    const step = choleskySolve(hess, grad, D);
+    let slope = 0;
+    for (let j = 0; j < D; j++) slope += grad[j]! * step[j]!;
+    let t = 1;
+    let next = loss;
+    for (let halvings = 0; halvings < 20; halvings++) {
+      for (let j = 0; j < D; j++) trial[j] = w[j]! - t * step[j]!;
+      next = objective(trial);
+      if (next <= loss - 1e-4 * t * slope) break;
+      t /= 2;
+    }
+    if (!(next < loss)) {
+      converged = true;
+      iterations++;
+      break;
+    }
+    w.set(trial);
+    loss = next;
+  }
+  return {
+    ...s,
+    weights: w.slice(1),
+    intercept: w[0]!,
+    iterations,
+    converged,
+    precision: logisticHessian(z, n, D, w, A),
+  };
 }
 
 function fitRidge(data: Dataset, target: Float64Array, p: LinregParams): LinearBody {
@@ -418,6 +550,25 @@ export const logregFamily: ModelFamily<LogregParams> = {
     checkTarget(target, data.nRows, task);
     const body = fitLogreg(data, target, p);
     return new LinearModel('logreg', task, [...data.featureNames], { ...p }, body);
+  },
+  fitWarm(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): Model {
+    if (!(base instanceof LinearModel) || base.family !== 'logreg') {
+      throw new ModelParamsError(`logreg warm start needs a logreg base, got ${base.family}`);
+    }
+    if (options.warm && Object.keys(options.warm).length > 0) {
+      throw new ModelParamsError(`logreg warm: unknown setting ${Object.keys(options.warm)[0]}`);
+    }
+    assertSameFeatures(base.featureNames, data.featureNames);
+    checkData(data);
+    checkTarget(target, data.nRows, 'classification');
+    const p = { ...this.defaults, ...(base.params as Partial<LogregParams>) };
+    return new LinearModel(
+      'logreg',
+      'classification',
+      [...base.featureNames],
+      { ...base.params },
+      warmLogregBody(base.body, data, target, p),
+    );
   },
   fromJSON(artifact: ModelArtifact): Model {
     return loadLinear(artifact, 'logreg', 'classification');

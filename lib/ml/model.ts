@@ -41,10 +41,24 @@ export interface FitOptions {
   readonly validation?: { data: Dataset; target: Float64Array };
 }
 
+export interface WarmFitOptions extends FitOptions {
+  /**
+   * Family-specific knobs of the warm start (e.g. gbdt `trees`: rounds added; forest `replace`: trees
+   * swapped); unknown keys are refused like unknown params.
+   */
+  readonly warm?: Readonly<Record<string, number>>;
+}
+
 export interface ModelFamily<P extends Record<string, unknown> = Record<string, unknown>> {
   readonly family: string;
   readonly defaults: P;
   fit(data: Dataset, target: Float64Array, task: Task, params: Partial<P>, options: FitOptions): Model;
+  /**
+   * Continues `base` (a model of this family, loaded from its artifact) on `data`, the rows it has not
+   * learned from (or a recent window of rows): the base's params, bins and preprocessing stay as they
+   * are, so the result is comparable with the base. Absent for families without a warm start.
+   */
+  fitWarm?(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): Model;
   fromJSON(artifact: ModelArtifact): Model;
 }
 

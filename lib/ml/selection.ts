@@ -25,6 +25,18 @@ export interface Candidate {
   /** Which window the metrics come from (e.g. "2016-01-01..2016-03-31"); champion and candidates must agree. */
   readonly window: string;
   readonly error?: string;
+  /** How the candidate was trained (warm start or full fit, rows, artifact size): carried to the table. */
+  readonly training?: CandidateTraining;
+}
+
+export interface CandidateTraining {
+  readonly mode: 'warm' | 'full';
+  /** Rows the fit used (a warm start sees only the rows its base has not learned from). */
+  readonly rows: number;
+  readonly seconds: number;
+  readonly artifactBytes: number;
+  /** The version a warm start continued. */
+  readonly base?: string;
 }
 
 export interface SelectionPolicy {
@@ -59,6 +71,7 @@ export interface ScoredRow {
   readonly eligible: boolean;
   /** Why a candidate is not eligible, empty otherwise. */
   readonly note: string;
+  readonly training?: CandidateTraining;
 }
 
 export interface SelectionDecision {
@@ -77,7 +90,12 @@ export function primaryMetric(metrics: MetricsReport): number {
 }
 
 export function scoreCandidate(c: Candidate, policy: SelectionPolicy): ScoredRow {
-  const base = { name: c.name, family: c.family, trainSeconds: c.trainSeconds };
+  const base = {
+    name: c.name,
+    family: c.family,
+    trainSeconds: c.trainSeconds,
+    ...(c.training ? { training: c.training } : {}),
+  };
   const ineligible = (note: string): ScoredRow => ({
     ...base,
     primary: NaN,

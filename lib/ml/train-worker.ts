@@ -1,6 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { decodeArtifactValue, encodeArtifactValue } from './artifact-codec.ts';
+import { checkArtifactTag } from './artifact.ts';
 import { FAMILIES, familyByName, type FamilyRegistry } from './families.ts';
-import type { Dataset, ModelArtifact, Task } from './model.ts';
+import { ModelFormatError, type Dataset, type Model, type ModelArtifact, type Task } from './model.ts';
 
 /**
  * The body of a training worker thread (started by worker-pool.ts): it receives one job at a time,
@@ -26,6 +28,20 @@ export interface TrainJob {
    * choose the number of trees scores that model optimistically against the other candidates.
    */
   readonly earlyStopOnValidation?: boolean;
+  /**
+   * Continue this model instead of fitting from scratch (ModelFamily.fitWarm): `train` then holds the
+   * rows the base has not learned from. The base travels as its binary artifact (cheap to copy);
+   * `baseKey` names it, so a worker that still holds it from an earlier job skips decoding it.
+   */
+  readonly warm?: {
+    readonly base: Uint8Array;
+    readonly baseKey?: string;
+    readonly settings?: Readonly<Record<string, number>>;
+  };
+  /** Keep the trained model in this worker under this key (the next week's warm base). */
+  readonly cacheKey?: string;
+  /** Also return the artifact in the binary codec (artifact-codec.ts), as stored by the registry. */
+  readonly encode?: boolean;
 }
 
 export interface TrainOutcome {
@@ -39,17 +55,57 @@ export interface TrainOutcome {
    * the figure that tells whether a retraining fits beside the serving stages.
    */
   readonly maxRssMb: number;
+  readonly mode: 'warm' | 'full';
+  /** Rows the fit itself used (a warm start sees only its new rows). */
+  readonly fitRows: number;
+  /** The artifact in the binary codec, when the job asked for it. */
+  readonly encoded: Uint8Array | null;
+}
+
+/** Models kept by key for later warm starts; a handful, oldest dropped first. */
+const MODEL_CACHE_SIZE = 8;
+const modelCache = new Map<string, Model>();
+
+function remember(key: string, model: Model): void {
+  modelCache.delete(key);
+  modelCache.set(key, model);
+  while (modelCache.size > MODEL_CACHE_SIZE) modelCache.delete(modelCache.keys().next().value!);
+}
+
+function warmBase(job: TrainJob, registry: FamilyRegistry): Model {
+  const warm = job.warm!;
+  const cached = warm.baseKey === undefined ? undefined : modelCache.get(warm.baseKey);
+  if (cached) return cached;
+  const artifact = checkArtifactTag(decodeArtifactValue(warm.base));
+  if (artifact.family !== job.family) {
+    throw new ModelFormatError(`warm start of ${job.family} from a ${artifact.family} artifact`);
+  }
+  const model = familyByName(artifact.family, registry).fromJSON(artifact);
+  if (warm.baseKey !== undefined) remember(warm.baseKey, model);
+  return model;
 }
 
 export function runTrainJob(job: TrainJob, registry: FamilyRegistry = FAMILIES): TrainOutcome {
   const family = familyByName(job.family, registry);
   const started = performance.now();
-  const model = family.fit(job.train.data, job.train.target, job.task, job.params, {
-    seed: job.seed,
-    ...(job.earlyStopOnValidation && job.validation ? { validation: job.validation } : {}),
-  });
+  let model: Model;
+  if (job.warm) {
+    if (!family.fitWarm) throw new ModelFormatError(`${job.family} has no warm start`);
+    const base = warmBase(job, registry);
+    model = family.fitWarm(base, job.train.data, job.train.target, {
+      seed: job.seed,
+      ...(job.warm.settings ? { warm: job.warm.settings } : {}),
+    });
+  } else {
+    model = family.fit(job.train.data, job.train.target, job.task, job.params, {
+      seed: job.seed,
+      ...(job.earlyStopOnValidation && job.validation ? { validation: job.validation } : {}),
+    });
+  }
   const trainSeconds = (performance.now() - started) / 1000;
+  if (job.cacheKey !== undefined) remember(job.cacheKey, model);
   const artifact = model.toJSON();
+  const encoded = job.encode ? encodeArtifactValue(artifact) : null;
   let validationPredictions: Float64Array | null = null;
   let predictSeconds = 0;
   if (job.validation) {
@@ -63,6 +119,9 @@ export function runTrainJob(job: TrainJob, registry: FamilyRegistry = FAMILIES):
     validationPredictions,
     predictSeconds,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    mode: job.warm ? 'warm' : 'full',
+    fitRows: job.train.data.nRows,
+    encoded,
   };
 }
 
@@ -90,6 +149,7 @@ if (parentPort && (workerData as { role?: unknown } | null)?.role === TRAIN_WORK
     try {
       const outcome = runTrainJob(request.job);
       if (outcome.validationPredictions) transfer.push(outcome.validationPredictions.buffer as ArrayBuffer);
+      if (outcome.encoded) transfer.push(outcome.encoded.buffer as ArrayBuffer);
       reply = { id: request.id, ok: true, outcome };
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

@@ -157,6 +157,33 @@ export function firstTrees(trees: FlatTrees, n: number): FlatTrees {
   };
 }
 
+/**
+ * Trees [from, roots.length) of an ensemble, as a compact ensemble of their own (nodes and leaves
+ * renumbered in walk order; works whatever the layout of the input, e.g. a loaded artifact).
+ */
+export function dropFirstTrees(trees: FlatTrees, from: number): FlatTrees {
+  const parts: FlatTrees[] = [];
+  for (let k = Math.max(0, from); k < trees.roots.length; k++) parts.push(singleTree(trees, trees.roots[k]!));
+  return concatTrees(parts);
+}
+
+function singleTree(trees: FlatTrees, root: number): FlatTrees {
+  const rec = new TreeRecorder();
+  // Iterative walk: (reference, parent node, is-left) triples.
+  const stack: [number, number, boolean][] = [[root, -1, true]];
+  while (stack.length > 0) {
+    const [ref, parent, isLeft] = stack.pop()!;
+    if (ref < 0) {
+      rec.setChild(parent, isLeft, rec.addLeaf(trees.leafValue[~ref]!));
+      continue;
+    }
+    const node = rec.addNode(trees.feature[ref]!, trees.threshold[ref]!, trees.missingLeft[ref] === 1);
+    rec.setChild(parent, isLeft, node);
+    stack.push([trees.right[ref]!, node, false], [trees.left[ref]!, node, true]);
+  }
+  return rec.finish();
+}
+
 /** Depth (internal nodes on the longest path) below a reference. */
 function depthOf(trees: FlatTrees, ref: number): number {
   let depth = 0;

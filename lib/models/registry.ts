@@ -8,6 +8,7 @@ import { insertModelRows, storedModelRow, type ModelStatus } from '../platform/c
 import { toDateTime } from '../platform/clickhouse/sql.ts';
 import type { ClipBounds } from '../domain/features/clipping.ts';
 import type { ModelArtifact } from '../ml/model.ts';
+import { artifactFromStoredText, artifactToStoredText } from '../ml/artifact-codec.ts';
 
 export type { Alias, AliasRow, ModelListing, ModelStatus } from '../platform/clickhouse/queries/models.ts';
 export { aliasHistory, currentAlias, listModels } from '../platform/clickhouse/queries/models.ts';
@@ -65,7 +66,8 @@ export async function registerModels(clickhouse: ClickHouse, records: readonly M
       rows: r.rows,
       positives: r.positives,
       code_version: r.codeVersion,
-      artifact: JSON.stringify(r.bundle),
+      // Binary (lib/ml/artifact-codec.ts), base64 in the String column; older rows hold JSON and still load.
+      artifact: artifactToStoredText(r.bundle),
       reference: JSON.stringify(r.reference ?? null),
       status: r.status,
       trained_at: toDateTime(r.trainedAt),
@@ -85,7 +87,7 @@ export async function loadStoredModel(runner: SqlRunner, version: string): Promi
     featureSetVersion: row.featureSetVersion,
     trainEnd: row.trainEnd,
     status: row.status,
-    bundle: JSON.parse(row.artifact) as ModelBundle,
+    bundle: artifactFromStoredText(row.artifact) as ModelBundle,
     reference: JSON.parse(row.reference) as unknown,
   };
 }

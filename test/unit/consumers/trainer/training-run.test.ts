@@ -5,7 +5,9 @@ import { TrainingPool } from '../../../../lib/ml/worker-pool.ts';
 import { addDays } from '../../../../lib/domain/time.ts';
 import { LabeledHistory } from '../../../../consumers/trainer/labeled-history.ts';
 import { runTraining, versionOf } from '../../../../consumers/trainer/training-run.ts';
-import { priorChampion } from '../../../../lib/models/champion.ts';
+import { priorChampion, type Champion } from '../../../../lib/models/champion.ts';
+import { loadModel } from '../../../../lib/ml/families.ts';
+import type { ModelRecord } from '../../../../lib/models/registry.ts';
 
 /** A history where humidity3pm decides the label (with noise), so a trained model beats the prior. */
 function history(days: number, stations = 4): LabeledHistory {
@@ -73,7 +75,8 @@ describe('runTraining', () => {
     expect(winner.bundle.clip).not.toBeNull();
     expect(winner.reference).not.toBeNull();
     expect(result.records.find((r) => r.family === 'climatology')!.reference).toBeNull();
-  });
+    // The worker boots inside this test; on a loaded machine that alone can take seconds.
+  }, 60_000);
 
   it('skips a week with too few rows and says why', async () => {
     const result = await runTraining({
@@ -87,5 +90,107 @@ describe('runTraining', () => {
     });
     expect(result).toMatchObject({ status: 'skipped', records: [], winnerVersion: null });
     expect(result.reason).toMatch(/training rows < 2000/);
+  });
+
+  describe('incremental training', () => {
+    const candidates = [
+      { family: 'climatology', params: {}, minRows: 1 },
+      { family: 'logreg', params: {}, minRows: 100 },
+      {
+        family: 'gbdt',
+        params: { maxIterations: 20 },
+        minRows: 100,
+        warm: { trees: 3 },
+        warmRows: { weeks: 4 },
+      },
+    ];
+    const championOf = (r: ModelRecord): Champion => ({
+      version: r.version,
+      family: r.family,
+      featureSetVersion: r.featureSetVersion,
+      model: loadModel(r.bundle.model, FEATURE_NAMES),
+      clip: r.bundle.clip,
+      trainedUntil: r.trainEnd,
+    });
+    const dueOf = (week: string) => ({ week, coalescedWeeks: 1, dataUntil: addDays(week, -1), staleness: 7 });
+    const common = { pool, candidates, threshold: 0.5, minRows: 200, codeVersion: 'test', clock: () => 1 };
+
+    it('refits first, continues each family on the new weeks after, and refits on schedule or when asked', async () => {
+      const h = history(420);
+      const first = await runTraining({
+        ...common,
+        history: h,
+        due: dueOf('2010-12-27'),
+        champion: priorChampion(),
+      });
+      expect(first.mode).toBe('full');
+      expect(first.modeReason).toMatch(/no model to continue/);
+      expect(first.training!.logreg).toMatchObject({ mode: 'full', rows: first.trainRows });
+      const winner1 = first.records.find((r) => r.version === first.winnerVersion)!;
+      expect(first.decision!.promote).toBe(true);
+
+      const second = await runTraining({
+        ...common,
+        history: h,
+        due: dueOf('2011-01-03'),
+        champion: championOf(winner1),
+        refitEveryWeeks: 2,
+      });
+      expect(second.mode).toBe('warm');
+      // Counts and the Bayesian update take exactly the week the models had not learned: 7 days x 4 stations.
+      expect(second.training!.logreg).toMatchObject({ mode: 'warm', rows: 28, base: 'logreg-2010-12-27' });
+      expect(second.training!.climatology).toMatchObject({ mode: 'warm', rows: 28 });
+      // The gbdt continues on the last 4 weeks of training rows.
+      expect(second.training!.gbdt).toMatchObject({ mode: 'warm', rows: 4 * 28 });
+      expect(second.trainRows).toBe(first.trainRows + 28);
+      const record = second.records.find((r) => r.family === 'logreg')!;
+      expect(record.metrics.training).toMatchObject({ mode: 'warm', rows: 28 });
+      expect(record.bundle.clip).toEqual(first.records.find((r) => r.family === 'logreg')!.bundle.clip);
+      expect(second.decision!.table.find((r) => r.name === 'logreg')!.training).toMatchObject({
+        mode: 'warm',
+      });
+      for (const t of Object.values(second.training!)) expect(t.artifactBytes).toBeGreaterThan(0);
+
+      const champion2 = second.decision!.promote
+        ? championOf(second.records.find((r) => r.version === second.winnerVersion)!)
+        : championOf(winner1);
+      const third = await runTraining({
+        ...common,
+        history: h,
+        due: dueOf('2011-01-10'),
+        champion: champion2,
+        refitEveryWeeks: 2,
+      });
+      expect(third.mode).toBe('full');
+      expect(third.modeReason).toMatch(/scheduled: 2 weeks since the refit of 2010-12-27/);
+      // The warm-started champion competes beside the refits.
+      const warmName = `${champion2.family}-warm`;
+      expect(third.training![warmName]).toMatchObject({ mode: 'warm', base: champion2.version });
+      expect(third.records.map((r) => r.version)).toContain(`${champion2.family}-warm-2011-01-10`);
+
+      const fourth = await runTraining({
+        ...common,
+        history: h,
+        due: dueOf('2011-01-17'),
+        champion: champion2,
+        refit: { full: true, reason: 'drift incident 7' },
+      });
+      expect(fourth.mode).toBe('full');
+      expect(fourth.modeReason).toBe('refit asked: drift incident 7');
+      expect(fourth.reason).toMatch(/^full run \(refit asked: drift incident 7\)/);
+    }, 60_000);
+
+    it('limits a full refit to the training window when one is set', async () => {
+      const h = history(420);
+      const result = await runTraining({
+        ...common,
+        history: h,
+        due: dueOf('2010-12-27'),
+        champion: priorChampion(),
+        windowWeeks: 20,
+      });
+      expect(result.trainRows).toBe(20 * 28);
+      expect(result.trainStart).toBe(addDays('2010-12-27', -7 * 28));
+    });
   });
 });
