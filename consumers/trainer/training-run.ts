@@ -48,6 +48,7 @@ export interface TrainingRunOptions {
   seed?: number;
   codeVersion: string;
   clock?: () => number;
+  refit?: { full: boolean; reason: string };
 }
 
 export interface TrainingRunResult {
