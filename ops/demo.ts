@@ -218,15 +218,24 @@ ${settled.settled ? '' : `  NOT DRAINED: stalled waiting for ${settled.waitingFo
     scored: p?.n,
     dlq,
   });
-  console.log(`demo: ${figures.map(([k, v]) => `${k}=${plain(v)}`).join(' ')}`);
+  const line = `demo: ${figures.map(([k, v]) => `${k}=${plain(v)}`).join(' ')}`;
 
-  const shutdown = async () => {
+  const stopAll = async () => {
     api.kill('SIGTERM');
     await pipeline.stop();
     await clickhouse.close();
+  };
+  if (options.exitWhenDone) {
+    // Stopped first, so that nothing the stages log while stopping comes after the summary line.
+    await stopAll();
+    console.log(line);
+    process.exit(0);
+  }
+  console.log(line);
+  const shutdown = async () => {
+    await stopAll();
     process.exit(0);
   };
-  if (options.exitWhenDone) await shutdown();
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
 }
