@@ -2,7 +2,7 @@
  * What keeps a replay honest about retraining: wait for the first trained champion after the warm-up, and
  * never run more than a given number of days ahead of the weekly training runs.
  */
-import { addDays } from '../../lib/domain/time.ts';
+import { addDays, mondayOf } from '../../lib/domain/time.ts';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 import { modelOfAlias } from '../../lib/platform/clickhouse/queries/models.ts';
 import { trainingProgress } from '../../lib/platform/clickhouse/queries/training.ts';
@@ -38,6 +38,23 @@ export function gateVerdict(needed: string, previousDate: string, facts: GateFac
   return facts.trainedUntil !== null && target <= facts.trainedUntil ? 'go' : 'wait-training';
 }
 
+/**
+ * Whether day `date` can need a wait at all. The run it needs (data up to date - leadDays) is the run of
+ * the first boundary Monday B >= date - leadDays + 1, and the trainer starts that run only on a label
+ * dated B + graceDays, which exists once day B + graceDays + 1 was sent. While it was not, no wait can make
+ * that run happen: the day goes without asking the store (one wait per week, not one per day).
+ */
+export function canNeedWait(
+  date: string,
+  previousDate: string,
+  leadDays: number,
+  graceDays: number,
+): boolean {
+  const earliest = addDays(date, -leadDays + 1);
+  const boundary = mondayOf(earliest) === earliest ? earliest : addDays(mondayOf(earliest), 7);
+  return previousDate >= addDays(boundary, graceDays + 1);
+}
+
 export interface TrainingGateOptions {
   intervalMs?: number;
   timeoutMs?: number;
@@ -63,6 +80,7 @@ export function trainingGate(
   return async (date, previousDate, beforeWaiting) => {
     const needed = addDays(date, -leadDays);
     if (previousDate === null || (reached !== null && needed <= reached)) return;
+    if (!canNeedWait(date, previousDate, leadDays, BOUNDARY_GRACE_DAYS)) return;
     await beforeWaiting();
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
     for (;;) {

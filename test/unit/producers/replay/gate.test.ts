@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gateVerdict, type GateFacts } from '../../../../producers/replay/gate.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
+import { canNeedWait, gateVerdict, type GateFacts } from '../../../../producers/replay/gate.ts';
 
 /** A deployment whose pipeline has predicted and labeled everything sent up to 2010-01-30. */
 const atRest: GateFacts = {
@@ -62,5 +63,20 @@ describe('gateVerdict (lead 7 days)', () => {
         reachableUntil: '2007-11-11',
       }),
     ).toBe('wait-training');
+  });
+});
+
+describe('canNeedWait (lead 7 days, grace 2)', () => {
+  it('asks the store once a week: only once the run a day needs can have been started', () => {
+    // Week of Monday 2010-01-04. Day 2010-01-10 needs the run of boundary 2010-01-04 (data to 01-03),
+    // which the trainer starts on a label dated 01-06, there once 01-07 was sent.
+    expect(canNeedWait('2010-01-10', '2010-01-09', 7, 2)).toBe(true);
+    expect(canNeedWait('2010-01-07', '2010-01-06', 7, 2)).toBe(false);
+    // 2010-01-11 .. 2010-01-14 need the run of 2010-01-11, not startable before 01-14 was sent.
+    for (const d of ['2010-01-11', '2010-01-12', '2010-01-13', '2010-01-14'])
+      expect(canNeedWait(d, addDays(d, -1), 7, 2)).toBe(false);
+    expect(canNeedWait('2010-01-15', '2010-01-14', 7, 2)).toBe(true);
+    // After a hole in the replay (nothing sent for weeks), the first day can need a run again.
+    expect(canNeedWait('2011-05-01', '2011-03-31', 7, 2)).toBe(false);
   });
 });
