@@ -44,6 +44,9 @@ import { trainingRunRow } from './rows.ts';
 import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from './training-run.ts';
 import { commandRan, lastTrainedWeek } from '../../lib/platform/clickhouse/queries/training.ts';
 
+/** The reason a run that threw is recorded with (its row keeps the schedule going). */
+const FAILED = 'failed:';
+
 /** How often a command's handler heartbeats while its run waits or trains. */
 const COMMAND_HEARTBEAT_MS = 2_000;
 
@@ -137,7 +140,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
     );
     if (promoted) metrics.inc('models_promoted');
     metrics.inc('models_trained', undefined, result.records.length);
-    metrics.inc('training_runs', { status: result.status });
+    metrics.inc('training_runs', { status: result.reason.startsWith(FAILED) ? 'failed' : result.status });
     log.info(
       {
         week: due.week,
@@ -179,9 +182,8 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
       });
       if (due.command) result = commandVersions(result, due.command.id);
     } catch (error) {
-      metrics.inc('training_runs', { status: 'failed' });
       log.error({ err: error, week: due.week }, 'retraining failed; the champion stays');
-      result = emptyResult(`failed: ${describeError(error)}`);
+      result = emptyResult(`${FAILED} ${describeError(error)}`);
     }
     await record(due, result, startedAt);
   };
