@@ -2,8 +2,9 @@
  * bench:prequential — protocol 2 of EVALUATION.md, forecast quality as users live it: the whole file
  * replayed in date order through every stage with weekly retraining on; each prediction is made by the
  * champion of that moment, before its label exists; every prediction is scored once its label joined,
- * read back from ClickHouse. The replay stays at most --max-lead-days ahead of the retraining, so a week
- * is never scored by a model older than the retraining schedule allows.
+ * read back from ClickHouse. The replay stays at most BENCH_LEAD_DAYS (default 7) ahead of the weekly
+ * retraining, so every event-time week has a run of its own and a week is never scored by a model older than
+ * the schedule allows. BENCH_FROM / BENCH_TO replay a date range only (a slice, for a shared machine).
  */
 import { prequentialScores, type Score } from '../lib/platform/clickhouse/queries/quality.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
@@ -14,17 +15,20 @@ import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
 import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
 import { replay } from '../producers/replay/replay.ts';
 import { planReplay } from '../producers/replay/plan.ts';
-import { waitForDrain } from '../lib/deployment/drain.ts';
+import { expectedLabels, waitForSettled } from '../lib/deployment/drain.ts';
+import { lagProbe, restGroups } from '../lib/deployment/consumer-groups.ts';
+import { BOUNDARY_GRACE_DAYS } from '../consumers/trainer/step.ts';
 import { benchDeployment } from './lib/deployment.ts';
 import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
 import { registerEvents } from '../lib/domain/events.ts';
-import { pipelineSummary } from '../lib/deployment/summary.ts';
+import { pipelineSummary, readRetrainingFigures } from '../lib/deployment/summary.ts';
 import { removeDeployment } from '../lib/deployment/teardown.ts';
 import { trainingGate } from '../producers/replay/gate.ts';
-import { stalenessSummary } from '../lib/platform/clickhouse/queries/training.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
 
-const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 14);
+const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 7);
+const FROM = process.env.BENCH_FROM || undefined;
+const TO = process.env.BENCH_TO || undefined;
 const FAMILIES = process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt';
 const KEEP = process.env.BENCH_KEEP === '1';
 
@@ -32,38 +36,56 @@ const { config, logger } = await benchDeployment('prequential', {
   RETRAIN_ENABLED: 'true',
   RETRAIN_FAMILIES: FAMILIES,
 });
-progress(`retraining families ${FAMILIES}, replay at most ${LEAD_DAYS} days ahead of the retraining`);
+progress(
+  `retraining families ${FAMILIES}, replay at most ${LEAD_DAYS} days ahead of the retraining` +
+    (FROM || TO ? `, slice ${FROM ?? 'start'}..${TO ?? 'end'}` : ''),
+);
 const rows = await readWeatherCsvFile(config.dataFile);
+const plan = planReplay(rows, { from: FROM, to: TO });
 
 try {
   const pipeline = await startPipelineThreads(config, TWO_THREADS);
   const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   const clickhouse = createClickHouse(config.clickhouse);
-  const producer = createProducer(createKafka(config, logger, { clientId: 'bench-replay' }));
+  const kafka = createKafka(config, logger, { clientId: 'bench-replay' });
+  const producer = createProducer(kafka);
   await producer.connect();
+  const upToLabels = lagProbe(kafka, restGroups(config, 'labeler'));
+  const everything = lagProbe(kafka, restGroups(config, 'drift'));
   const started = performance.now();
   const summary = await replay(
     rows,
     config.dataFile,
-    { speed: 0, maxLeadDays: LEAD_DAYS, quiet: false },
+    { speed: 0, maxLeadDays: LEAD_DAYS, quiet: false, from: FROM, to: TO },
     {
       producer,
       codec,
       topics: config.topics,
       logger,
-      waitForTraining: trainingGate(clickhouse, LEAD_DAYS, { timeoutMs: 30 * 60_000 }),
-      progress: createProgress('replay', planReplay(rows).events),
+      waitForTraining: trainingGate(clickhouse, LEAD_DAYS, {
+        timeoutMs: 30 * 60_000,
+        pipelineIdle: upToLabels.idle,
+      }),
+      progress: createProgress('replay', plan.events),
     },
   );
   await producer.disconnect();
-  await waitForDrain(clickhouse, { predictions: summary.events, stallMs: 120_000 });
+  const labelsExpected = expectedLabels(plan.days.flatMap((d) => d.observations));
+  const settled = await waitForSettled(clickhouse, {
+    predictions: summary.events,
+    labels: labelsExpected,
+    idle: everything.idle,
+    graceDays: BOUNDARY_GRACE_DAYS,
+    onWaiting: (what) => progress(`draining: waiting for ${what}`),
+  });
+  await Promise.all([upToLabels.close(), everything.close()]);
   const wallS = (performance.now() - started) / 1000;
   const overall = await pipelineSummary(clickhouse);
   const from = overall.firstTrainedChampionFrom ?? undefined;
   const [byYear, bySeason, byLocation, byModel] = await Promise.all(
     (['year', 'season', 'location', 'model'] as const).map((g) => prequentialScores(clickhouse, g, { from })),
   );
-  const staleness = await stalenessSummary(clickhouse);
+  const weekly = await readRetrainingFigures(clickhouse, from ?? null);
   await pipeline.stop();
   await clickhouse.close();
 
@@ -91,8 +113,12 @@ try {
     `\nworst and best stations\n${formatTable(head, [...locations.slice(0, 5), ...locations.slice(-3)].map(row))}`,
   );
   console.log(`\nper serving model (first 5 by date)\n${formatTable(head, byModel!.slice(0, 5).map(row))}`);
+  if (!settled.settled) console.log(`\nNOT DRAINED: stalled waiting for ${settled.waitingFor.join(', ')}`);
   console.log(
-    `\ntraining runs ${staleness?.runs ?? 0} (skipped for want of rows: ${staleness?.skipped ?? 0}), weeks covered ${staleness?.coalesced ?? 0}, staleness days median ${fmt(Number(staleness?.p50), 0)} max ${fmt(Number(staleness?.max), 0)}`,
+    `\nweekly retraining from ${from ?? '-'}: weeks replayed ${weekly.weeksReplayed} (the last left out: its run needs the week after it), retrained in a run of their own ${weekly.weeksTrained}, most weeks coalesced ${weekly.maxCoalescedWeeks}, largest staleness ${weekly.maxStalenessDays ?? '-'} days (outside the data's holes)`,
+  );
+  console.log(
+    `weekly runs ${weekly.weeklyRuns} (commands ${weekly.commandRuns}), seconds per run median ${fmt(weekly.retrainP50, 2)} p90 ${fmt(weekly.retrainP90, 2)}; labels joined ${overall.counts.labeled_examples} of ${labelsExpected} expected`,
   );
   console.log(
     `models registered ${overall.modelsTrained}, promoted ${overall.modelsPromoted}; wall ${fmt(wallS, 1)} s`,
@@ -105,10 +131,18 @@ try {
       accuracy: p?.accuracy,
       models_trained: overall.modelsTrained,
       models_promoted: overall.modelsPromoted,
+      training_runs: weekly.weeklyRuns,
+      weeks_replayed: weekly.weeksReplayed,
+      weeks_trained: weekly.weeksTrained,
+      max_coalesced_weeks: weekly.maxCoalescedWeeks,
+      max_staleness_days: weekly.maxStalenessDays,
+      retrain_p50_s: weekly.retrainP50,
+      retrain_p90_s: weekly.retrainP90,
       worst_location_auc: locations[0]?.auc,
       wall_s: wallS,
       events: summary.events,
-      training_runs: Number(staleness?.runs ?? NaN),
+      labels_joined: overall.counts.labeled_examples,
+      labels_expected: labelsExpected,
     }),
   );
 } finally {

@@ -1,10 +1,16 @@
 /**
- * The ClickHouse `training_runs` row of a weekly run: what was due, what competed, who won and whether it
- * was promoted. Keyed by the run's week, so a run recorded twice leaves one row.
+ * The ClickHouse `training_runs` row of a run: what was due, what competed, who won and whether it was
+ * promoted, and who asked (the schedule, or a command with its id and reason). Keyed by the run: a weekly
+ * run by its week, a command's run by the command id, so a run recorded twice leaves one row.
  */
 import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 import type { DueTraining } from './step.ts';
 import type { TrainingRunResult } from './training-run.ts';
+
+/** The run id of a due training: the week for the schedule's, the command id for a command's. */
+export function runIdOf(due: Pick<DueTraining, 'week' | 'command'>): string {
+  return due.command ? `command-${due.command.id}` : `week-${due.week}`;
+}
 
 export function trainingRunRow(
   due: DueTraining,
@@ -14,7 +20,7 @@ export function trainingRunRow(
 ) {
   const decision = result.decision;
   return {
-    run_id: `week-${due.week}`,
+    run_id: runIdOf(due),
     week: due.week,
     data_until: due.dataUntil,
     rows: result.trainRows,
@@ -26,6 +32,10 @@ export function trainingRunRow(
     coalesced_weeks: due.coalescedWeeks,
     started_at: toDateTime(startedAt),
     finished_at: toDateTime(finishedAt),
+    requested_by: due.command?.requestedBy ?? 'schedule',
+    command_id: due.command?.id ?? '',
+    request_reason: due.command?.reason ?? '',
+    seconds: (finishedAt - startedAt) / 1000,
     ver: finishedAt * 1000,
   };
 }

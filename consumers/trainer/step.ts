@@ -3,8 +3,14 @@
  * original project): the first labeled example dated in a new week means the previous week's labels are
  * in, since a label joins as soon as the next day's observation arrives. A replay can cross boundaries
  * faster than a model trains; then the boundaries coalesce into one pending run on the newest data, so the
- * backlog is at most one run however far the replay gets ahead.
+ * backlog is at most one run however far the replay gets ahead. A week without any label (a hole in the
+ * data, such as weatherAUS's April 2011) is not a week to retrain: the run that closes the last week with
+ * data is due at that week's end, and the weeks of the hole count for nothing.
+ *
+ * Commands (schemas/command.avsc: an operator's "retrain now", drift's request for a full refit) run once
+ * per command id, on every labeled row the trainer holds, outside the weekly schedule.
  */
+import type { Command } from '../../lib/domain/events.ts';
 import { addDays, daysBetween, mondayOf } from '../../lib/domain/time.ts';
 import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
 
@@ -15,10 +21,12 @@ import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts
 export const BOUNDARY_GRACE_DAYS = 2;
 
 export interface RetrainScheduleState {
-  v: 1;
-  /** Monday of the latest labeled date seen. */
+  v: 2;
+  /** Monday of the latest labeled date seen (shifted by the grace), or the boundary the schedule resumes at. */
   week: string | null;
-  /** Boundaries crossed while a training was running, folded into one run. */
+  /** Whether a labeled example of `week` was seen: a week without one (a hole) has nothing to train on. */
+  weekHasData: boolean;
+  /** Weeks closed while a training was running (or before the history was rebuilt), folded into one run. */
   pending: { week: string; coalescedWeeks: number } | null;
   /** Last labeled date the current champion was trained on (null: the climatology prior). */
   championDataUntil: string | null;
@@ -27,12 +35,17 @@ export interface RetrainScheduleState {
 export interface DueTraining {
   /** The boundary Monday: the run trains on labeled rows dated before it. */
   week: string;
-  /** Boundaries this run stands for: 1 normally, more when runs coalesced or the stream skipped weeks. */
+  /**
+   * Weeks of data this run stands for: 1 normally, more when runs coalesced (the stream outran the
+   * training); 0 for a command's run, which stands for no week. The weeks of a hole are not counted.
+   */
   coalescedWeeks: number;
-  /** Last day of data the run may use (the Sunday before `week`). */
+  /** Last day of data the run may use (the Sunday before `week`, or the newest labeled day for a command). */
   dataUntil: string;
   /** Days from the champion's data end to dataUntil: how stale the serving model is; null with no champion. */
   staleness: number | null;
+  /** Set when a command asked for the run: it is recorded with the run, and asks for a full refit. */
+  command?: { id: string; reason: string; requestedBy: string };
 }
 
 export class RetrainScheduleError extends TypedError<'RETRAIN_SCHEDULE'> {
@@ -42,7 +55,18 @@ export class RetrainScheduleError extends TypedError<'RETRAIN_SCHEDULE'> {
 }
 
 export function initialScheduleState(championDataUntil: string | null = null): RetrainScheduleState {
-  return { v: 1, week: null, pending: null, championDataUntil };
+  return { v: 2, week: null, weekHasData: false, pending: null, championDataUntil };
+}
+
+/**
+ * The state of a trainer that resumes after a run recorded at boundary `lastBoundary` (null: none): the
+ * weeks before it are trained on, the week it starts has data only once a label of it is seen again.
+ */
+export function resumedScheduleState(
+  lastBoundary: string | null,
+  championDataUntil: string | null,
+): RetrainScheduleState {
+  return { ...initialScheduleState(championDataUntil), week: lastBoundary };
 }
 
 function dueFor(state: RetrainScheduleState, week: string, coalescedWeeks: number): DueTraining {
@@ -57,37 +81,54 @@ function dueFor(state: RetrainScheduleState, week: string, coalescedWeeks: numbe
 
 /**
  * Called for each labeled example's date (in any order; older dates change nothing). Returns a run to start
- * when a boundary is crossed and no training is running; with one running, the boundary joins the pending
- * run, which `onTrainingFinished` hands out.
+ * when a week with data is closed and no training is running (`busy` false); while busy (a training runs,
+ * or the history is still being rebuilt) the week joins the pending run, which `onTrainingFinished` or
+ * `takePending` hands out.
  */
 export function onLabeled(
   state: RetrainScheduleState,
   date: string,
-  trainingRunning: boolean,
+  busy: boolean,
 ): { due: DueTraining | null; state: RetrainScheduleState } {
   const week = mondayOf(date);
-  if (state.week === null) return { due: null, state: { ...state, week } };
-  if (week <= state.week) return { due: null, state };
-  const crossed = daysBetween(state.week, week) / 7;
-  const coalesced = (state.pending?.coalescedWeeks ?? 0) + crossed;
-  if (trainingRunning) {
-    return { due: null, state: { ...state, week, pending: { week, coalescedWeeks: coalesced } } };
+  if (state.week === null) return { due: null, state: { ...state, week, weekHasData: true } };
+  if (week < state.week) return { due: null, state };
+  if (week === state.week) {
+    return { due: null, state: state.weekHasData ? state : { ...state, weekHasData: true } };
   }
-  return { due: dueFor(state, week, coalesced), state: { ...state, week, pending: null } };
+  const moved: RetrainScheduleState = { ...state, week, weekHasData: true };
+  // The week left behind had no label (a resumed schedule's first week falling in a hole): nothing to train.
+  if (!state.weekHasData) return { due: null, state: moved };
+  const boundary = addDays(state.week, 7);
+  const coalesced = (state.pending?.coalescedWeeks ?? 0) + 1;
+  if (busy) {
+    return { due: null, state: { ...moved, pending: { week: boundary, coalescedWeeks: coalesced } } };
+  }
+  return { due: dueFor(state, boundary, coalesced), state: { ...moved, pending: null } };
+}
+
+/** The pending run, if any, handed out now (the history has been rebuilt, or a command's run ended). */
+export function takePending(state: RetrainScheduleState): {
+  due: DueTraining | null;
+  state: RetrainScheduleState;
+} {
+  if (state.pending === null) return { due: null, state };
+  return {
+    due: dueFor(state, state.pending.week, state.pending.coalescedWeeks),
+    state: { ...state, pending: null },
+  };
 }
 
 /**
  * Called when a run ends (promoted or not). A promotion moves the champion's data end; the pending run, if
- * boundaries were crossed meanwhile, is due now.
+ * weeks were closed meanwhile, is due now.
  */
 export function onTrainingFinished(
   state: RetrainScheduleState,
   result: { promoted: boolean; dataUntil: string },
 ): { due: DueTraining | null; state: RetrainScheduleState } {
   const championDataUntil = result.promoted ? result.dataUntil : state.championDataUntil;
-  const next: RetrainScheduleState = { ...state, championDataUntil, pending: null };
-  if (state.pending === null) return { due: null, state: next };
-  return { due: dueFor(next, state.pending.week, state.pending.coalescedWeeks), state: next };
+  return takePending({ ...state, championDataUntil });
 }
 
 /** A champion changed outside a scheduled run (CLI promotion or rollback). */
@@ -96,6 +137,36 @@ export function onChampionChanged(
   dataUntil: string | null,
 ): RetrainScheduleState {
   return { ...state, championDataUntil: dataUntil };
+}
+
+/**
+ * The run a command asks for: every labeled row held (the boundary is the Monday after the newest labeled
+ * day), recorded under the command. Null when there is nothing to train on yet.
+ */
+export function commandTraining(
+  state: RetrainScheduleState,
+  newestLabeled: string | null,
+  command: Pick<Command, 'id' | 'reason' | 'requestedBy'>,
+): DueTraining | null {
+  if (newestLabeled === null) return null;
+  return {
+    week: addDays(mondayOf(newestLabeled), 7),
+    coalescedWeeks: 0,
+    dataUntil: newestLabeled,
+    staleness: state.championDataUntil === null ? null : daysBetween(state.championDataUntil, newestLabeled),
+    command: { id: command.id, reason: command.reason, requestedBy: command.requestedBy },
+  };
+}
+
+/** Why a command is not run: another kind, or its id ran already (redelivery, or sent twice). */
+export type CommandSkip = 'unknown-kind' | 'already-run' | null;
+
+export function commandSkip(
+  command: Pick<Command, 'id' | 'kind'>,
+  alreadyRun: (id: string) => boolean,
+): CommandSkip {
+  if (command.kind !== 'retrain') return 'unknown-kind';
+  return alreadyRun(command.id) ? 'already-run' : null;
 }
 
 export interface TrainingWindow {

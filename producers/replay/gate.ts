@@ -9,41 +9,98 @@ import { trainingProgress } from '../../lib/platform/clickhouse/queries/training
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import { BOUNDARY_GRACE_DAYS } from '../../consumers/trainer/step.ts';
 
+/** What the gate knows of the deployment when it decides. */
+export interface GateFacts {
+  /** Latest prediction date in the store. */
+  predicted: string;
+  /** The stages between the replay and the labels have nothing left to read (consumer lag 0). */
+  pipelineIdle: boolean;
+  /** Data end of the newest weekly run the labels in the store make due; null while none is. */
+  reachableUntil: string | null;
+  /** Data end of the newest recorded weekly run; null before the first. */
+  trainedUntil: string | null;
+}
+
+export type GateVerdict = 'go' | 'wait-pipeline' | 'wait-training';
+
 /**
- * Gate for `maxLeadDays`: day D may go out once the retraining has caught up with the data sent so far.
- * The target is the training run on data up to D - leadDays, lowered to what the labels in ClickHouse
- * make reachable: a week's run needs a label dated BOUNDARY_GRACE_DAYS past its boundary, and a hole in
- * the data (weatherAUS has no April 2011) yields no labels at all. Before waiting on the retraining, the
- * pipeline must have predicted every day sent, so the labels read are current.
+ * Day D may go out once the weekly retraining has data up to `needed` = D - leadDays, lowered to what the
+ * labels make reachable: a week's run needs a label dated into the next week, and a hole in the data
+ * (weatherAUS has no April 2011) closes no week at all. The labels only say what is reachable once the
+ * pipeline has predicted and labeled every day sent (`previousDate` the last of them), so until then the
+ * gate waits for the pipeline, not for the retraining.
+ */
+export function gateVerdict(needed: string, previousDate: string, facts: GateFacts): GateVerdict {
+  if (facts.trainedUntil !== null && needed <= facts.trainedUntil) return 'go';
+  if (!(facts.predicted >= previousDate) || !facts.pipelineIdle) return 'wait-pipeline';
+  if (facts.reachableUntil === null) return 'go';
+  const target = facts.reachableUntil < needed ? facts.reachableUntil : needed;
+  return facts.trainedUntil !== null && target <= facts.trainedUntil ? 'go' : 'wait-training';
+}
+
+/**
+ * Whether day `date` can need a wait at all. The run it needs (data up to date - leadDays) is the run of
+ * the first boundary Monday B >= date - leadDays + 1, and the trainer starts that run only on a label
+ * dated B + graceDays, which exists once day B + graceDays + 1 was sent. While it was not, no wait can make
+ * that run happen: the day goes without asking the store (one wait per week, not one per day).
+ */
+export function canNeedWait(
+  date: string,
+  previousDate: string,
+  leadDays: number,
+  graceDays: number,
+): boolean {
+  const earliest = addDays(date, -leadDays + 1);
+  const boundary = mondayOf(earliest) === earliest ? earliest : addDays(mondayOf(earliest), 7);
+  return previousDate >= addDays(boundary, graceDays + 1);
+}
+
+export interface TrainingGateOptions {
+  intervalMs?: number;
+  timeoutMs?: number;
+  /**
+   * Whether the stages up to the label join have read everything (their consumer lag is 0). Without it
+   * the gate trusts the latest prediction date alone, and a label join running behind can let the replay
+   * on before the week it has not labeled yet is trained (runs coalesce).
+   */
+  pipelineIdle?: () => Promise<boolean>;
+}
+
+/**
+ * The gate for `maxLeadDays`, polling ClickHouse (and the pipeline's lag) until `gateVerdict` says go.
+ * `beforeWaiting` runs once before the first poll of a wait: the replay flushes what it holds, since the
+ * retraining waits on exactly those days.
  */
 export function trainingGate(
   clickhouse: SqlRunner,
   leadDays: number,
-  options: { intervalMs?: number; timeoutMs?: number } = {},
+  options: TrainingGateOptions = {},
 ): (date: string, previousDate: string | null, beforeWaiting: () => Promise<void>) => Promise<void> {
-  let reached = '';
+  let reached: string | null = null;
   return async (date, previousDate, beforeWaiting) => {
     const needed = addDays(date, -leadDays);
-    if (previousDate === null || needed <= reached) return;
+    if (previousDate === null || (reached !== null && needed <= reached)) return;
+    if (!canNeedWait(date, previousDate, leadDays, BOUNDARY_GRACE_DAYS)) return;
     await beforeWaiting();
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
     for (;;) {
-      const state = await trainingProgress(clickhouse);
-      if (state.runs > 0) reached = state.trainedUntil;
-      if (state.predicted >= previousDate && needed <= reached) return;
-      if (state.predicted >= previousDate) {
-        // Labels present: the last boundary they let the trainer cross, and the data end of its run.
-        if (state.labels === 0) return;
-        const firstRun = addDays(mondayOf(addDays(state.labeledFrom, -BOUNDARY_GRACE_DAYS)), 7);
-        const lastRun = mondayOf(addDays(state.labeledUntil, -BOUNDARY_GRACE_DAYS));
-        if (lastRun < firstRun) return;
-        const reachable = addDays(lastRun, -1);
-        if ((reachable < needed ? reachable : needed) <= reached) return;
-      }
+      // Idle first, labels after: labels read before the pipeline went idle could miss its last writes.
+      const idle = options.pipelineIdle ? await options.pipelineIdle() : true;
+      const progress = await trainingProgress(clickhouse, BOUNDARY_GRACE_DAYS);
+      if (progress.runs > 0) reached = progress.trainedUntil;
+      const verdict = gateVerdict(needed, previousDate, {
+        predicted: progress.predicted,
+        pipelineIdle: idle,
+        reachableUntil: progress.reachableUntil,
+        trainedUntil: reached,
+      });
+      if (verdict === 'go') return;
       if (Date.now() > deadline) {
         throw new RainstreamError(
           'TIMEOUT',
-          `retraining did not reach ${needed} in time (at ${reached || 'none'})`,
+          verdict === 'wait-pipeline'
+            ? `the pipeline did not predict and label up to ${previousDate} in time`
+            : `retraining did not reach ${needed} in time (at ${reached ?? 'none'})`,
         );
       }
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));

@@ -19,6 +19,7 @@ import { describeError, isRetriable } from '../../lib/platform/errors.ts';
 import { retryForever } from '../../lib/platform/retry.ts';
 import { createReplayLog, type ReplayLog } from './checkpoint.ts';
 import { championPoller, trainingGate } from './gate.ts';
+import { lagProbe, restGroups } from '../../lib/deployment/consumer-groups.ts';
 import { planReplay } from './plan.ts';
 import { replay, replayOptionsSchema } from './replay.ts';
 
@@ -56,6 +57,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const producer = createProducer(kafka);
     const clickhouse = createClickHouse(config.clickhouse);
     let replayLog: ReplayLog | undefined;
+    // With a lead: the gate reads the labels once the stages up to the label join have read everything.
+    const upToLabels = lagProbe(kafka, restGroups(config, 'labeler'));
     const waitFor = <T>(what: string, fn: () => Promise<T>) =>
       retryForever(fn, {
         shouldRetry: isRetriable,
@@ -85,7 +88,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         logger,
         replayLog,
         waitForTrainedChampion: championPoller(clickhouse),
-        waitForTraining: options.maxLeadDays ? trainingGate(clickhouse, options.maxLeadDays) : undefined,
+        waitForTraining: options.maxLeadDays
+          ? trainingGate(clickhouse, options.maxLeadDays, { pipelineIdle: upToLabels.idle })
+          : undefined,
         progress: options.quiet ? undefined : createProgress('replay', planned.events),
         stations,
       });
@@ -96,6 +101,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       return 1;
     } finally {
       await replayLog?.close();
+      await upToLabels.close().catch(() => undefined);
       await producer.disconnect().catch(() => undefined);
       await clickhouse.close();
     }

@@ -1,65 +1,115 @@
-/** What the weekly training runs recorded: where the schedule resumes, and how fresh the models were. */
+/**
+ * What the training runs recorded: where the weekly schedule resumes, which commands ran, how far the
+ * retraining has got against the labels (the replay's training gate), and the runs themselves (the
+ * demo's and bench:prequential's weekly figures). A command's run (command_id set) is outside the weekly
+ * schedule: it never moves where the schedule resumes nor how far the weekly retraining has got.
+ */
 import type { SqlRunner } from '../client.ts';
+import { quoteDate, quoteString } from '../sql.ts';
 
-/** The boundary Monday of the newest recorded run; null before the first. */
+/** The boundary Monday of the newest recorded weekly run; null before the first. */
 export async function lastTrainedWeek(runner: SqlRunner): Promise<string | null> {
   const [row] = await runner.rows<{ week: string; n: string }>(
-    `SELECT toString(max(week)) AS week, count() AS n FROM training_runs`,
+    `SELECT toString(max(week)) AS week, count() AS n FROM training_runs WHERE command_id = ''`,
   );
   return row && Number(row.n) > 0 ? row.week : null;
+}
+
+/** Whether a run of this command id is recorded (a command runs once, whatever redelivers it). */
+export async function commandRan(runner: SqlRunner, commandId: string): Promise<boolean> {
+  const [row] = await runner.rows<{ n: string }>(
+    `SELECT count() AS n FROM training_runs WHERE command_id = ${quoteString(commandId)}`,
+  );
+  return Number(row?.n ?? 0) > 0;
 }
 
 export interface TrainingProgress {
   /** Latest prediction date in the store. */
   predicted: string;
-  /** Earliest and latest labeled dates, and how many labels. */
-  labeledFrom: string;
-  labeledUntil: string;
+  /** How many labels. */
   labels: number;
-  /** Latest data end of a recorded training run, and how many runs. */
+  /**
+   * The data end of the newest weekly run the labels in the store make due (the trainer closes a week on
+   * the first label dated BOUNDARY_GRACE_DAYS into a later week, and weeks without labels are no runs);
+   * null while no week is closed.
+   */
+  reachableUntil: string | null;
+  /** Latest data end of a recorded weekly run, and how many weekly runs. */
   trainedUntil: string;
   runs: number;
 }
 
-/** Where predictions, labels and training runs have got to (the replay's training gate polls it). */
-export async function trainingProgress(runner: SqlRunner): Promise<TrainingProgress> {
-  const [row] = await runner.rows<Record<string, string>>(`SELECT
+/**
+ * Where predictions, labels and weekly training runs have got to (the replay's training gate polls it).
+ * `graceDays` is the trainer's BOUNDARY_GRACE_DAYS (passed in: lib does not import the consumers).
+ */
+export async function trainingProgress(runner: SqlRunner, graceDays: number): Promise<TrainingProgress> {
+  const [[row], weeks] = await Promise.all([
+    runner.rows<Record<string, string>>(`SELECT
   (SELECT toString(max(date)) FROM predictions) AS predicted,
-  (SELECT toString(min(date)) FROM labeled_examples) AS labeled_from,
-  (SELECT toString(max(date)) FROM labeled_examples) AS labeled_until,
   (SELECT count() FROM labeled_examples) AS labels,
-  (SELECT toString(max(data_until)) FROM training_runs) AS trained_until,
-  (SELECT count() FROM training_runs) AS runs`);
+  (SELECT toString(max(data_until)) FROM training_runs WHERE command_id = '') AS trained_until,
+  (SELECT count() FROM training_runs WHERE command_id = '') AS runs`),
+    // The trainer's two newest weeks: the one it is in, and the newest it can have closed.
+    runner.rows<{ w: string }>(
+      `SELECT toString(w) AS w FROM (SELECT DISTINCT toMonday(date - ${Math.trunc(graceDays)}) AS w FROM labeled_examples) ORDER BY w DESC LIMIT 2`,
+    ),
+  ]);
+  const closed = weeks[1]?.w;
   return {
     predicted: row!.predicted!,
-    labeledFrom: row!.labeled_from!,
-    labeledUntil: row!.labeled_until!,
     labels: Number(row!.labels),
+    reachableUntil: closed === undefined ? null : sundayAfter(closed),
     trainedUntil: row!.trained_until!,
     runs: Number(row!.runs),
   };
 }
 
-export interface StalenessSummary {
-  runs: number;
-  skipped: number;
-  coalesced: number;
-  p50: number;
-  max: number;
+function sundayAfter(monday: string): string {
+  const d = new Date(`${monday}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 6);
+  return d.toISOString().slice(0, 10);
 }
 
-/** Runs, skipped runs, weeks covered, and the median and largest staleness (days) of the runs. */
-export async function stalenessSummary(runner: SqlRunner): Promise<StalenessSummary> {
-  const [row] = await runner.rows<Record<string, string | number>>(
-    `SELECT count() AS runs, countIf(winner = '') AS skipped, sum(coalesced_weeks) AS coalesced,
-       quantile(0.5)(staleness_days) AS p50, max(staleness_days) AS max
-     FROM training_runs FINAL WHERE staleness_days >= 0`,
+/** One recorded run, as the weekly figures read it. */
+export interface TrainingRunFacts {
+  runId: string;
+  week: string;
+  dataUntil: string;
+  coalescedWeeks: number;
+  /** -1: no champion trained yet when the run started. */
+  stalenessDays: number;
+  seconds: number;
+  /** A model was trained (not skipped for want of rows). */
+  trained: boolean;
+  promoted: boolean;
+  commandId: string;
+}
+
+export async function trainingRuns(runner: SqlRunner): Promise<TrainingRunFacts[]> {
+  const rows = await runner.rows<Record<string, string | number>>(
+    `SELECT run_id, toString(week) AS week, toString(data_until) AS data_until, coalesced_weeks,
+       staleness_days, seconds, winner != '' AS trained, promoted, command_id
+     FROM training_runs FINAL ORDER BY week, run_id`,
   );
-  return {
-    runs: Number(row?.runs ?? 0),
-    skipped: Number(row?.skipped ?? 0),
-    coalesced: Number(row?.coalesced ?? 0),
-    p50: Number(row?.p50),
-    max: Number(row?.max),
-  };
+  return rows.map((r) => ({
+    runId: String(r.run_id),
+    week: String(r.week),
+    dataUntil: String(r.data_until),
+    coalescedWeeks: Number(r.coalesced_weeks),
+    stalenessDays: Number(r.staleness_days),
+    seconds: Number(r.seconds),
+    trained: Number(r.trained) === 1,
+    promoted: Number(r.promoted) === 1,
+    commandId: String(r.command_id),
+  }));
+}
+
+/** The event-time weeks (Mondays) with at least one prediction, from `from` on. */
+export async function predictedWeeks(runner: SqlRunner, from?: string): Promise<string[]> {
+  const where = from === undefined ? '' : `WHERE date >= ${quoteDate(from)}`;
+  const rows = await runner.rows<{ w: string }>(
+    `SELECT toString(w) AS w FROM (SELECT DISTINCT toMonday(date) AS w FROM predictions ${where}) ORDER BY w`,
+  );
+  return rows.map((r) => r.w);
 }

@@ -36,6 +36,10 @@ describe('training run rows', () => {
       reasons: JSON.stringify(['gbdt beats the champion']),
       staleness_days: 7,
       coalesced_weeks: 1,
+      requested_by: 'schedule',
+      command_id: '',
+      request_reason: '',
+      seconds: 0.4,
       started_at: 1_700_000_000,
       finished_at: 1_700_000_000,
       ver: 1_700_000_000_400_000,
@@ -63,6 +67,38 @@ describe('training run rows', () => {
       promoted: 0,
       reasons: '120 training rows < 2000',
       staleness_days: -1,
+    });
+  });
+
+  it("records a command's run under the command id, with who asked and why", () => {
+    const row = trainingRunRow(
+      {
+        ...due,
+        coalescedWeeks: 0,
+        dataUntil: '2016-02-24',
+        command: { id: 'drift:inc-1', reason: 'pressure shift at Sydney', requestedBy: 'drift' },
+      },
+      {
+        status: 'skipped',
+        reason: 'no labeled rows yet',
+        records: [],
+        decision: null,
+        winnerVersion: null,
+        trainRows: 0,
+        validationRows: 0,
+        trainStart: null,
+      },
+      0,
+      2500,
+    );
+    expect(row).toMatchObject({
+      run_id: 'command-drift:inc-1',
+      data_until: '2016-02-24',
+      coalesced_weeks: 0,
+      requested_by: 'drift',
+      command_id: 'drift:inc-1',
+      request_reason: 'pressure shift at Sydney',
+      seconds: 2.5,
     });
   });
 });

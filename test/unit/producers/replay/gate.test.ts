@@ -1,98 +1,82 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlRunner } from '../../../../lib/platform/clickhouse/client.ts';
-import { trainingGate } from '../../../../producers/replay/gate.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
+import { canNeedWait, gateVerdict, type GateFacts } from '../../../../producers/replay/gate.ts';
 
-interface Store {
-  predicted: string;
-  labeledFrom: string;
-  labeledUntil: string;
-  labels: number;
-  until: string | null;
-}
+/** A deployment whose pipeline has predicted and labeled everything sent up to 2010-01-30. */
+const atRest: GateFacts = {
+  predicted: '2010-01-30',
+  pipelineIdle: true,
+  reachableUntil: '2010-01-24',
+  trainedUntil: '2010-01-17',
+};
 
-/** The gate reads a few figures of the deployment's tables; this runner serves them from a variable. */
-function runner(s: Store): SqlRunner {
-  return {
-    command: async () => undefined,
-    rows: async <T>() =>
-      [
-        {
-          predicted: s.predicted,
-          labeled_from: s.labeledFrom,
-          labeled_until: s.labeledUntil,
-          labels: String(s.labels),
-          trained_until: s.until ?? '1970-01-01',
-          runs: s.until === null ? '0' : '1',
-        },
-      ] as T[],
-  };
-}
-
-const noop = async () => undefined;
-
-describe('trainingGate', () => {
-  it('holds the replay to the lead once the labels allow a run, after flushing', async () => {
-    const store: Store = {
-      predicted: '2010-01-30',
-      labeledFrom: '2010-01-01',
-      labeledUntil: '2010-01-29',
-      labels: 100,
-      until: null,
-    };
-    const gate = trainingGate(runner(store), 14, { intervalMs: 1 });
-    await gate('2010-01-01', null, noop);
-    let flushed = 0;
-    // 2010-01-31 needs a run on data up to 2010-01-17; the labels allow runs up to the 2010-01-25 boundary.
-    const waiting = gate('2010-01-31', '2010-01-30', async () => {
-      flushed++;
-    });
-    await new Promise((r) => setTimeout(r, 20));
-    expect(flushed).toBe(1);
-    store.until = '2010-01-17';
-    await waiting;
+describe('gateVerdict (lead 7 days)', () => {
+  it('lets a day go once the weekly runs have the data up to a week before it', () => {
+    expect(gateVerdict('2010-01-17', '2010-01-23', atRest)).toBe('go');
+    expect(gateVerdict('2010-01-10', '2010-01-16', atRest)).toBe('go');
   });
 
-  it('waits for the pipeline to predict what was sent before judging the labels', async () => {
-    const store: Store = {
-      predicted: '2010-01-10',
-      labeledFrom: '2010-01-01',
-      labeledUntil: '2010-01-09',
-      labels: 40,
-      until: null,
-    };
-    const gate = trainingGate(runner(store), 14, { intervalMs: 1 });
-    let done = false;
-    const waiting = gate('2010-01-31', '2010-01-30', noop).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 20));
-    expect(done).toBe(false);
-    store.predicted = '2010-01-30';
-    store.labeledUntil = '2010-01-29';
-    store.until = '2010-01-17';
-    await waiting;
+  it('holds the replay until the run the labels make due is recorded', () => {
+    // 2010-01-31 needs data up to 2010-01-24; the labels allow the run of the week ending 2010-01-24.
+    expect(gateVerdict('2010-01-24', '2010-01-30', atRest)).toBe('wait-training');
+    expect(gateVerdict('2010-01-24', '2010-01-30', { ...atRest, trainedUntil: '2010-01-24' })).toBe('go');
   });
 
-  it('does not wait for a run the labels cannot produce: a hole in the data', async () => {
-    // No April 2011 in the file: after March 31 the next day sent is May 1, which has no label yet.
-    const store: Store = {
+  it('waits for the pipeline before judging from the labels', () => {
+    expect(gateVerdict('2010-01-24', '2010-01-30', { ...atRest, predicted: '2010-01-29' })).toBe(
+      'wait-pipeline',
+    );
+    // The label join still reading: the labels in the store are not all there is.
+    expect(gateVerdict('2010-01-24', '2010-01-30', { ...atRest, pipelineIdle: false })).toBe('wait-pipeline');
+    // Already trained far enough: no need to look at the pipeline.
+    expect(
+      gateVerdict('2010-01-17', '2010-01-30', { ...atRest, pipelineIdle: false, predicted: '2010-01-01' }),
+    ).toBe('go');
+  });
+
+  it('does not wait for a run the labels cannot produce: a hole in the data', () => {
+    // No April 2011: after March 31 the next day sent is May 1; the newest closable week ends 2011-03-27.
+    const hole: GateFacts = {
       predicted: '2011-05-01',
-      labeledFrom: '2009-01-01',
-      labeledUntil: '2011-03-30',
-      labels: 9e4,
-      until: '2011-03-27',
+      pipelineIdle: true,
+      reachableUntil: '2011-03-27',
+      trainedUntil: '2011-03-27',
     };
-    const gate = trainingGate(runner(store), 14, { intervalMs: 1, timeoutMs: 50 });
-    await expect(gate('2011-05-02', '2011-05-01', noop)).resolves.toBeUndefined();
+    expect(gateVerdict('2011-04-25', '2011-05-01', hole)).toBe('go');
+    expect(gateVerdict('2011-04-25', '2011-05-01', { ...hole, trainedUntil: '2011-03-20' })).toBe(
+      'wait-training',
+    );
   });
 
-  it('fails loudly when the retraining never catches up', async () => {
-    const store: Store = {
-      predicted: '2010-03-01',
-      labeledFrom: '2010-01-01',
-      labeledUntil: '2010-02-28',
-      labels: 300,
-      until: '2010-01-03',
+  it('goes on before any week is closed, and waits for the first run once one is', () => {
+    const fresh: GateFacts = {
+      predicted: '2007-11-05',
+      pipelineIdle: true,
+      reachableUntil: null,
+      trainedUntil: null,
     };
-    const gate = trainingGate(runner(store), 14, { intervalMs: 1, timeoutMs: 20 });
-    await expect(gate('2010-03-02', '2010-03-01', noop)).rejects.toThrow(/did not reach/);
+    expect(gateVerdict('2007-10-30', '2007-11-05', fresh)).toBe('go');
+    expect(
+      gateVerdict('2007-11-06', '2007-11-12', {
+        ...fresh,
+        predicted: '2007-11-12',
+        reachableUntil: '2007-11-11',
+      }),
+    ).toBe('wait-training');
+  });
+});
+
+describe('canNeedWait (lead 7 days, grace 2)', () => {
+  it('asks the store once a week: only once the run a day needs can have been started', () => {
+    // Week of Monday 2010-01-04. Day 2010-01-10 needs the run of boundary 2010-01-04 (data to 01-03),
+    // which the trainer starts on a label dated 01-06, there once 01-07 was sent.
+    expect(canNeedWait('2010-01-10', '2010-01-09', 7, 2)).toBe(true);
+    expect(canNeedWait('2010-01-07', '2010-01-06', 7, 2)).toBe(false);
+    // 2010-01-11 .. 2010-01-14 need the run of 2010-01-11, not startable before 01-14 was sent.
+    for (const d of ['2010-01-11', '2010-01-12', '2010-01-13', '2010-01-14'])
+      expect(canNeedWait(d, addDays(d, -1), 7, 2)).toBe(false);
+    expect(canNeedWait('2010-01-15', '2010-01-14', 7, 2)).toBe(true);
+    // After a hole in the replay (nothing sent for weeks), the first day can need a run again.
+    expect(canNeedWait('2011-05-01', '2011-03-31', 7, 2)).toBe(false);
   });
 });
