@@ -55,6 +55,7 @@ import { createModelService } from './services/models.ts';
 import { createPipelineService } from './services/pipeline.ts';
 import { createPredictService } from './services/predict.ts';
 import { registerApiMetrics } from './services/prometheus.ts';
+import { createTrackedCache } from './services/tracked-cache.ts';
 import { createReadinessService, schemaRegistryProbe } from './services/readiness.ts';
 import { RequestValidationError, zodValidatorCompiler } from './validation.ts';
 
@@ -218,10 +219,13 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     });
   }
 
+  // The hot reads (latest forecasts, station windows) from memory, invalidated by Redis.
+  const cache = createTrackedCache(deps.redis, { logger: log });
   app.addHook('onClose', async () => {
     // The champion source may read ClickHouse while it stops: close it before the clients.
     await deps.champions.close();
     await Promise.allSettled([
+      cache.close(),
       dlq?.close(),
       admin?.then((a) => a.disconnect()),
       deps.kafka?.producer.disconnect(),
@@ -324,7 +328,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
 
   const defaults = deps.eventTime && deps.stations ? undefined : loadConfig({});
   const stations = deps.stations ?? loadStationRegistry(defaults!.openMeteo.stationsFile);
-  const forecasts = createForecastService(deps.redis, stations);
+  const forecasts = createForecastService(deps.redis, stations, cache);
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
@@ -332,6 +336,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     clock,
     eventTime: deps.eventTime ?? defaults!.eventTime,
     stations,
+    cache,
   });
   await app.register(healthRoutes, {
     readiness: createReadinessService({

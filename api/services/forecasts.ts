@@ -1,12 +1,13 @@
 /**
- * The latest forecasts the predictor keeps in Redis. Reads only: one GET per forecast served, one MGET for
- * the station list.
+ * The latest forecasts the predictor keeps in Redis. Reads only: a forecast from memory while Redis has not
+ * said it changed (tracked-cache.ts), one MGET for the station list.
  */
 import { FEATURE_SET_VERSION } from '../../lib/domain/features/index.ts';
 import type { StationRegistry } from '../../lib/domain/stations.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { STATE_KEYS, type LatestForecast } from '../../lib/domain/state-keys.ts';
 import type { LocationsBody } from '../schemas.ts';
+import type { TrackedCache } from './tracked-cache.ts';
 
 export interface ForecastService {
   /** The stations served. */
@@ -46,14 +47,18 @@ function dateField(text: string | null, field: 'date' | 'forecastFor' | 'lastDat
  * `/locations` lists exactly the stations `/predict` serves: every station of `registry`, and only those
  * (a name that is not a station, `sydney` included, has no forecast to serve).
  */
-export function createForecastService(redis: RedisHandle, registry: StationRegistry): ForecastService {
+export function createForecastService(
+  redis: RedisHandle,
+  registry: StationRegistry,
+  cache: Pick<TrackedCache, 'get'> = { get: (key) => redis.client.get(key) },
+): ForecastService {
   const stations = registry.names;
   const latestKeys = stations.map((s) => redis.key(...STATE_KEYS.latest(s)));
   const stationKeys = stations.map((s) => redis.key(...STATE_KEYS.station(s)));
   return {
     stations: registry,
     latestJson: async (location) =>
-      registry.has(location) ? redis.client.get(redis.key(...STATE_KEYS.latest(location))) : null,
+      registry.has(location) ? cache.get(redis.key(...STATE_KEYS.latest(location))) : null,
     atThreshold(json, threshold) {
       const forecast = JSON.parse(json) as LatestForecast;
       return { ...forecast, threshold, decision: forecast.probability >= threshold };
