@@ -56,6 +56,7 @@ import { createPipelineService } from './services/pipeline.ts';
 import { createPredictService } from './services/predict.ts';
 import { registerApiMetrics } from './services/prometheus.ts';
 import { createTrackedCache } from './services/tracked-cache.ts';
+import { createResultCache } from './services/result-cache.ts';
 import { createReadinessService, schemaRegistryProbe } from './services/readiness.ts';
 import { RequestValidationError, zodValidatorCompiler } from './validation.ts';
 
@@ -355,9 +356,12 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   });
   await app.register(predictRoutes, { forecasts, predictions });
   await app.register(locationRoutes, { forecasts });
-  await app.register(analyticsRoutes, {
-    analytics: createAnalyticsService(deps.clickhouse, deps.decisionThreshold),
-  });
+  const analytics = createAnalyticsService(
+    deps.clickhouse,
+    deps.decisionThreshold,
+    createResultCache(deps.clickhouse, { clock }),
+  );
+  await app.register(analyticsRoutes, { analytics });
   await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions) });
   await app.register(operationsRoutes, { pipeline, registry: metrics.registry });
   await app.register(adminRoutes, {
@@ -375,6 +379,17 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     rateLimitPerMinute: settings.adminRateLimitPerMinute,
   });
   await app.register(dashboardRoutes);
+  // What the dashboard's first view asks for, computed while the server starts (its slowest answers: the
+  // quality reports join every prediction with its actual; the pipeline view waits on Kafka's admin).
+  // Failures are the routes' to report, when asked.
+  app.addHook('onReady', async () => {
+    const warm = [
+      analytics.quality({ groupBy: 'location', threshold: deps.decisionThreshold }),
+      analytics.quality({ groupBy: 'season', threshold: deps.decisionThreshold }),
+      pipeline?.health(),
+    ];
+    for (const w of warm) w?.catch(() => undefined);
+  });
   app.get(
     '/openapi.json',
     { schema: { summary: 'The OpenAPI document of this API', tags: ['operations'] } },

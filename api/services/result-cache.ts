@@ -1,0 +1,71 @@
+/**
+ * Answers of the analytics routes (quality, drift, history), kept while the data under them is unchanged.
+ * A quality report joins every prediction with its actual, three times over: a second or more on a busy
+ * machine, for numbers that change only when a row is written. The data's version is read from ClickHouse's
+ * own bookkeeping (the active parts of the database: rows, parts and the highest block number, which every
+ * insert raises and every merge changes), a query that reads no table data; it is read at most once per
+ * `versionTtlMs`, so an answer is at most that much older than the data. Identical requests in flight
+ * share one computation.
+ */
+import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
+
+export interface ResultCache {
+  /** The value of `key` at the data's current version: cached, or computed (once, for every caller). */
+  get<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  stats(): { hits: number; misses: number; entries: number };
+}
+
+/** Every active part of the connection's database: any insert or merge changes this text. */
+export const DATA_VERSION_SQL = `SELECT concat(toString(count()), '/', toString(sum(rows)), '/',
+  toString(sum(max_block_number)), '/', toString(max(modification_time))) AS version
+FROM system.parts WHERE database = currentDatabase() AND active`;
+
+export function createResultCache(
+  clickhouse: SqlRunner,
+  options: { versionTtlMs?: number; maxEntries?: number; clock?: () => number } = {},
+): ResultCache {
+  const versionTtlMs = options.versionTtlMs ?? 1_000;
+  const maxEntries = options.maxEntries ?? 500;
+  const clock = options.clock ?? Date.now;
+  const entries = new Map<string, { version: string; value: Promise<unknown> }>();
+  const counts = { hits: 0, misses: 0 };
+  let version: { at: number; value: Promise<string> } | null = null;
+
+  const currentVersion = (): Promise<string> => {
+    const now = clock();
+    if (version === null || now - version.at >= versionTtlMs) {
+      const value = clickhouse
+        .rows<{ version: string }>(DATA_VERSION_SQL)
+        .then((rows) => String(rows[0]?.version ?? ''));
+      const mine = { at: now, value };
+      version = mine;
+      value.catch(() => {
+        if (version === mine) version = null;
+      });
+    }
+    return version.value;
+  };
+
+  return {
+    async get<T>(key: string, compute: () => Promise<T>): Promise<T> {
+      const v = await currentVersion();
+      const entry = entries.get(key);
+      if (entry !== undefined && entry.version === v) {
+        counts.hits++;
+        return entry.value as Promise<T>;
+      }
+      counts.misses++;
+      // The version read before computing: a write during the computation leaves this entry behind it, so
+      // the next request computes again rather than keeping an answer that may predate the write.
+      const value = compute();
+      if (entries.size >= maxEntries) entries.clear();
+      const mine = { version: v, value };
+      entries.set(key, mine);
+      value.catch(() => {
+        if (entries.get(key) === mine) entries.delete(key);
+      });
+      return value;
+    },
+    stats: () => ({ ...counts, entries: entries.size }),
+  };
+}
