@@ -386,6 +386,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     const warm = [
       analytics.quality({ groupBy: 'location', threshold: deps.decisionThreshold }),
       analytics.quality({ groupBy: 'season', threshold: deps.decisionThreshold }),
+      analytics.drift({}),
       pipeline?.health(),
     ];
     for (const w of warm) w?.catch(() => undefined);

@@ -32,15 +32,25 @@ export function noForecastReason(location: string, stations: StationRegistry): s
   return stations.check(location)?.reason ?? `${location} is a station but has no forecast yet`;
 }
 
-/** The dates a stored value carries, without trusting more of it than that. */
-function dateField(text: string | null, field: 'date' | 'forecastFor' | 'lastDate'): string | null {
+/** A stored value's fields, without trusting more of it than that they are an object's. */
+function fieldsOf(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {
-    const value = (JSON.parse(text) as Record<string, unknown> | null)?.[field];
-    return typeof value === 'string' ? value : null;
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+function stringField(fields: Record<string, unknown> | null, field: string): string | null {
+  const value = fields?.[field];
+  return typeof value === 'string' ? value : null;
+}
+
+function numberField(fields: Record<string, unknown> | null, field: string): number | null {
+  const value = fields?.[field];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 /**
@@ -68,12 +78,13 @@ export function createForecastService(
       return {
         featureSetVersion: FEATURE_SET_VERSION,
         locations: stations.map((location, i) => {
-          const latest = values[i] ?? null;
+          const latest = fieldsOf(values[i] ?? null);
           return {
             location,
-            forecastDate: dateField(latest, 'date'),
-            forecastFor: dateField(latest, 'forecastFor'),
-            lastObservationDate: dateField(values[stations.length + i] ?? null, 'lastDate'),
+            forecastDate: stringField(latest, 'date'),
+            forecastFor: stringField(latest, 'forecastFor'),
+            threshold: numberField(latest, 'threshold'),
+            lastObservationDate: stringField(fieldsOf(values[stations.length + i] ?? null), 'lastDate'),
           };
         }),
       };

@@ -128,16 +128,27 @@ describe('dashboard in Chromium', () => {
     const started = performance.now();
     await page.goto(`${base}/`);
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
-    const slowest = await page.evaluate(() =>
-      performance
-        .getEntriesByType('resource')
-        .map((e) => `${Math.round(e.duration)} ms ${new URL(e.name).pathname}${new URL(e.name).search}`)
-        .sort((a, b) => parseInt(b) - parseInt(a))
-        .slice(0, 3),
-    );
+    const timing = await page.evaluate(() => {
+      // Runs in the page (the DOM's Performance, which Node's types do not describe).
+      const navigation = (
+        performance.getEntriesByType as unknown as (type: string) => { domContentLoadedEventEnd: number }[]
+      )('navigation')[0]!;
+      return {
+        loaded: performance.getEntriesByName('rainstream-loaded')[0]?.startTime ?? NaN,
+        domContentLoaded: navigation.domContentLoadedEventEnd,
+        requests: performance
+          .getEntriesByType('resource')
+          .map(
+            (e) =>
+              `${Math.round(e.startTime)}+${Math.round(e.duration)} ms ${new URL(e.name).pathname}${new URL(e.name).search}`,
+          ),
+      };
+    });
     // Reported, not asserted: the machine is shared, a timing would make the test flaky.
     console.log(
-      `dashboard loaded in ${Math.round(performance.now() - started)} ms; slowest: ${slowest.join(', ')}`,
+      `dashboard loaded in ${Math.round(timing.loaded)} ms from navigation start (DOM ready at ` +
+        `${Math.round(timing.domContentLoaded)} ms; ${Math.round(performance.now() - started)} ms as the test ` +
+        `waited); requests (start+duration): ${timing.requests.join(', ')}`,
     );
     const options = await page.locator('#station option').allTextContents();
     expect(options.slice(0, 2).sort()).toEqual(STATIONS.slice().sort());
