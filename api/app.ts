@@ -356,13 +356,10 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   });
   await app.register(predictRoutes, { forecasts, predictions });
   await app.register(locationRoutes, { forecasts });
-  const analytics = createAnalyticsService(
-    deps.clickhouse,
-    deps.decisionThreshold,
-    createResultCache(deps.clickhouse, { clock }),
-  );
+  const results = createResultCache(deps.clickhouse);
+  const analytics = createAnalyticsService(deps.clickhouse, deps.decisionThreshold, results);
   await app.register(analyticsRoutes, { analytics });
-  await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions) });
+  await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions, results) });
   await app.register(operationsRoutes, { pipeline, registry: metrics.registry });
   await app.register(adminRoutes, {
     admin: deps.kafka

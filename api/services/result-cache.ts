@@ -3,9 +3,9 @@
  * A quality report joins every prediction with its actual, three times over: a second or more on a busy
  * machine, for numbers that change only when a row is written. The data's version is read from ClickHouse's
  * own bookkeeping (the active parts of the database: rows, parts and the highest block number, which every
- * insert raises and every merge changes), a query that reads no table data; it is read at most once per
- * `versionTtlMs`, so an answer is at most that much older than the data. Identical requests in flight
- * share one computation.
+ * insert raises and every merge changes), a query that reads no table data (a few milliseconds). It is
+ * read afresh for every request, so an answer never predates a write that completed before the request
+ * (a client that writes, then reads, sees its write). Identical requests in flight share one computation.
  */
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 
@@ -20,30 +20,14 @@ export const DATA_VERSION_SQL = `SELECT concat(toString(count()), '/', toString(
   toString(sum(max_block_number)), '/', toString(max(modification_time))) AS version
 FROM system.parts WHERE database = currentDatabase() AND active`;
 
-export function createResultCache(
-  clickhouse: SqlRunner,
-  options: { versionTtlMs?: number; maxEntries?: number; clock?: () => number } = {},
-): ResultCache {
-  const versionTtlMs = options.versionTtlMs ?? 1_000;
+export function createResultCache(clickhouse: SqlRunner, options: { maxEntries?: number } = {}): ResultCache {
   const maxEntries = options.maxEntries ?? 500;
-  const clock = options.clock ?? Date.now;
   const entries = new Map<string, { version: string; value: Promise<unknown> }>();
   const counts = { hits: 0, misses: 0 };
-  let version: { at: number; value: Promise<string> } | null = null;
 
-  const currentVersion = (): Promise<string> => {
-    const now = clock();
-    if (version === null || now - version.at >= versionTtlMs) {
-      const value = clickhouse
-        .rows<{ version: string }>(DATA_VERSION_SQL)
-        .then((rows) => String(rows[0]?.version ?? ''));
-      const mine = { at: now, value };
-      version = mine;
-      value.catch(() => {
-        if (version === mine) version = null;
-      });
-    }
-    return version.value;
+  const currentVersion = async (): Promise<string> => {
+    const rows = await clickhouse.rows<{ version: string }>(DATA_VERSION_SQL);
+    return String(rows[0]?.version ?? '');
   };
 
   return {

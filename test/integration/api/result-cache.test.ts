@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe('result cache', () => {
   it('reuses an answer until a row is written, and never keeps a failure', async () => {
-    const cache = createResultCache(ctx.clickhouse, { versionTtlMs: 0 });
+    const cache = createResultCache(ctx.clickhouse);
     let computed = 0;
     const count = () =>
       cache.get('count', async () => {
