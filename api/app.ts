@@ -55,6 +55,8 @@ import { createModelService } from './services/models.ts';
 import { createPipelineService } from './services/pipeline.ts';
 import { createPredictService } from './services/predict.ts';
 import { registerApiMetrics } from './services/prometheus.ts';
+import { createTrackedCache } from './services/tracked-cache.ts';
+import { createResultCache } from './services/result-cache.ts';
 import { createReadinessService, schemaRegistryProbe } from './services/readiness.ts';
 import { RequestValidationError, zodValidatorCompiler } from './validation.ts';
 
@@ -218,10 +220,13 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     });
   }
 
+  // The hot reads (latest forecasts, station windows) from memory, invalidated by Redis.
+  const cache = createTrackedCache(deps.redis, { logger: log });
   app.addHook('onClose', async () => {
     // The champion source may read ClickHouse while it stops: close it before the clients.
     await deps.champions.close();
     await Promise.allSettled([
+      cache.close(),
       dlq?.close(),
       admin?.then((a) => a.disconnect()),
       deps.kafka?.producer.disconnect(),
@@ -324,7 +329,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
 
   const defaults = deps.eventTime && deps.stations ? undefined : loadConfig({});
   const stations = deps.stations ?? loadStationRegistry(defaults!.openMeteo.stationsFile);
-  const forecasts = createForecastService(deps.redis, stations);
+  const forecasts = createForecastService(deps.redis, stations, cache);
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
@@ -332,6 +337,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     clock,
     eventTime: deps.eventTime ?? defaults!.eventTime,
     stations,
+    cache,
   });
   await app.register(healthRoutes, {
     readiness: createReadinessService({
@@ -350,10 +356,10 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   });
   await app.register(predictRoutes, { forecasts, predictions });
   await app.register(locationRoutes, { forecasts });
-  await app.register(analyticsRoutes, {
-    analytics: createAnalyticsService(deps.clickhouse, deps.decisionThreshold),
-  });
-  await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions) });
+  const results = createResultCache(deps.clickhouse);
+  const analytics = createAnalyticsService(deps.clickhouse, deps.decisionThreshold, results);
+  await app.register(analyticsRoutes, { analytics });
+  await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions, results) });
   await app.register(operationsRoutes, { pipeline, registry: metrics.registry });
   await app.register(adminRoutes, {
     admin: deps.kafka
@@ -370,6 +376,18 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     rateLimitPerMinute: settings.adminRateLimitPerMinute,
   });
   await app.register(dashboardRoutes);
+  // What the dashboard's first view asks for, computed while the server starts (its slowest answers: the
+  // quality reports join every prediction with its actual; the pipeline view waits on Kafka's admin).
+  // Failures are the routes' to report, when asked.
+  app.addHook('onReady', async () => {
+    const warm = [
+      analytics.quality({ groupBy: 'location', threshold: deps.decisionThreshold }),
+      analytics.quality({ groupBy: 'season', threshold: deps.decisionThreshold }),
+      analytics.drift({}),
+      pipeline?.health(),
+    ];
+    for (const w of warm) w?.catch(() => undefined);
+  });
   app.get(
     '/openapi.json',
     { schema: { summary: 'The OpenAPI document of this API', tags: ['operations'] } },

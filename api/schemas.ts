@@ -246,6 +246,7 @@ export const locationsSchema = z.object({
       location: z.string(),
       forecastDate: z.string().nullable().describe('date of the observation behind the latest forecast'),
       forecastFor: z.string().nullable(),
+      threshold: z.number().nullable().describe('decision threshold the latest forecast was made with'),
       lastObservationDate: z.string().nullable().describe('latest day in the station history'),
     }),
   ),

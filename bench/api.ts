@@ -1,8 +1,10 @@
 /**
  * npm run bench:api — serving throughput (BENCH.md): autocannon (-c 50 -d 8) against
  *   - a bare Fastify route returning {ok:true}, the anchor;
- *   - `GET /predict?location=…` over the 49 stations (one Redis GET, the stored JSON passed through);
- *   - `POST /predict` with each station's next-day observation (one Redis GET, features, a 300-tree GBDT);
+ *   - `GET /predict?location=…` over the 49 stations (the stored JSON passed through, from the API's cache
+ *     of Redis reads, which Redis invalidates: api/services/tracked-cache.ts);
+ *   - `POST /predict` with each station's next-day observation (the station's window from that cache,
+ *     features, a 300-tree GBDT);
  * in the same run (the bare route before and after the API, averaged), each server in a child process
  * started the same way (same Node, flags, Fastify options, logger), autocannon in this process.
  *
@@ -15,6 +17,8 @@
  * stderr, summary line last.
  *
  * The same file is the child: `node bench/api.ts --child bare|api <model-file>`, its deployment in its env.
+ * `BENCH_CHILD_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` passes Node flags to the servers (profiling).
+ * `bare_p99_ms` is the anchor's p99 in the same run: on a shared machine the tail is mostly the machine's.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -220,7 +224,7 @@ interface Server {
 
 function startChild(kind: ChildKind, env: Record<string, string>, modelFile: string): Promise<Server> {
   const child = fork(fileURLToPath(import.meta.url), ['--child', kind, modelFile], {
-    execArgv: [],
+    execArgv: process.env.BENCH_CHILD_ARGS?.split(' ').filter((a) => a !== '') ?? [],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -435,6 +439,7 @@ async function runParent(): Promise<void> {
       get_rps: clean(get) ? Math.round(get!.rps) : null,
       get_ratio: ratio(get),
       get_p99_ms: clean(get) ? get!.p99 : null,
+      bare_p99_ms: clean(bareBefore) && clean(bareAfter) ? (bareBefore!.p99 + bareAfter!.p99) / 2 : null,
       post_rps: clean(post) ? Math.round(post!.rps) : null,
       post_ratio: ratio(post),
       post_p99_ms: clean(post) ? post!.p99 : null,

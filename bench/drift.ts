@@ -40,7 +40,7 @@ import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts'
 import { DriftTopology } from '../consumers/drift/topology.ts';
 import { INSTRUMENTS } from '../consumers/drift/reference.ts';
 import type { WeekOutput } from '../consumers/drift/step.ts';
-import { psi } from '../lib/ml/reference.ts';
+import { calibrated, expectedOutcome, psi } from '../lib/ml/reference.ts';
 import { benchDeployment } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
 import {
@@ -373,6 +373,86 @@ function anchorAlerts(obs: readonly Observation[]): { checks: number; alerts: nu
   return { checks, alerts };
 }
 
+// ---- how close a weekly estimate can come ------------------------------------------------------------
+/** erf, Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7). */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
+/**
+ * The weekly estimate's error (estimated minus realized accuracy), split in two on the clean weeks' labeled
+ * rows: the sampling part (each day's outcome a coin with the calibrated probability: what CBPE assumes)
+ * and a week-level part shared by every station (weather systems span stations: a week wetter than the
+ * probabilities said is wrong everywhere at once). The shared part is the covariance of the errors of two
+ * random halves of the stations, over weeks. Both together bound the share of weeks within 0.03 that any
+ * estimate from the probabilities alone can expect, if the error is normal.
+ */
+function estimateErrorParts(obs: readonly Observation[]) {
+  const slice = obs.filter((o) => o.date >= FROM && o.date <= TO);
+  const { labeled } = servedStream(slice, champion);
+  const ref = champion.reference;
+  const t = ref.performance.threshold;
+  const byWeek = new Map<string, { station: string; q: number; right: number }[]>();
+  for (const l of labeled) {
+    if (l.date < COUNT_FROM || l.date > TO) continue;
+    const c = calibrated(ref.performance.calibration, l.probability, ref.options.calibrationPrior);
+    const week = mondayOf(l.date);
+    let rows = byWeek.get(week);
+    if (!rows) byWeek.set(week, (rows = []));
+    rows.push({
+      station: l.location,
+      q: expectedOutcome(l.probability, c, t).correct,
+      right: l.probability >= t === l.label ? 1 : 0,
+    });
+  }
+  const weeks = [...byWeek.values()].filter((r) => r.length >= 50);
+  const error = (rows: readonly { q: number; right: number }[]) =>
+    rows.reduce((s, r) => s + r.q - r.right, 0) / rows.length;
+  let sampling = 0;
+  for (const rows of weeks) sampling += rows.reduce((s, r) => s + r.q * (1 - r.q), 0) / rows.length ** 2;
+  sampling /= weeks.length;
+  // Seeded halves (mulberry32), averaged over splits.
+  let seed = 7;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  const stations = [...new Set(weeks.flat().map((r) => r.station))];
+  let shared = 0;
+  const SPLITS = 20;
+  for (let k = 0; k < SPLITS; k++) {
+    const half = new Set(stations.filter(() => random() < 0.5));
+    const a: number[] = [];
+    const b: number[] = [];
+    for (const rows of weeks) {
+      const ra = rows.filter((r) => half.has(r.station));
+      const rb = rows.filter((r) => !half.has(r.station));
+      if (ra.length === 0 || rb.length === 0) continue;
+      a.push(error(ra));
+      b.push(error(rb));
+    }
+    const ma = a.reduce((s, x) => s + x, 0) / a.length;
+    const mb = b.reduce((s, x) => s + x, 0) / b.length;
+    shared += a.reduce((s, x, i) => s + (x - ma) * (b[i]! - mb), 0) / (a.length - 1);
+  }
+  shared = Math.max(0, shared / SPLITS);
+  const sd = Math.sqrt(shared + sampling);
+  return {
+    sharedSd: Math.sqrt(shared),
+    samplingSd: Math.sqrt(sampling),
+    bound: erf(0.03 / (sd * Math.SQRT2)),
+  };
+}
+const errorParts = estimateErrorParts(observations);
+
 // ---- report ---------------------------------------------------------------------------------------
 const perKind = (list: readonly { kind: string; station: string }[]) => {
   const out: Record<string, number> = {};
@@ -488,6 +568,11 @@ console.log(
   ),
 );
 console.log(
+  `the error's parts: sampling sd ${fmt(errorParts.samplingSd, 4)} (what CBPE assumes), week-level sd shared ` +
+    `by the stations ${fmt(errorParts.sharedSd, 4)} (from random halves of the stations); together they let ` +
+    `an estimate from the probabilities expect ${fmt(errorParts.bound, 3)} of weeks within 0.03`,
+);
+console.log(
   `\nanchor: the first drift stage's rule (PSI > 0.2 per feature per pooled week, all-year deciles) on the same clean weeks: ${anchor.alerts} of ${anchor.checks} checks alerted (${fmt((100 * anchor.alerts) / anchor.checks, 1)} %)`,
 );
 const wallS = (performance.now() - started) / 1000;
@@ -503,6 +588,9 @@ console.log(
       detected.length === FAULTS.length ? Math.max(...detected.map((d) => d.weeks!)) : undefined,
     estimate_within_003_share: share,
     estimate_mean_abs_error: meanAbs,
+    estimate_sampling_sd: errorParts.samplingSd,
+    estimate_week_shared_sd: errorParts.sharedSd,
+    estimate_within_003_bound: errorParts.bound,
     faulted_extra_incidents: extra.length,
     sweep_detected_share: SWEEP
       ? sweep.reduce((s, e) => s + e.detected, 0) / sweep.reduce((s, e) => s + e.tested, 0)

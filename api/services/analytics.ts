@@ -13,6 +13,7 @@ import { prequentialScores } from '../../lib/platform/clickhouse/queries/quality
 import { qualityReport } from '../../lib/platform/clickhouse/queries/quality-report.ts';
 import { addDays } from '../../lib/domain/time.ts';
 import { ApiError } from '../errors.ts';
+import type { ResultCache } from './result-cache.ts';
 import type {
   DriftBody,
   DriftQuery,
@@ -50,56 +51,78 @@ function daysBetween(from: string, to: string): number {
   return (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000;
 }
 
-export function createAnalyticsService(clickhouse: SqlRunner, decisionThreshold: number): AnalyticsService {
+function checkSpan(from: string, to: string): void {
+  if (daysBetween(from, to) >= MAX_HISTORY_DAYS) {
+    throw new ApiError(400, 'VALIDATION', `must be less than ${MAX_HISTORY_DAYS} days after from`, {
+      field: 'to',
+    });
+  }
+}
+
+/** Computes every time: for callers without a cache. */
+export const NO_CACHE: Pick<ResultCache, 'get'> = { get: (_key, compute) => compute() };
+
+export function createAnalyticsService(
+  clickhouse: SqlRunner,
+  decisionThreshold: number,
+  cache: Pick<ResultCache, 'get'> = NO_CACHE,
+): AnalyticsService {
+  // Keys are the parsed queries: their fields come in the schema's order, so equal queries are equal text.
+  const cached = <T>(route: string, query: object, compute: () => Promise<T>) =>
+    cache.get(`${route} ${JSON.stringify(query)}`, compute);
+  const qualityBody = async (query: QualityQuery, threshold: number): Promise<QualityBody> => {
+    const rows = await qualityReport(
+      clickhouse,
+      query.groupBy,
+      { from: query.from, to: query.to, location: query.location, modelVersion: query.model },
+      threshold,
+    );
+    return {
+      groupBy: query.groupBy,
+      from: query.from ?? null,
+      to: query.to ?? null,
+      threshold,
+      rows: rows.map((r) => ({
+        ...r,
+        accuracy: finite(r.accuracy),
+        precision: finite(r.precision),
+        recall: finite(r.recall),
+        f1: finite(r.f1),
+        rocAuc: finite(r.rocAuc),
+        prAuc: finite(r.prAuc),
+      })),
+    };
+  };
   return {
     async predictions(query) {
       orderedRange(query.from, query.to);
-      const to = query.to ?? (await latestPredictionDate(clickhouse, query.location));
-      if (to === null) return { location: query.location, from: '', to: '', points: [] };
-      const from = query.from ?? addDays(to, -(DEFAULT_HISTORY_DAYS - 1));
-      if (daysBetween(from, to) >= MAX_HISTORY_DAYS) {
-        throw new ApiError(400, 'VALIDATION', `must be less than ${MAX_HISTORY_DAYS} days after from`, {
-          field: 'to',
-        });
-      }
-      const points = await predictionHistory(clickhouse, query.location, from, to);
-      return { location: query.location, from, to, points };
+      if (query.from !== undefined && query.to !== undefined) checkSpan(query.from, query.to);
+      return cached('predictions', query, async () => {
+        const to = query.to ?? (await latestPredictionDate(clickhouse, query.location));
+        if (to === null) return { location: query.location, from: '', to: '', points: [] };
+        const from = query.from ?? addDays(to, -(DEFAULT_HISTORY_DAYS - 1));
+        checkSpan(from, to);
+        const points = await predictionHistory(clickhouse, query.location, from, to);
+        return { location: query.location, from, to, points };
+      });
     },
 
     async quality(query) {
       orderedRange(query.from, query.to);
       const threshold = query.threshold ?? decisionThreshold;
-      const rows = await qualityReport(
-        clickhouse,
-        query.groupBy,
-        { from: query.from, to: query.to, location: query.location, modelVersion: query.model },
-        threshold,
-      );
-      return {
-        groupBy: query.groupBy,
-        from: query.from ?? null,
-        to: query.to ?? null,
-        threshold,
-        rows: rows.map((r) => ({
-          ...r,
-          accuracy: finite(r.accuracy),
-          precision: finite(r.precision),
-          recall: finite(r.recall),
-          f1: finite(r.f1),
-          rocAuc: finite(r.rocAuc),
-          prAuc: finite(r.prAuc),
-        })),
-      };
+      return cached('quality', { ...query, threshold }, () => qualityBody(query, threshold));
     },
 
     async drift(query) {
       orderedRange(query.from, query.to);
       const range = { from: query.from, to: query.to };
-      const [incidents, weeks] = await Promise.all([
-        driftIncidents(clickhouse, range),
-        driftWeeks(clickhouse, range),
-      ]);
-      return { from: query.from ?? null, to: query.to ?? null, incidents, weeks };
+      return cached('drift', query, async () => {
+        const [incidents, weeks] = await Promise.all([
+          driftIncidents(clickhouse, range),
+          driftWeeks(clickhouse, range),
+        ]);
+        return { from: query.from ?? null, to: query.to ?? null, incidents, weeks };
+      });
     },
 
     async prequential(query) {

@@ -1,12 +1,13 @@
 /**
- * The latest forecasts the predictor keeps in Redis. Reads only: one GET per forecast served, one MGET for
- * the station list.
+ * The latest forecasts the predictor keeps in Redis. Reads only: a forecast from memory while Redis has not
+ * said it changed (tracked-cache.ts), one MGET for the station list.
  */
 import { FEATURE_SET_VERSION } from '../../lib/domain/features/index.ts';
 import type { StationRegistry } from '../../lib/domain/stations.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { STATE_KEYS, type LatestForecast } from '../../lib/domain/state-keys.ts';
 import type { LocationsBody } from '../schemas.ts';
+import type { TrackedCache } from './tracked-cache.ts';
 
 export interface ForecastService {
   /** The stations served. */
@@ -31,29 +32,43 @@ export function noForecastReason(location: string, stations: StationRegistry): s
   return stations.check(location)?.reason ?? `${location} is a station but has no forecast yet`;
 }
 
-/** The dates a stored value carries, without trusting more of it than that. */
-function dateField(text: string | null, field: 'date' | 'forecastFor' | 'lastDate'): string | null {
+/** A stored value's fields, without trusting more of it than that they are an object's. */
+function fieldsOf(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {
-    const value = (JSON.parse(text) as Record<string, unknown> | null)?.[field];
-    return typeof value === 'string' ? value : null;
+    const value = JSON.parse(text) as unknown;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
   }
+}
+
+function stringField(fields: Record<string, unknown> | null, field: string): string | null {
+  const value = fields?.[field];
+  return typeof value === 'string' ? value : null;
+}
+
+function numberField(fields: Record<string, unknown> | null, field: string): number | null {
+  const value = fields?.[field];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 /**
  * `/locations` lists exactly the stations `/predict` serves: every station of `registry`, and only those
  * (a name that is not a station, `sydney` included, has no forecast to serve).
  */
-export function createForecastService(redis: RedisHandle, registry: StationRegistry): ForecastService {
+export function createForecastService(
+  redis: RedisHandle,
+  registry: StationRegistry,
+  cache: Pick<TrackedCache, 'get'> = { get: (key) => redis.client.get(key) },
+): ForecastService {
   const stations = registry.names;
   const latestKeys = stations.map((s) => redis.key(...STATE_KEYS.latest(s)));
   const stationKeys = stations.map((s) => redis.key(...STATE_KEYS.station(s)));
   return {
     stations: registry,
     latestJson: async (location) =>
-      registry.has(location) ? redis.client.get(redis.key(...STATE_KEYS.latest(location))) : null,
+      registry.has(location) ? cache.get(redis.key(...STATE_KEYS.latest(location))) : null,
     atThreshold(json, threshold) {
       const forecast = JSON.parse(json) as LatestForecast;
       return { ...forecast, threshold, decision: forecast.probability >= threshold };
@@ -63,12 +78,13 @@ export function createForecastService(redis: RedisHandle, registry: StationRegis
       return {
         featureSetVersion: FEATURE_SET_VERSION,
         locations: stations.map((location, i) => {
-          const latest = values[i] ?? null;
+          const latest = fieldsOf(values[i] ?? null);
           return {
             location,
-            forecastDate: dateField(latest, 'date'),
-            forecastFor: dateField(latest, 'forecastFor'),
-            lastObservationDate: dateField(values[stations.length + i] ?? null, 'lastDate'),
+            forecastDate: stringField(latest, 'date'),
+            forecastFor: stringField(latest, 'forecastFor'),
+            threshold: numberField(latest, 'threshold'),
+            lastObservationDate: stringField(fieldsOf(values[stations.length + i] ?? null), 'lastDate'),
           };
         }),
       };

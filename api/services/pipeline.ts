@@ -2,7 +2,8 @@
  * Pipeline health as an operator reads it: consumer lag per stage (group, topic, partition), records
  * appended per second to each topic (end offsets sampled on each call, rate over the last minute), and
  * DLQ counts by reason. Answers are cached for a few seconds: a dashboard refreshing, a Prometheus scrape
- * and a person reloading cost Kafka one round of admin requests.
+ * and a person reloading cost Kafka one round of admin requests; past that, the last answer is served while
+ * the next is measured.
  */
 import { consumerLag, topicEnds } from '../../lib/platform/consumer-lag.ts';
 import type { Admin } from '../../lib/platform/kafka/client.ts';
@@ -30,6 +31,8 @@ export function ratePerSecond(samples: readonly OffsetSample[], windowMs: number
 
 const RATE_WINDOW_MS = 60_000;
 const CACHE_MS = 2_000;
+/** Oldest answer served while a fresh one is being measured. */
+const STALE_MS = 30_000;
 
 export function createPipelineService(deps: {
   admin: () => Promise<Admin>;
@@ -39,9 +42,10 @@ export function createPipelineService(deps: {
   clock: () => number;
 }): PipelineService {
   const samples = new Map<string, OffsetSample[]>();
-  let cached: { at: number; body: Promise<PipelineBody> } | null = null;
 
   const measure = async (): Promise<PipelineBody> => {
+    // The DLQ tally before the topic ends: the ends then cover every record the tally counted.
+    const dlq = { total: deps.dlq?.total() ?? 0, reasons: deps.dlq?.reasons() ?? [] };
     const admin = await deps.admin();
     const now = deps.clock();
     const allTopics = [...new Set([...deps.topics, ...deps.groups.flatMap((g) => g.topics)])];
@@ -64,21 +68,40 @@ export function createPipelineService(deps: {
         partitions: lags[i]!.partitions,
       })),
       topics,
-      dlq: { total: deps.dlq?.total() ?? 0, reasons: deps.dlq?.reasons() ?? [] },
+      dlq,
     };
+  };
+
+  // Stale while revalidate: an answer younger than CACHE_MS is served as is; an older one (up to STALE_MS)
+  // is served while a fresh one is measured in the background, so a page never waits on Kafka's admin
+  // round trips once one answer exists; older than that, the caller waits for the fresh one.
+  let last: { at: number; body: PipelineBody } | null = null;
+  let inFlight: Promise<PipelineBody> | null = null;
+  const refresh = (): Promise<PipelineBody> => {
+    inFlight ??= measure().then(
+      (body) => {
+        last = { at: body.checkedAt, body };
+        inFlight = null;
+        return body;
+      },
+      (error: unknown) => {
+        inFlight = null;
+        throw error;
+      },
+    );
+    return inFlight;
   };
 
   return {
     health() {
       const now = deps.clock();
-      if (cached === null || now - cached.at > CACHE_MS) {
-        const body = measure();
-        cached = { at: now, body };
-        body.catch(() => {
-          if (cached?.body === body) cached = null;
-        });
+      if (last !== null && now - last.at <= CACHE_MS) return Promise.resolve(last.body);
+      const fresh = refresh();
+      if (last !== null && now - last.at <= STALE_MS) {
+        fresh.catch(() => undefined);
+        return Promise.resolve(last.body);
       }
-      return cached.body;
+      return fresh;
     },
   };
 }

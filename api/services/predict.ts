@@ -23,6 +23,7 @@ import type { ObservationBody } from '../observation-body.ts';
 import type { PredictionResult } from '../schemas.ts';
 import { featuresStep } from '../../consumers/features/step.ts';
 import { parseStationState } from '../../lib/domain/features/station-window.ts';
+import type { TrackedCache } from './tracked-cache.ts';
 
 /** How many days before D the features look at (the widest rain window). */
 const LOOKBACK_DAYS = 7;
@@ -106,6 +107,8 @@ export interface PredictServiceDeps {
   /** The domain validation's rules: what the stream accepts, the API accepts. */
   eventTime: EventTimeRules;
   stations: StationRegistry;
+  /** Station windows from memory while Redis has not said they changed; default: a Redis GET each time. */
+  cache?: Pick<TrackedCache, 'getParsed'>;
 }
 
 /**
@@ -134,12 +137,27 @@ export interface PredictService {
 export function createPredictService(deps: PredictServiceDeps): PredictService {
   const { redis, champions, decisionThreshold, clock, eventTime, stations } = deps;
   const currentChampion = preparedChampionOf(champions);
+  const cache = deps.cache ?? {
+    getParsed: async <T>(key: string, parse: (text: string | null) => T) =>
+      parse(await redis.client.get(key)),
+  };
+  // One parser per station, so a cached window is parsed once per value, not once per request (the
+  // parsed window is shared: historyBefore and featuresStep never mutate a state, they build new ones).
+  const parsers = new Map<string, (text: string | null) => StationState | null>();
+  const parserOf = (location: string) => {
+    let parse = parsers.get(location);
+    if (!parse) parsers.set(location, (parse = (text) => parseStationState(text, location)));
+    return parse;
+  };
 
   return {
     async predict(body, threshold = decisionThreshold) {
       const observation = validatedObservation(body, { eventTime, stations, now: clock() });
-      const stored = await redis.client.get(redis.key(...STATE_KEYS.station(observation.location)));
-      const history = historyBefore(parseStationState(stored, observation.location), observation.date);
+      const state = await cache.getParsed(
+        redis.key(...STATE_KEYS.station(observation.location)),
+        parserOf(observation.location),
+      );
+      const history = historyBefore(state, observation.date);
       const now = clock();
       const step = featuresStep(history, observation, now);
       if (step.output === null) {

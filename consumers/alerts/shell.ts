@@ -197,6 +197,7 @@ export async function startAlertsStage(
     logger: log,
     partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     async handleBatch(records, context) {
+      const startedAt = clock();
       const { planned, dlq, changed } = await plan(context.topic, records);
       const attempts: DeliveryAttempt[] = (
         await mapLimit(planned, DELIVERIES_IN_FLIGHT, (p) => deliver(p, deliveryDeps(context.heartbeat)))
@@ -204,6 +205,7 @@ export async function startAlertsStage(
       await clickhouse.insertRows('alert_deliveries', deliveryRows(attempts));
       await sendToDlq(deps.producer, topics.observationsDlq, dlq);
       await saveStates(redis, keyOf, changed);
+      metrics.batchDone('alerts', startedAt, records, clock());
       for (const a of attempts) metrics.inc('alert_delivery_attempts', { status: a.status });
       metrics.inc('alerts_deliveries', undefined, attempts.filter((a) => a.status === 'delivered').length);
       const failed = attempts.filter((a) => a.status === 'failed' || a.status === 'refused');

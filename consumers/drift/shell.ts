@@ -365,7 +365,11 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     fromBeginning: true,
     logger: log,
     partitionsConsumedConcurrently: 3,
-    handleBatch: (records) => handlePartition(records, true),
+    handleBatch: async (records) => {
+      const startedAt = clock();
+      await handlePartition(records, true);
+      metrics.batchDone('drift', startedAt, records, clock());
+    },
   });
   let closer;
   try {
@@ -375,7 +379,11 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
       topics: [config.topics.driftPartials],
       fromBeginning: true,
       logger: log.child({ part: 'closer' }),
-      handleBatch: (records) => handleCloser(records, true),
+      handleBatch: async (records) => {
+        const startedAt = clock();
+        await handleCloser(records, true);
+        metrics.batchDone('drift-closer', startedAt, records, clock());
+      },
     });
   } catch (error) {
     await partitions.stop();

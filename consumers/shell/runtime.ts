@@ -438,6 +438,7 @@ export async function runStage<K extends EventKind, S>(
   };
 
   const handleBatch = async (all: ConsumedRecord[], context: BatchContext) => {
+    const startedAt = clock();
     const partition = context.partition;
     const run = runOf(partition);
     if (run.fencedAt !== 0) {
@@ -457,7 +458,10 @@ export async function runStage<K extends EventKind, S>(
     const rebuilding = cut === -1 ? records : records.slice(0, cut);
     const rest = cut === -1 ? [] : records.slice(cut);
     if (rebuilding.length > 0 && store) await rebuild(partition, run, rebuilding, context);
-    if (rest.length > 0) await live(partition, run, rest, context);
+    if (rest.length > 0) {
+      await live(partition, run, rest, context);
+      metrics.batchDone(spec.name, startedAt, rest, clock());
+    }
   };
 
   const running = await runBatchConsumer({

@@ -380,12 +380,14 @@ describe('GET /locations', () => {
       location: 'Sydney',
       forecastDate: '2017-06-10',
       forecastFor: '2017-06-11',
+      threshold: sydneyLatest.threshold,
       lastObservationDate: '2017-06-10',
     });
     expect(byName.get('Perth')).toEqual({
       location: 'Perth',
       forecastDate: null,
       forecastFor: null,
+      threshold: null,
       lastObservationDate: null,
     });
   });

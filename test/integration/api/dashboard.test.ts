@@ -125,20 +125,36 @@ const shown = (p: number) => `${(p * 100).toFixed(1)}%`;
 
 describe('dashboard in Chromium', () => {
   it('loads, with every panel filled and nothing refused by the CSP', async () => {
-    const started = performance.now();
-    await page.goto(`${base}/`);
-    await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
-    const slowest = await page.evaluate(() =>
-      performance
-        .getEntriesByType('resource')
-        .map((e) => `${Math.round(e.duration)} ms ${new URL(e.name).pathname}${new URL(e.name).search}`)
-        .sort((a, b) => parseInt(b) - parseInt(a))
-        .slice(0, 3),
-    );
-    // Reported, not asserted: the machine is shared, a timing would make the test flaky.
-    console.log(
-      `dashboard loaded in ${Math.round(performance.now() - started)} ms; slowest: ${slowest.join(', ')}`,
-    );
+    // Loaded twice: the first load after the API started, then a reload (the browser's cache of the assets
+    // and the API's of the answers warm). Reported, not asserted: the machine is shared, a timing would
+    // make the test flaky.
+    for (const load of ['first load', 'reload']) {
+      const started = performance.now();
+      if (load === 'first load') await page.goto(`${base}/`);
+      else await page.reload();
+      await page.waitForSelector('body[data-loaded="true"]', { timeout: 30_000 });
+      const timing = await page.evaluate(() => {
+        // Runs in the page (the DOM's Performance, which Node's types do not describe).
+        const navigation = (
+          performance.getEntriesByType as unknown as (type: string) => { domContentLoadedEventEnd: number }[]
+        )('navigation')[0]!;
+        return {
+          loaded: performance.getEntriesByName('rainstream-loaded')[0]?.startTime ?? NaN,
+          domContentLoaded: navigation.domContentLoadedEventEnd,
+          requests: performance
+            .getEntriesByType('resource')
+            .map(
+              (e) =>
+                `${Math.round(e.startTime)}+${Math.round(e.duration)} ms ${new URL(e.name).pathname}${new URL(e.name).search}`,
+            ),
+        };
+      });
+      console.log(
+        `dashboard ${load}: loaded in ${Math.round(timing.loaded)} ms from navigation start (DOM ready at ` +
+          `${Math.round(timing.domContentLoaded)} ms; ${Math.round(performance.now() - started)} ms as the ` +
+          `test waited); requests (start+duration): ${timing.requests.join(', ')}`,
+      );
+    }
     const options = await page.locator('#station option').allTextContents();
     expect(options.slice(0, 2).sort()).toEqual(STATIONS.slice().sort());
     await expect.poll(() => page.locator('#history-chart canvas').count()).toBeGreaterThan(0);

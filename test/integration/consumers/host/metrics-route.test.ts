@@ -111,6 +111,12 @@ describe('pipeline /metrics', () => {
     expect(get('rainstream_stage_records_out_total', { stage: 'predictor' })?.value).toBe(DAYS);
     expect(get('rainstream_prediction_lag_seconds_count', {})?.value).toBe(DAYS);
     expect(get('rainstream_prediction_lag_seconds_bucket', { le: '+Inf' })?.value).toBe(DAYS);
+    // Processing latency per stage: every record observed once, from its Kafka timestamp to the commit.
+    for (const stage of ['features', 'predictor']) {
+      expect(get('rainstream_stage_event_latency_seconds_count', { stage })?.value).toBe(DAYS);
+      expect(get('rainstream_stage_event_latency_seconds_sum', { stage })?.value).toBeGreaterThan(0);
+      expect(get('rainstream_stage_batch_seconds_count', { stage })?.value).toBeGreaterThanOrEqual(1);
+    }
     expect(get('rainstream_champion_info', { version: 'prior-climatology' })?.value).toBe(1);
     const lag = samples.filter((s) => s.name === 'rainstream_consumer_lag');
     expect(new Set(lag.map((s) => s.labels.stage))).toEqual(new Set(['features', 'predictor']));
@@ -139,6 +145,11 @@ describe('scraped by Prometheus', () => {
     expect(await value('sum(rainstream_consumer_lag{job="pipeline",stage="predictor"})')).toBe(0);
     expect(
       await value('histogram_quantile(0.99, sum by (le) (rainstream_prediction_lag_seconds_bucket))'),
+    ).toBeGreaterThan(0);
+    expect(
+      await value(
+        'histogram_quantile(0.5, sum by (le) (rainstream_stage_event_latency_seconds_bucket{stage="predictor"}))',
+      ),
     ).toBeGreaterThan(0);
     await fetch(`${apiUrl}/predict?location=Albury&threshold=0.9`);
     await pollUntil(

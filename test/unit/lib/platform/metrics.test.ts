@@ -59,6 +59,25 @@ describe('createMetrics', () => {
     expect(m.snapshot().samples.prediction_lag_ms).toHaveLength(100);
   });
 
+  it('observes each stage batch: its seconds, and every record from its Kafka timestamp to the commit', async () => {
+    const m = createMetrics();
+    const now = 1_000_000;
+    m.batchDone('features', now - 40, [{ timestamp: now - 300 }, { timestamp: now - 3_000 }], now);
+    m.batchDone('features', now - 2_000, [{ timestamp: now + 50 }], now);
+    m.batchDone('predictor', now - 5, [{ timestamp: now - 100 }], now);
+    const s = await samples(m);
+    expect(s.get('rainstream_stage_batch_seconds_count{stage="features"}')).toBe(2);
+    expect(s.get('rainstream_stage_batch_seconds_sum{stage="features"}')).toBeCloseTo(2.04, 9);
+    expect(s.get('rainstream_stage_batch_seconds_bucket{le="0.05",stage="features"}')).toBe(1);
+    expect(s.get('rainstream_stage_event_latency_seconds_count{stage="features"}')).toBe(3);
+    // A timestamp ahead of this clock (another host's) counts as no latency, not a negative one.
+    expect(s.get('rainstream_stage_event_latency_seconds_bucket{le="0.01",stage="features"}')).toBe(1);
+    expect(s.get('rainstream_stage_event_latency_seconds_bucket{le="0.5",stage="features"}')).toBe(2);
+    expect(s.get('rainstream_stage_event_latency_seconds_sum{stage="features"}')).toBeCloseTo(3.3, 9);
+    expect(s.get('rainstream_stage_event_latency_seconds_count{stage="predictor"}')).toBe(1);
+    expect(s.get('rainstream_stage_batch_seconds_count{stage="predictor"}')).toBe(1);
+  });
+
   it('keeps registries apart, so two pipelines in one process do not collide', () => {
     const a = createMetrics();
     const b = createMetrics();
