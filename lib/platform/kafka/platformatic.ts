@@ -262,6 +262,20 @@ export function createPlatformaticKafka(options: PlatformaticKafkaOptions): Kafk
   return new PlatformaticKafka(options);
 }
 
+/** A topic's watermarks when `kafka` is this adapter (offsets.ts's highWatermarks); null for kafkajs. */
+export async function platformaticWatermarks(
+  kafka: Kafka,
+  topic: string,
+): Promise<Map<number, { low: bigint; high: bigint }> | null> {
+  if (!(kafka instanceof PlatformaticKafka)) return null;
+  const admin = new PlatformaticAdmin(kafka);
+  try {
+    return await admin.watermarks(topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 // --------------------------------------------------------------------------------------- producer
 
 class PlatformaticProducer implements Producer {
@@ -304,7 +318,10 @@ class PlatformaticProducer implements Producer {
   }
 
   async transaction(): Promise<Transaction> {
-    const tx = await guarded(() => this.#client().beginTransaction());
+    // The first transaction initialises the id (InitProducerId), fencing an earlier holder. Without a
+    // producer id of its own a producer must say -1/-1: @platformatic's default (0/0) asks the broker to
+    // bump producer 0's epoch, which it refuses as PRODUCER_FENCED once the id was ever used.
+    const tx = await guarded(() => this.#client().beginTransaction({ producerId: -1n, producerEpoch: -1 }));
     return new PlatformaticTransaction(this.#kafka, tx);
   }
 }
@@ -451,7 +468,22 @@ class PlatformaticAdmin implements Admin {
     return guarded(() => this.#client().deleteTopics({ topics: options.topics }));
   }
 
-  async #offsets(topic: string, timestamp: bigint): Promise<Map<number, bigint>> {
+  /** Low and high watermarks (READ_UNCOMMITTED: the high watermark, not the last stable offset). */
+  async watermarks(topic: string): Promise<Map<number, { low: bigint; high: bigint }>> {
+    return guarded(async () => {
+      const high = await this.#offsets(topic, LATEST, FetchIsolationLevels.READ_UNCOMMITTED);
+      const low = await this.#offsets(topic, EARLIEST, FetchIsolationLevels.READ_UNCOMMITTED);
+      return new Map([...high].map(([p, h]) => [p, { low: low.get(p) ?? 0n, high: h }]));
+    });
+  }
+
+  async #offsets(
+    topic: string,
+    timestamp: bigint,
+    // As kafkajs's admin: by default the high watermark is the last stable offset (open transactions not
+    // counted).
+    isolationLevel: number = FetchIsolationLevels.READ_COMMITTED,
+  ): Promise<Map<number, bigint>> {
     const partitions = (await this.#partitionsOf([topic])).get(topic) ?? 0;
     const [listed] = await this.#client().listOffsets({
       topics: [
@@ -460,8 +492,7 @@ class PlatformaticAdmin implements Admin {
           partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, timestamp })),
         },
       ],
-      // As kafkajs: the high watermark is the last stable offset (open transactions not counted).
-      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      isolationLevel: isolationLevel as 0 | 1,
     });
     return new Map((listed?.partitions ?? []).map((p) => [p.partitionIndex, p.offset]));
   }

@@ -204,11 +204,31 @@ describe.each(CLIENTS)('lib/platform/kafka on %s', (client) => {
         processed += records.length;
       },
     });
+    // A new owner of partition 0 (another process: a client of its own) initialises the same id: the
+    // previous owner can no longer commit anything.
+    const successor = new TransactionalProducers({
+      kafka: createKafka({ kafka: { ...ctx.config.kafka, client } }, ctx.logger),
+      groupId,
+      topic: input,
+      logger: ctx.logger,
+    });
     try {
       await pollUntil(() => processed >= 50, { what: '50 records processed' });
+      await running.stop();
+      const previous = await producers.producerFor(0);
+      await successor.producerFor(0);
+      await expect(
+        commitTransaction(previous, [{ topic: output, messages: [{ key: 'k0', value: 'zombie' }] }], {
+          groupId,
+          topic: input,
+          partition: 0,
+          offset: '0',
+        }),
+      ).rejects.toMatchObject({ code: 'FENCED' });
     } finally {
       await running.stop();
       await producers.close();
+      await successor.close();
     }
     const out = await readToEnd(kafka, output);
     expect(out.map((r) => r.value!.toString()).sort()).toEqual(
