@@ -17,6 +17,7 @@
  */
 import {
   Admin as PltAdmin,
+  ConnectionPool,
   compatibilityPartitioner,
   Consumer as PltConsumer,
   FetchIsolationLevels,
@@ -112,6 +113,25 @@ export function translateError(error: unknown): unknown {
   const retriable = !refused && (transport || tree.some((e) => e.canRetry === true));
   const detail = protocol?.message && protocol !== tree[0] ? `: ${protocol.message}` : '';
   return new KafkaClientError(`${error.message}${detail}`, { type, retriable, cause: error });
+}
+
+/** `promise`, or a retriable TIMEOUT once `ms` have passed without it settling. */
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new KafkaClientError(`${what}: no answer in ${ms} ms`, {
+            type: 'REQUEST_TIMED_OUT',
+            retriable: true,
+          }),
+        ),
+      ms,
+    );
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
@@ -224,6 +244,10 @@ class PlatformaticKafka implements Kafka {
       retries: Math.min(retry?.retries ?? 10, Number.MAX_SAFE_INTEGER),
       retryDelay: backoff(retry),
     };
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#options.requestTimeoutMs;
   }
 
   get logger(): Logger {
@@ -660,6 +684,22 @@ class PlatformaticAdmin implements Admin {
 
 // --------------------------------------------------------------------------------------- consumer
 
+/**
+ * A connection pool of the consumer's own making (its options, its events), through the same private
+ * factory MessagesStream uses, found by its description; a plain pool if a later version renames it.
+ */
+function createPool(consumer: PltConsumer): ConnectionPool {
+  let proto: object | null = Object.getPrototypeOf(consumer) as object | null;
+  for (; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const symbol = Object.getOwnPropertySymbols(proto).find(
+      (s) => s.description === 'plt.kafka.base.createConnectionPool',
+    );
+    const factory = symbol && (proto as Record<symbol, unknown>)[symbol];
+    if (typeof factory === 'function') return factory.call(consumer) as ConnectionPool;
+  }
+  return new ConnectionPool(consumer.clientId);
+}
+
 const CONSUMER_EVENTS: ConsumerEvents = {
   CRASH: 'consumer.crash',
   END_BATCH_PROCESS: 'consumer.end_batch_process',
@@ -684,6 +724,12 @@ class PlatformaticConsumer implements Consumer {
   readonly #kafka: PlatformaticKafka;
   readonly #config: K.ConsumerConfig;
   #consumer: PltConsumer | null = null;
+  /**
+   * Fetches go over connections of their own (as @platformatic's MessagesStream does): the broker answers
+   * one request per connection at a time, and a JoinGroup held for a whole rebalance, or a heartbeat behind
+   * a long-polling fetch, would otherwise wait for each other.
+   */
+  #fetchPool: ConnectionPool | null = null;
   readonly #listeners = new Map<string, Set<(event: unknown) => void>>();
   #topics: string[] = [];
   #fromBeginning = false;
@@ -761,6 +807,10 @@ class PlatformaticConsumer implements Consumer {
     consumer.on('consumer:group:rebalance', () => {
       this.#rebalancing = true;
     });
+    // A heartbeat the coordinator accepted: this member's generation is current, no rebalance is under way.
+    consumer.on('consumer:heartbeat:end', () => {
+      this.#rebalancing = false;
+    });
     // A rejoin that failed for good (the broker away longer than the retries): this member is out of the
     // group. Told as a crash kafkajs would not restart from, so the owner starts a new consumer.
     consumer.on('error', (error: unknown) => {
@@ -768,6 +818,7 @@ class PlatformaticConsumer implements Consumer {
       this.#emit(CONSUMER_EVENTS.CRASH, { error: translateError(error), groupId: c.groupId, restart: false });
     });
     this.#consumer = consumer;
+    this.#fetchPool = createPool(consumer);
     return consumer;
   }
 
@@ -838,6 +889,8 @@ class PlatformaticConsumer implements Consumer {
     if (!consumer) return;
     if (wasRunning && (this.#run.autoCommit ?? true)) await this.#commitResolved().catch(() => undefined);
     await consumer.close(true).catch(() => undefined);
+    await this.#fetchPool?.close().catch(() => undefined);
+    this.#fetchPool = null;
   }
 
   #assigned(): { topic: string; partition: number }[] {
@@ -951,27 +1004,35 @@ class PlatformaticConsumer implements Consumer {
       node.set(topicMetadata.id, [...(node.get(topicMetadata.id) ?? []), { partition, fetchOffset }]);
     }
     const c = this.#config;
+    const maxWaitMs = c.maxWaitTimeInMs ?? 5_000;
     const responses = await Promise.all(
       [...requests].map(([node, topics]) =>
-        consumer.fetch({
-          node,
-          minBytes: c.minBytes ?? 1,
-          maxWaitTime: c.maxWaitTimeInMs ?? 5_000,
-          maxBytes: c.maxBytes ?? 10_485_760,
-          isolationLevel: c.readUncommitted
-            ? FetchIsolationLevels.READ_UNCOMMITTED
-            : FetchIsolationLevels.READ_COMMITTED,
-          topics: [...topics].map(([topicId, partitions]) => ({
-            topicId,
-            partitions: partitions.map((p) => ({
-              partition: p.partition,
-              fetchOffset: p.fetchOffset,
-              partitionMaxBytes: c.maxBytesPerPartition ?? 1_048_576,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
+        withDeadline(
+          consumer.fetch({
+            node,
+            connectionPool: this.#fetchPool ?? undefined,
+            minBytes: c.minBytes ?? 1,
+            maxWaitTime: c.maxWaitTimeInMs ?? 5_000,
+            maxBytes: c.maxBytes ?? 10_485_760,
+            isolationLevel: c.readUncommitted
+              ? FetchIsolationLevels.READ_UNCOMMITTED
+              : FetchIsolationLevels.READ_COMMITTED,
+            topics: [...topics].map(([topicId, partitions]) => ({
+              topicId,
+              partitions: partitions.map((p) => ({
+                partition: p.partition,
+                fetchOffset: p.fetchOffset,
+                partitionMaxBytes: c.maxBytesPerPartition ?? 1_048_576,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              })),
             })),
-          })),
-        }),
+          }),
+          // A fetch whose answer never comes (a connection lost mid-request) must not stall the partitions:
+          // past its wait and the request timeout it counts as failed, and the next fetch asks again.
+          maxWaitMs + this.#kafka.requestTimeoutMs,
+          'fetch',
+        ),
       ),
     );
     const batches: FetchedBatch[] = [];
