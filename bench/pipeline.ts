@@ -88,7 +88,11 @@ function producerPerformance(
 function phaseRows(counters: Record<string, number>): (string | number)[][] {
   const phases = new Map<string, Map<string, number>>();
   for (const [key, ms] of Object.entries(counters)) {
-    const m = /^stage_ms\{stage=([^,]+),phase=([^}]+)\}$/.exec(key);
+    const m =
+      /^stage_ms\{stage=([^,]+),phase=([^}]+)\}$/.exec(key) ??
+      /^stage_sink_ms\{stage=([^,]+),sink=([^}]+)\}$/
+        .exec(key)
+        ?.map((x, i) => (i === 2 ? `(of which ${x})` : x));
     if (!m) continue;
     const stage = phases.get(m[1]!) ?? new Map<string, number>();
     phases.set(m[1]!, stage);
@@ -96,7 +100,7 @@ function phaseRows(counters: Record<string, number>): (string | number)[][] {
   }
   const rows: (string | number)[][] = [];
   for (const [stage, byPhase] of phases) {
-    const total = [...byPhase.values()].reduce((a, b) => a + b, 0);
+    const total = [...byPhase].filter(([p]) => !p.startsWith('(')).reduce((a, [, b]) => a + b, 0);
     for (const [phase, ms] of byPhase) {
       rows.push([stage, phase, fmt(ms / 1000, 2), `${fmt((100 * ms) / total, 0)}%`]);
     }

@@ -380,13 +380,17 @@ export async function runStage<K extends EventKind, S>(
     // are failing (ClickHouse away) they go first, so waiting attempts do not fill the log with aborted
     // records.
     const writeSinks = async () => {
+      const started = performance.now();
       const refused = await insertRowsIsolating(deps.clickhouse, rows);
+      const inserted = performance.now();
+      metrics.inc('stage_sink_ms', { stage: spec.name, sink: 'clickhouse' }, inserted - started);
       if (cache.length > 0) {
         await withRedis(`writing ${cache.length} ${spec.name} values`, async () => {
           const multi = redis.client.multi();
           for (const [key, value] of cache) multi.set(key, value);
           await multi.exec();
         });
+        metrics.inc('stage_sink_ms', { stage: spec.name, sink: 'redis' }, performance.now() - inserted);
       }
       return refused;
     };
