@@ -45,8 +45,8 @@ export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().default('rainstream'),
   /**
-   * Which client implements lib/platform/kafka: kafkajs (the default: it passes the whole suite and is the
-   * faster end to end here, see the README) or @platformatic/kafka (maintained; kafkajs has had no release
+   * Which client implements lib/platform/kafka: kafkajs (the default: it passes the whole suite, and the
+   * other is no faster here, see the README) or @platformatic/kafka (maintained; kafkajs has had no release
    * since 2023).
    */
   KAFKA_CLIENT: z.enum(['kafkajs', 'platformatic']).default('kafkajs'),
