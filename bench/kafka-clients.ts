@@ -29,7 +29,7 @@ import {
   Producer as PltProducer,
 } from '@platformatic/kafka';
 import { loadConfig } from '../lib/platform/config.ts';
-import { createKafka, Partitioners, type Kafka, type Message } from '../lib/platform/kafka/client.ts';
+import { createKafkajs, Partitioners, type Message } from '../lib/platform/kafka/client.ts';
 import { createProducer } from '../lib/platform/kafka/producer.ts';
 import { createLogger } from '../lib/platform/log.ts';
 import type { MemberEvent, MemberSpec } from './lib/kafka-member.ts';
@@ -58,7 +58,7 @@ const parts = new Set((process.env.BENCH_PARTS ?? 'checks,takeover,throughput').
 const logger = createLogger(config);
 const brokers = config.kafka.brokers;
 const prefix = `bench-kc-${randomBytes(3).toString('hex')}`;
-const kafka: Kafka = createKafka(config, logger, { clientId: 'bench-kafkajs' });
+const kafka = createKafkajs(config, logger, { clientId: 'bench-kafkajs' });
 const pltBase = { clientId: 'bench-platformatic', bootstrapBrokers: brokers };
 // The package exports only its entry point (dist/index.js); its package.json sits one folder up.
 const pltVersion = (

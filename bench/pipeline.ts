@@ -84,6 +84,30 @@ function producerPerformance(
   return { seconds, line };
 }
 
+/** Where the stages' time went: the runtime's `stage_ms{stage,phase}` counters, per stage and phase. */
+function phaseRows(counters: Record<string, number>): (string | number)[][] {
+  const phases = new Map<string, Map<string, number>>();
+  for (const [key, ms] of Object.entries(counters)) {
+    const m =
+      /^stage_ms\{stage=([^,]+),phase=([^}]+)\}$/.exec(key) ??
+      /^stage_sink_ms\{stage=([^,]+),sink=([^}]+)\}$/
+        .exec(key)
+        ?.map((x, i) => (i === 2 ? `(of which ${x})` : x));
+    if (!m) continue;
+    const stage = phases.get(m[1]!) ?? new Map<string, number>();
+    phases.set(m[1]!, stage);
+    stage.set(m[2]!, (stage.get(m[2]!) ?? 0) + ms);
+  }
+  const rows: (string | number)[][] = [];
+  for (const [stage, byPhase] of phases) {
+    const total = [...byPhase].filter(([p]) => !p.startsWith('(')).reduce((a, [, b]) => a + b, 0);
+    for (const [phase, ms] of byPhase) {
+      rows.push([stage, phase, fmt(ms / 1000, 2), `${fmt((100 * ms) / total, 0)}%`]);
+    }
+  }
+  return rows;
+}
+
 /** Quantile of sorted samples (nearest rank below), NaN when there are none. */
 function quantileOf(sorted: Float64Array, q: number): number {
   return sorted.length ? sorted[Math.floor(q * (sorted.length - 1))]! : NaN;
@@ -249,6 +273,12 @@ try {
         ['peak RSS MB (pipeline process)', fmt(peakRssMb(), 0)],
       ],
     ),
+  );
+  console.log('');
+  console.log(formatTable(['stage', 'phase', 'busy s', 'share of stage'], phaseRows(final.counters)));
+  console.log(
+    '(busy s: summed over the partitions a stage works at once, so it can exceed the wall time; the\n' +
+      ' sinks run beside the transaction sends, so sinks+tx-send is the longer of the two)',
   );
   console.log(`\nProducerPerformance said: ${perf.line}`);
   console.log(

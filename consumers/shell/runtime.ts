@@ -317,6 +317,13 @@ export async function runStage<K extends EventKind, S>(
     records: ConsumedRecord[],
     context: BatchContext,
   ) => {
+    // Where a batch's time goes, per phase (bench:pipeline prints the table): `stage_ms{stage,phase}`.
+    let lap = performance.now();
+    const phase = (name: string) => {
+      const now = performance.now();
+      metrics.inc('stage_ms', { stage: spec.name, phase: name }, now - lap);
+      lap = now;
+    };
     const { decoded: all, dlq } = await decodeBatch(codec, spec.inputKind, records);
     // Records whose rows ClickHouse refused in an earlier attempt of this batch: the DLQ, not the step.
     const decoded = all.filter((d) => {
@@ -325,7 +332,9 @@ export async function runStage<K extends EventKind, S>(
       return refusal === undefined;
     });
     const ids = spec.state ? [...new Set(decoded.map((d) => spec.state!.idOf(d.event)))] : [];
+    phase('decode');
     const states = await loadStates(run, ids);
+    phase('state-load');
     const changed = new Map<string, S | null>();
     const effectsOf = new Map<ConsumedRecord, RecordEffects<S>>();
     const failures = stepEach(decoded, (d) => {
@@ -364,19 +373,24 @@ export async function runStage<K extends EventKind, S>(
     const afterRecords = BigInt(records[records.length - 1]!.offset) + 1n;
     const afterFetch = BigInt(context.nextOffset);
     const next = afterFetch > afterRecords ? afterFetch : afterRecords;
+    phase('step');
 
     // The sinks (durable before the commit, idempotent when a batch is redone) and the transaction's sends
     // overlap: neither needs the other, and both are done before the offsets are committed. While the sinks
     // are failing (ClickHouse away) they go first, so waiting attempts do not fill the log with aborted
     // records.
     const writeSinks = async () => {
+      const started = performance.now();
       const refused = await insertRowsIsolating(deps.clickhouse, rows);
+      const inserted = performance.now();
+      metrics.inc('stage_sink_ms', { stage: spec.name, sink: 'clickhouse' }, inserted - started);
       if (cache.length > 0) {
         await withRedis(`writing ${cache.length} ${spec.name} values`, async () => {
           const multi = redis.client.multi();
           for (const [key, value] of cache) multi.set(key, value);
           await multi.exec();
         });
+        metrics.inc('stage_sink_ms', { stage: spec.name, sink: 'redis' }, performance.now() - inserted);
       }
       return refused;
     };
@@ -395,8 +409,10 @@ export async function runStage<K extends EventKind, S>(
       await transactionFailed(partition, run, error);
       throw error;
     }
+    phase('tx-open');
     sinks ??= writeSinks();
     const [sunk, sent] = await Promise.allSettled([sinks, transaction.send(outputs)]);
+    phase('sinks+tx-send');
     run.sinksFailing = sunk.status === 'rejected';
     if (sent.status === 'rejected') {
       await transactionFailed(partition, run, sent.reason);
@@ -419,6 +435,7 @@ export async function runStage<K extends EventKind, S>(
       if (dlq.length > 0)
         await transaction.send([{ topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) }]);
       await transaction.commit({ groupId, topic, partition, offset: String(next) });
+      phase('tx-commit');
     } catch (error) {
       await transaction.abort();
       await transactionFailed(partition, run, error);
@@ -427,6 +444,7 @@ export async function runStage<K extends EventKind, S>(
     run.done = next;
     run.refused.clear();
     await saveStates(partition, run, next, changed, context);
+    phase('state-save');
     end.onDone?.();
 
     const effects = [...effectsOf.values()];

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import type { Kafka } from '../../lib/platform/kafka/client.ts';
 import { toConsumedRecords, type ConsumedRecord } from '../../lib/platform/kafka/consumer.ts';
+import { highWatermarks } from '../../lib/platform/kafka/offsets.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 
 /** Offsets `from` (inclusive) to `until` (exclusive) of one partition. */
@@ -26,65 +27,13 @@ export interface ReadOptions {
 
 const DEFAULT_READ_TIMEOUT_MS = 120_000;
 
-/** What the reader needs of a kafkajs cluster (kafkajs/src/cluster). */
-interface OffsetsCluster {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTargetTopic(topic: string): Promise<void>;
-  refreshMetadataIfNecessary(): Promise<void>;
-  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
-  fetchTopicsOffset(
-    query: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
-  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
-}
-
-const READ_UNCOMMITTED = 0;
-
 /**
- * kafkajs's admin asks for the log end at READ_COMMITTED, which is the last stable offset: it stops at
- * the first transaction still open, and right after a commit (whose markers the coordinator writes a
- * moment later) it stops before that very transaction. A reader that took it for the end would miss
- * what was just committed, or, behind another process's open transaction, records committed after it.
- * The end wanted is the high watermark: reading to it with a read-committed consumer returns every
- * record committed before the call, waiting for open transactions to end (abort at the latest after
- * their timeout). kafkajs has no public way to ask at READ_UNCOMMITTED, so the cluster is built by the
- * same private factory its admin uses, found by its description.
+ * Each partition of `topic` now: its first offset still held and its high watermark (not the last stable
+ * offset: see highWatermarks).
  */
-function uncommittedCluster(kafka: Kafka): OffsetsCluster {
-  const factory = Object.getOwnPropertySymbols(kafka).find(
-    (s) => s.description === 'private:Kafka:createCluster',
-  );
-  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
-  if (typeof create !== 'function') {
-    throw new RainstreamError('INTERNAL', 'this kafkajs has no cluster factory to read high watermarks with');
-  }
-  return create.call(kafka, {
-    allowAutoTopicCreation: false,
-    isolationLevel: READ_UNCOMMITTED,
-  }) as OffsetsCluster;
-}
-
-/** Each partition of `topic` now: its first offset still held and its high watermark. */
 export async function partitionEnds(kafka: Kafka, topic: string): Promise<Map<number, OffsetRange>> {
-  const cluster = uncommittedCluster(kafka);
-  await cluster.connect();
-  try {
-    await cluster.addTargetTopic(topic);
-    await cluster.refreshMetadataIfNecessary();
-    const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
-    const offsets = async (fromBeginning: boolean) =>
-      new Map(
-        (await cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions }]))[0]!.partitions.map(
-          (p) => [p.partition, BigInt(p.offset)] as const,
-        ),
-      );
-    const [low, high] = [await offsets(true), await offsets(false)];
-    return new Map([...high].map(([p, until]) => [p, { from: low.get(p) ?? 0n, until }]));
-  } catch (error) {
-    throw new RainstreamError('KAFKA', `log ends of ${topic}: ${(error as Error).message}`, { cause: error });
-  } finally {
-    await cluster.disconnect();
-  }
+  const ends = await highWatermarks(kafka, topic);
+  return new Map([...ends].map(([p, { low, high }]) => [p, { from: low, until: high }]));
 }
 
 /**

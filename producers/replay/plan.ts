@@ -104,31 +104,26 @@ export function planReplay(
     }
     valid.push(row);
   }
-  valid.sort((a, b) => {
-    const x = a.observation;
-    const y = b.observation;
-    return x.date < y.date
-      ? -1
-      : x.date > y.date
-        ? 1
-        : x.location < y.location
-          ? -1
-          : x.location > y.location
-            ? 1
-            : 0;
-  });
+  // By day, then stations in name order: bucketing by date and sorting each day's few stations costs a
+  // fraction of one sort of the whole file by (date, location).
+  const byDate = new Map<string, Observation[]>();
+  for (const { observation: o } of valid) {
+    const day = byDate.get(o.date);
+    if (day) day.push(o);
+    else byDate.set(o.date, [o]);
+  }
+  const dates = [...byDate.keys()].sort();
   const limit = filter.limit ?? Infinity;
   const days: ReplayDay[] = [];
   let events = 0;
-  for (const { observation: o } of valid) {
-    if (events >= limit) {
-      skipped++;
-      continue;
-    }
-    const last = days[days.length - 1];
-    if (last && last.date === o.date) last.observations.push(o);
-    else days.push({ date: o.date, observations: [o] });
-    events++;
+  for (const date of dates) {
+    const observations = byDate
+      .get(date)!
+      .sort((x, y) => (x.location < y.location ? -1 : x.location > y.location ? 1 : 0));
+    const kept = observations.slice(0, Math.max(0, Math.min(observations.length, limit - events)));
+    skipped += observations.length - kept.length;
+    events += kept.length;
+    if (kept.length > 0) days.push({ date, observations: kept });
   }
   return { days, rejected, skipped, duplicates, events };
 }

@@ -77,6 +77,8 @@ export function endpointEnv(endpoints: TestEndpoints): Record<string, string> {
     CLICKHOUSE_USER: endpoints.clickhouseUser,
     CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
     REDIS_URL: endpoints.redisUrl,
+    // The suite runs on either Kafka client: KAFKA_CLIENT=platformatic npx vitest run --project integration
+    ...(process.env.KAFKA_CLIENT ? { KAFKA_CLIENT: process.env.KAFKA_CLIENT } : {}),
   };
 }
 

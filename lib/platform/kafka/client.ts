@@ -1,27 +1,127 @@
 /**
- * The only module that imports kafkajs. Everything else in the project sees the types re-exported here,
- * so a maintained client (kafkajs has had no release since 2.2.4) can replace it in one place.
+ * The project's Kafka client, behind one boundary: everything else sees the types declared here, the
+ * subset of kafkajs's API the project uses. `KAFKA_CLIENT` picks the implementation: kafkajs itself (the
+ * default) or @platformatic/kafka through the adapter in platformatic.ts, so no stage knows which runs.
  */
 import { createRequire } from 'node:module';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka as KafkajsKafka, logLevel, Partitioners } from 'kafkajs';
+import type * as K from 'kafkajs';
 import type { LogEntry } from 'kafkajs';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import { createPlatformaticKafka } from './platformatic.ts';
 
 export type {
-  Admin,
-  Consumer,
-  EachBatchPayload,
+  ConsumerConfig,
   IHeaders,
   ITopicConfig,
-  Kafka,
   KafkaMessage,
   Message,
-  Producer,
   ProducerConfig,
+  ProducerRecord,
   RecordMetadata,
 } from 'kafkajs';
 export { Partitioners };
+
+/** The admin calls the project makes, with kafkajs's signatures and results. */
+export type Admin = Pick<
+  K.Admin,
+  | 'connect'
+  | 'disconnect'
+  | 'listTopics'
+  | 'createTopics'
+  | 'deleteTopics'
+  | 'fetchTopicOffsets'
+  | 'fetchOffsets'
+  | 'fetchTopicMetadata'
+  | 'describeConfigs'
+  | 'alterConfigs'
+  | 'listGroups'
+  | 'deleteGroups'
+  | 'setOffsets'
+  | 'describeCluster'
+>;
+
+/** One open transaction of a transactional producer. */
+export interface Transaction {
+  send(record: K.ProducerRecord): Promise<K.RecordMetadata[]>;
+  /** The consumed offsets (next to read) of a group, committed with the transaction (exactly once). */
+  sendOffsets(offsets: K.Offsets & { consumerGroupId: string }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
+}
+
+export interface Producer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Resolves once every message is acknowledged by all in-sync replicas (acks=all). */
+  send(record: K.ProducerRecord): Promise<K.RecordMetadata[]>;
+  /** Starts a transaction (a transactional producer only): the first one initialises the id, fencing. */
+  transaction(): Promise<Transaction>;
+}
+
+/** A fetched batch of one partition: committed records only, in offset order. */
+export type Batch = Pick<
+  K.Batch,
+  'topic' | 'partition' | 'highWatermark' | 'messages' | 'isEmpty' | 'firstOffset' | 'lastOffset'
+>;
+
+export interface EachBatchPayload {
+  batch: Batch;
+  /** Marks the batch done up to `offset`: the next fetch starts after it, a commit commits after it. */
+  resolveOffset(offset: string): void;
+  /** Throws (type REBALANCE_IN_PROGRESS) once the group rebalances: the batch must be let go. */
+  heartbeat(): Promise<void>;
+  pause(): () => void;
+  commitOffsetsIfNecessary(offsets?: K.Offsets): Promise<void>;
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+export interface ConsumerRunConfig {
+  autoCommit?: boolean;
+  autoCommitInterval?: number | null;
+  autoCommitThreshold?: number | null;
+  eachBatchAutoResolve?: boolean;
+  partitionsConsumedConcurrently?: number;
+  eachBatch?: (payload: EachBatchPayload) => Promise<void>;
+}
+
+export interface ConsumerEvents {
+  readonly CRASH: 'consumer.crash';
+  readonly END_BATCH_PROCESS: 'consumer.end_batch_process';
+  readonly GROUP_JOIN: 'consumer.group_join';
+}
+
+type Remove = () => void;
+
+export interface Consumer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  subscribe(subscription: K.ConsumerSubscribeTopics): Promise<void>;
+  run(config?: ConsumerRunConfig): Promise<void>;
+  stop(): Promise<void>;
+  seek(topicPartitionOffset: K.TopicPartitionOffset): void;
+  pause(topics: K.TopicPartitions[]): void;
+  commitOffsets(topicPartitions: K.TopicPartitionOffsetAndMetadata[]): Promise<void>;
+  readonly events: ConsumerEvents;
+  on(event: ConsumerEvents['CRASH'], listener: (event: K.ConsumerCrashEvent) => void): Remove;
+  on(
+    event: ConsumerEvents['END_BATCH_PROCESS'],
+    listener: (event: K.ConsumerEndBatchProcessEvent) => void,
+  ): Remove;
+  on(event: ConsumerEvents['GROUP_JOIN'], listener: (event: K.ConsumerGroupJoinEvent) => void): Remove;
+}
+
+/** A client: makes producers, consumers and admins (kafkajs's Kafka class, or the adapter). */
+export interface Kafka {
+  producer(config?: K.ProducerConfig): Producer;
+  consumer(config: K.ConsumerConfig): Consumer;
+  admin(): Admin;
+}
+
+export type KafkaClientKind = 'kafkajs' | 'platformatic';
 
 const PINO_LEVEL_OF = {
   [logLevel.NOTHING]: 'silent',
@@ -170,10 +270,28 @@ export function createKafka(
   logger: Logger,
   options: KafkaClientOptions = {},
 ): Kafka {
+  if (config.kafka.client === 'platformatic') {
+    return createPlatformaticKafka({
+      clientId: options.clientId ?? config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      connectionTimeoutMs: options.connectionTimeoutMs ?? 3_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      logger: logger.child({ component: 'platformatic-kafka' }),
+    });
+  }
+  return createKafkajs(config, logger, options);
+}
+
+/** kafkajs itself, whatever KAFKA_CLIENT says (bench:kafka-clients compares it with the other client). */
+export function createKafkajs(
+  config: Pick<Config, 'kafka'>,
+  logger: Logger,
+  options: KafkaClientOptions = {},
+): KafkajsKafka {
   silenceKafkajsTimeoutWarning();
   fixKafkajsRequestQueueSpin();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
-  return new Kafka({
+  return new KafkajsKafka({
     clientId: options.clientId ?? config.kafka.clientId,
     brokers: config.kafka.brokers,
     connectionTimeout: options.connectionTimeoutMs ?? 3_000,

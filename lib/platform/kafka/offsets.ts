@@ -5,6 +5,7 @@
  */
 import { isRetriable, RainstreamError } from '../errors.ts';
 import type { Admin, Kafka } from './client.ts';
+import { platformaticWatermarks } from './platformatic.ts';
 
 export interface LogPositions {
   /** The group's committed offset of a partition; null when it never committed there. */
@@ -62,4 +63,72 @@ export function createLogPositions(kafka: Kafka): LogPositions {
       await a?.disconnect().catch(() => undefined);
     },
   };
+}
+
+/** What reading high watermarks needs of a kafkajs cluster (kafkajs/src/cluster). */
+interface OffsetsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    query: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+const READ_UNCOMMITTED = 0;
+
+/**
+ * kafkajs has no public way to ask for offsets at READ_UNCOMMITTED, so the cluster is built by the same
+ * private factory its admin uses, found by its description.
+ */
+function uncommittedCluster(kafka: Kafka): OffsetsCluster {
+  const factory = Object.getOwnPropertySymbols(kafka).find(
+    (s) => s.description === 'private:Kafka:createCluster',
+  );
+  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
+  if (typeof create !== 'function') {
+    throw new RainstreamError('INTERNAL', 'this kafkajs has no cluster factory to read high watermarks with');
+  }
+  return create.call(kafka, {
+    allowAutoTopicCreation: false,
+    isolationLevel: READ_UNCOMMITTED,
+  }) as OffsetsCluster;
+}
+
+/**
+ * Each partition of `topic` now: its first offset still held and its high watermark. The admin's
+ * `fetchTopicOffsets` asks at READ_COMMITTED, which is the last stable offset: it stops at the first
+ * transaction still open, and right after a commit (whose markers the coordinator writes a moment later)
+ * before that very transaction. A reader that wants every record committed before the call reads to the
+ * high watermark (a read-committed consumer waits for open transactions to end there).
+ */
+export async function highWatermarks(
+  kafka: Kafka,
+  topic: string,
+): Promise<Map<number, { low: bigint; high: bigint }>> {
+  try {
+    const platformatic = await platformaticWatermarks(kafka, topic);
+    if (platformatic) return platformatic;
+    const cluster = uncommittedCluster(kafka);
+    await cluster.connect();
+    try {
+      await cluster.addTargetTopic(topic);
+      await cluster.refreshMetadataIfNecessary();
+      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+      const offsets = async (fromBeginning: boolean) =>
+        new Map(
+          (await cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions }]))[0]!.partitions.map(
+            (p) => [p.partition, BigInt(p.offset)] as const,
+          ),
+        );
+      const [low, high] = [await offsets(true), await offsets(false)];
+      return new Map([...high].map(([p, h]) => [p, { low: low.get(p) ?? 0n, high: h }]));
+    } finally {
+      await cluster.disconnect();
+    }
+  } catch (error) {
+    throw kafkaError(error, `log ends of ${topic}`);
+  }
 }
