@@ -20,6 +20,8 @@ import { codeVersion } from '../../lib/platform/code-version.ts';
 import { FEATURE_NAMES } from '../../lib/domain/features/feature-set.ts';
 import { runBatchConsumer, type RunningConsumer } from '../../lib/platform/kafka/consumer.ts';
 import { sendToDlq, type DlqEntry } from '../../lib/platform/kafka/dlq.ts';
+import { loadStationRegistry } from '../../lib/domain/stations.ts';
+import { checkEventDate, rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
 import { describeError, isRetriable } from '../../lib/platform/errors.ts';
 import { abortableSleep, retryForever } from '../../lib/platform/retry.ts';
 import { TrainingPool } from '../../lib/ml/worker-pool.ts';
@@ -82,6 +84,11 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
   if (!champion) throw new Error('the trainer stage needs a champion source');
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'trainer' });
+  const rules = rulesOfTheDay({
+    eventTime: deps.config.eventTime,
+    stations: loadStationRegistry(deps.config.openMeteo.stationsFile),
+    clock: deps.clock ?? Date.now,
+  });
   const history = new LabeledHistory(FEATURE_NAMES);
   const pool = new TrainingPool({ size: 1 });
   const version = codeVersion();
@@ -255,7 +262,15 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
       // The drift stage reads the same topic and sends what cannot be decoded to the DLQ, once; this group
       // re-reads the topic at every start, so it counts them instead of sending them again.
       if (dlq.length > 0) metrics.inc('trainer_examples', { outcome: 'undecodable' }, dlq.length);
+      const today = rules();
       for (const { event } of decoded) {
+        // An example no week can hold (unknown station, a date outside the event-time range or past the
+        // horizon) would move the schedule past every week up to it: the drift stage sends it to the DLQ
+        // (it reads the same topic), this group counts and skips it.
+        if (today.stations.check(event.location) ?? checkEventDate(event.date, today)) {
+          metrics.inc('trainer_examples', { outcome: 'invalid' });
+          continue;
+        }
         if (!history.add(event)) {
           metrics.inc('trainer_examples', { outcome: 'wrong-width' });
           continue;
