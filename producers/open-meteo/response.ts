@@ -1,5 +1,5 @@
 /**
- * The layout of an Open-Meteo answer (../shared/data/SOURCE.md): a JSON object with the grid cell,
+ * The layout of an Open-Meteo answer (Open-Meteo's forecast API documentation): a JSON object with the grid cell,
  * `utc_offset_seconds`, `timezone`, and per section (`daily`, `hourly`) a `time` array plus one parallel
  * array per variable, values possibly null; units in `<section>_units`. An error is
  * `{"error": true, "reason": "..."}`. Parsing never throws: a body that is not this layout is a reason.

@@ -1,7 +1,7 @@
 /** One model's metadata (no artifact) by version or by alias, for the API's registry views. */
 import type { SqlRunner } from '../client.ts';
 import { quoteString } from '../sql.ts';
-import { modelOfAlias, type ModelSummary } from './models.ts';
+import { modelOfAlias, toModelSummary, type ModelSummary } from './models.ts';
 
 export { modelOfAlias };
 
@@ -15,22 +15,5 @@ export function modelSummarySql(version: string): string {
 
 export async function modelSummary(runner: SqlRunner, version: string): Promise<ModelSummary | null> {
   const [r] = await runner.rows<Record<string, string | number>>(modelSummarySql(version));
-  if (!r) return null;
-  return {
-    version: String(r.version),
-    family: String(r.family),
-    task: String(r.task),
-    params: String(r.params),
-    metrics: String(r.metrics),
-    featureSetVersion: String(r.feature_set_version),
-    trainStart: String(r.train_start),
-    trainEnd: String(r.train_end),
-    rows: Number(r.rows),
-    positives: Number(r.positives),
-    codeVersion: String(r.code_version),
-    status: String(r.status),
-    trainedAt: String(r.trained_at),
-    trainSeconds: Number(r.train_seconds),
-    peakRssMb: Number(r.peak_rss_mb),
-  };
+  return r ? toModelSummary(r) : null;
 }

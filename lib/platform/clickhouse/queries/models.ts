@@ -248,7 +248,7 @@ GROUP BY alias
 ORDER BY alias`;
 }
 
-function toModelSummary(r: Record<string, string | number>): ModelSummary {
+export function toModelSummary(r: Record<string, string | number>): ModelSummary {
   return {
     version: String(r.version),
     family: String(r.family),

@@ -7,9 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqlRunner } from '../../../../../../lib/platform/clickhouse/client.ts';
 import { loadMigrations, migrate } from '../../../../../../lib/platform/clickhouse/migrate.ts';
-import { RainstreamError } from '../../../../../../lib/platform/errors.ts';
 import {
   averagePrecision,
   QUALITY_GROUPINGS,
@@ -34,36 +32,9 @@ import {
 } from '../../../../../../lib/platform/clickhouse/queries/alerts.ts';
 import { trainingRunStats } from '../../../../../../lib/platform/clickhouse/queries/training-stats.ts';
 import { analyticsSeed, SEED_LOCATIONS } from '../../../../../support/analytics-seed.ts';
+import { chdbRunner } from '../../../../../support/chdb.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../../schemas/clickhouse/', import.meta.url));
-
-function chdbRunner(session: Session): SqlRunner & { insertJson(t: string, rows: object[]): Promise<void> } {
-  const run = (text: string, format?: string): string => {
-    try {
-      return session.query(text, format);
-    } catch (error) {
-      throw new RainstreamError('CLICKHOUSE_QUERY', (error as Error).message, { cause: error });
-    }
-  };
-  return {
-    async command(text) {
-      run(text);
-    },
-    async rows<T>(text: string) {
-      return run(text, 'JSONEachRow')
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line) => JSON.parse(line) as T);
-    },
-    async insertJson(table, rows) {
-      await session.insert({
-        table,
-        values: rows.map((r) => JSON.stringify(r)).join('\n'),
-        format: 'JSONEachRow',
-      });
-    },
-  };
-}
 
 let session: Session;
 let ch: ReturnType<typeof chdbRunner>;

@@ -10,10 +10,8 @@ import {
   prequentialScores,
   SCORE_GROUPINGS,
 } from '../../../../../../lib/platform/clickhouse/queries/quality.ts';
-import type { SqlRunner } from '../../../../../../lib/platform/clickhouse/client.ts';
 import { loadMigrations, migrate } from '../../../../../../lib/platform/clickhouse/migrate.ts';
 import { quoteString, sql } from '../../../../../../lib/platform/clickhouse/sql.ts';
-import { RainstreamError } from '../../../../../../lib/platform/errors.ts';
 import {
   analyticsSeed,
   expectedScores,
@@ -40,38 +38,9 @@ import {
   stationRow,
 } from '../../../../../../consumers/drift/rows.ts';
 import type { Incident, PerformanceRow } from '../../../../../../consumers/drift/step.ts';
+import { chdbRunner } from '../../../../../support/chdb.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../../schemas/clickhouse/', import.meta.url));
-
-function chdbRunner(
-  session: Session,
-): SqlRunner & { insertJson(table: string, rows: readonly object[]): Promise<void> } {
-  const run = (text: string, format?: string): string => {
-    try {
-      return session.query(text, format);
-    } catch (error) {
-      throw new RainstreamError('CLICKHOUSE_QUERY', (error as Error).message, { cause: error });
-    }
-  };
-  return {
-    async command(text) {
-      run(text);
-    },
-    async rows<T>(text: string) {
-      return run(text, 'JSONEachRow')
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line) => JSON.parse(line) as T);
-    },
-    async insertJson(table, rows) {
-      await session.insert({
-        table,
-        values: rows.map((r) => JSON.stringify(r)).join('\n'),
-        format: 'JSONEachRow',
-      });
-    },
-  };
-}
 
 let session: Session;
 let ch: ReturnType<typeof chdbRunner>;
