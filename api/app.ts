@@ -84,6 +84,8 @@ export interface ApiDeps {
   redis: RedisHandle;
   clickhouse: ClickHouse;
   champions: ChampionSource;
+  /** The champion source of each other task POST /predict serves (max_temp, ...); closed with the app. */
+  taskChampions?: ReadonlyMap<string, ChampionSource>;
   /** Probability at or above which the decision is "rain" (the predictor's threshold). */
   decisionThreshold: number;
   /** Absent: readiness reports Kafka and the registry down, and the admin and pipeline routes answer 503. */
@@ -225,6 +227,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   app.addHook('onClose', async () => {
     // The champion source may read ClickHouse while it stops: close it before the clients.
     await deps.champions.close();
+    await Promise.allSettled([...(deps.taskChampions?.values() ?? [])].map((c) => c.close()));
     await Promise.allSettled([
       cache.close(),
       dlq?.close(),
@@ -333,6 +336,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   const predictions = createPredictService({
     redis: deps.redis,
     champions: deps.champions,
+    ...(deps.taskChampions && { taskChampions: deps.taskChampions }),
     decisionThreshold: deps.decisionThreshold,
     clock,
     eventTime: deps.eventTime ?? defaults!.eventTime,
@@ -375,15 +379,15 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     token: settings.adminToken,
     rateLimitPerMinute: settings.adminRateLimitPerMinute,
   });
-  await app.register(dashboardRoutes);
+  await app.register(dashboardRoutes, { forecasts });
   // What the dashboard's first view asks for, computed while the server starts (its slowest answers: the
   // quality reports join every prediction with its actual; the pipeline view waits on Kafka's admin).
   // Failures are the routes' to report, when asked.
   app.addHook('onReady', async () => {
     const warm = [
-      analytics.quality({ groupBy: 'location', threshold: deps.decisionThreshold }),
-      analytics.quality({ groupBy: 'season', threshold: deps.decisionThreshold }),
-      analytics.drift({}),
+      analytics.quality({ task: 'rain', groupBy: 'location', threshold: deps.decisionThreshold }),
+      analytics.quality({ task: 'rain', groupBy: 'season', threshold: deps.decisionThreshold }),
+      analytics.drift({ task: 'rain' }),
       pipeline?.health(),
     ];
     for (const w of warm) w?.catch(() => undefined);

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { SCORE_GROUPINGS } from '../lib/platform/clickhouse/queries/quality.ts';
 import { QUALITY_GROUPINGS } from '../lib/platform/clickhouse/queries/quality-report.ts';
-import type { LatestForecast } from '../lib/domain/state-keys.ts';
+import type { LatestForecast, LatestValueForecast } from '../lib/domain/state-keys.ts';
+import { TASK_NAMES } from '../lib/platform/config.ts';
 
 /** Same rule as the CSV edge (lib/domain/weather/csv.ts): a station name never holds ':' or glob characters. */
 export const LOCATION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -51,20 +52,30 @@ export const versionSchema = z
   })
   .describe('a model version');
 
+/** A prediction task (lib/models/tasks.ts): rain by default. */
+export const taskSchema = z
+  .enum(TASK_NAMES)
+  .default('rain')
+  .describe(`the prediction task: ${TASK_NAMES.join(' or ')}; default rain`);
+
 // ---- requests ----
 
 export const predictQuerySchema = z.strictObject({
   location: locationSchema,
+  task: taskSchema,
   threshold: probabilityParam
     .optional()
-    .describe('decision threshold from 0 to 1; default: the predictor threshold the forecast was made with'),
+    .describe(
+      'task rain only: decision threshold from 0 to 1; default: the predictor threshold the forecast was made with',
+    ),
 });
 export type PredictQuery = z.infer<typeof predictQuerySchema>;
 
 export const postPredictQuerySchema = z.strictObject({
+  task: taskSchema,
   threshold: probabilityParam
     .optional()
-    .describe('decision threshold from 0 to 1; default: the configured one'),
+    .describe('task rain only: decision threshold from 0 to 1; default: the configured one'),
 });
 
 export const prequentialQuerySchema = z.strictObject({
@@ -77,6 +88,7 @@ export const prequentialQuerySchema = z.strictObject({
 export type PrequentialQuery = z.infer<typeof prequentialQuerySchema>;
 
 export const qualityQuerySchema = z.strictObject({
+  task: taskSchema,
   groupBy: z.enum(QUALITY_GROUPINGS).default('overall'),
   from: calendarDateSchema.optional().describe('first prediction date, inclusive'),
   to: calendarDateSchema.optional().describe('last prediction date, inclusive'),
@@ -84,7 +96,7 @@ export const qualityQuerySchema = z.strictObject({
   model: versionSchema.optional().describe('only predictions of this model version'),
   threshold: probabilityParam
     .optional()
-    .describe('threshold of the confusion counts; default: the configured one'),
+    .describe('task rain only: threshold of the confusion counts; default: the configured one'),
 });
 export type QualityQuery = z.infer<typeof qualityQuerySchema>;
 
@@ -96,6 +108,7 @@ export const predictionsQuerySchema = z.strictObject({
 export type PredictionsQuery = z.infer<typeof predictionsQuerySchema>;
 
 export const driftQuerySchema = z.strictObject({
+  task: taskSchema,
   from: calendarDateSchema.optional().describe('first week (Monday), inclusive'),
   to: calendarDateSchema.optional().describe('last week (Monday), inclusive'),
 });
@@ -103,7 +116,10 @@ export type DriftQuery = z.infer<typeof driftQuerySchema>;
 
 export const modelsQuerySchema = z.strictObject({
   limit: integerParam(1, 999, 'how many models, newest first: 1 to 999, default 50').optional(),
+  task: z.enum(TASK_NAMES).optional().describe('only the models of this task; default: every task'),
 });
+
+export const championQuerySchema = z.strictObject({ task: taskSchema });
 export type ModelsQuery = z.infer<typeof modelsQuerySchema>;
 
 export const versionParamsSchema = z.strictObject({ version: versionSchema });
@@ -132,11 +148,29 @@ export const latestForecastSchema = z.object({
   predictedAt: z.number().describe('epoch milliseconds'),
 });
 
+/** A regression task's latest forecast (GET /predict?task=max_temp). */
+export const latestValueForecastSchema = z.object({
+  task: z.string(),
+  location: z.string(),
+  date: z.string().describe('day of the observation the forecast was made from'),
+  forecastFor: z.string().describe('the day the forecast is about (date + 1)'),
+  value: z.number().describe('the forecast: the maximum temperature of forecastFor for max_temp'),
+  unit: z.string(),
+  modelVersion: z.string(),
+  featureSetVersion: z.string(),
+  predictedAt: z.number().describe('epoch milliseconds'),
+});
+
 type Equal<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 // Compile-time proof that the documented shape is the one the predictor writes.
 const _latestForecastMatches: Equal<z.infer<typeof latestForecastSchema>, LatestForecast> = true;
+const _latestValueForecastMatches: Equal<
+  z.infer<typeof latestValueForecastSchema>,
+  LatestValueForecast
+> = true;
 
 export const predictionResultSchema = z.object({
+  task: z.literal('rain'),
   location: z.string(),
   date: z.string(),
   forecastFor: z.string(),
@@ -148,6 +182,20 @@ export const predictionResultSchema = z.object({
   historyDays: z.number().int().describe('observed days among the 7 before `date` the features could use'),
 });
 export type PredictionResult = z.infer<typeof predictionResultSchema>;
+
+/** POST /predict of a regression task: the forecast value and its unit instead of a probability. */
+export const valuePredictionResultSchema = z.object({
+  task: z.enum(TASK_NAMES),
+  location: z.string(),
+  date: z.string(),
+  forecastFor: z.string(),
+  value: z.number().describe('the forecast: the maximum temperature of forecastFor for max_temp'),
+  unit: z.string(),
+  modelVersion: z.string(),
+  featureSetVersion: z.string(),
+  historyDays: z.number().int().describe('observed days among the 7 before `date` the features could use'),
+});
+export type ValuePredictionResult = z.infer<typeof valuePredictionResultSchema>;
 
 export const predictionsSchema = z.object({
   location: z.string(),
@@ -204,7 +252,29 @@ export const qualitySchema = z.object({
 });
 export type QualityBody = z.infer<typeof qualitySchema>;
 
+/** A regression task's quality (GET /quality?task=max_temp). */
+export const regressionQualitySchema = z.object({
+  task: z.string(),
+  groupBy: z.enum(QUALITY_GROUPINGS),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  unit: z.string(),
+  rows: z.array(
+    z.object({
+      bucket: z.string(),
+      n: z.number(),
+      r2: nullableScore.describe("null when the bucket's actual values do not vary"),
+      rmse: z.number(),
+      mae: z.number(),
+      meanActual: z.number(),
+      meanPredicted: z.number(),
+    }),
+  ),
+});
+export type RegressionQualityBody = z.infer<typeof regressionQualitySchema>;
+
 export const driftSchema = z.object({
+  task: z.enum(TASK_NAMES),
   from: z.string().nullable(),
   to: z.string().nullable(),
   incidents: z.array(
@@ -236,6 +306,27 @@ export const driftSchema = z.object({
       n: z.number(),
     }),
   ),
+  performance: z
+    .array(
+      z.object({
+        week: z.string(),
+        modelVersion: z.string(),
+        n: z.number(),
+        nLabeled: z.number(),
+        estimatedAccuracy: z.number().nullable(),
+        realizedAccuracy: z.number().nullable(),
+        estimatedBrier: z.number().nullable(),
+        realizedBrier: z.number().nullable(),
+        ece: z.number().nullable(),
+        referenceAccuracy: z.number().nullable(),
+        realizedRmse: z.number().nullable(),
+        realizedMae: z.number().nullable(),
+        referenceRmse: z.number().nullable(),
+      }),
+    )
+    .describe(
+      'pooled weekly performance per model version: rain estimated before labels beside realized; a regression task realized RMSE and MAE only (no estimate without class probabilities)',
+    ),
 });
 export type DriftBody = z.infer<typeof driftSchema>;
 
@@ -279,6 +370,7 @@ const aliasRowSchema = z.object({
 
 export const modelListingSchema = z.object({
   version: z.string(),
+  task: z.string().describe('the task the model predicts (lib/models/tasks.ts)'),
   family: z.string(),
   status: z.string(),
   trainStart: z.string(),
@@ -331,6 +423,8 @@ export const championSchema = z.object({
   changedAt: z.string().nullable(),
   previousVersion: z.string().nullable(),
   model: modelSummarySchema.nullable(),
+  task: z.string(),
+  alias: z.string().describe("the task's champion alias in the registry"),
   serving: z
     .object({
       version: z.string(),
@@ -338,7 +432,10 @@ export const championSchema = z.object({
       featureSetVersion: z.string(),
       trainedUntil: z.string().nullable(),
     })
-    .describe('the champion this API process predicts with right now'),
+    .nullable()
+    .describe(
+      "the champion this API process predicts with right now (POST /predict: rain's); null for another task, whose forecasts the pipeline serves",
+    ),
 });
 export type ChampionBody = z.infer<typeof championSchema>;
 
@@ -400,14 +497,20 @@ export type PipelineBody = z.infer<typeof pipelineSchema>;
 export const bearerSecurity = [{ adminToken: [] as string[] }];
 
 export const promoteBodySchema = z.strictObject({
-  alias: z.enum(['champion', 'challenger']).default('champion'),
+  task: taskSchema,
+  alias: z
+    .enum(['champion', 'challenger'])
+    .default('champion')
+    .describe("the task's champion or challenger alias (max_temp's are max_temp.champion, ...)"),
   reason: z.string().min(1).max(500).default('promoted by an operator'),
 });
 export const rollbackBodySchema = z.strictObject({
+  task: taskSchema,
   reason: z.string().min(1).max(500).default('rolled back by an operator'),
 });
 export const aliasChangeSchema = z.object({
-  alias: z.enum(['champion', 'challenger']),
+  task: z.enum(TASK_NAMES),
+  alias: z.string().describe('the registry alias moved: champion, challenger, max_temp.champion, ...'),
   version: z.string(),
   previousVersion: z.string().nullable(),
   reason: z.string(),
@@ -415,12 +518,14 @@ export const aliasChangeSchema = z.object({
 });
 
 export const retrainBodySchema = z.strictObject({
+  task: taskSchema,
   reason: z.string().min(1).max(500),
   requestedBy: z.string().min(1).max(128).default('admin-api'),
 });
 export const commandSchema = z.object({
   id: z.string(),
   kind: z.literal('retrain'),
+  task: z.string(),
   reason: z.string(),
   requestedBy: z.string(),
   at: z.number(),

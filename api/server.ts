@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { ChampionSource } from '../lib/models/champion.ts';
 import { runCommand } from '../lib/platform/cli/command.ts';
 import { startChampionWatcher } from '../lib/models/champion-watcher.ts';
+import { tasksOf, type TaskDeclaration } from '../lib/models/tasks.ts';
 import type { ClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
 import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
@@ -24,15 +25,23 @@ import { loadStationRegistry } from '../lib/domain/stations.ts';
 /** Past this, a close that is still waiting on a hung connection gives up and the process exits anyway. */
 const CLOSE_DEADLINE_MS = 10_000;
 
-/** The champion of the moment: loaded from the registry, switched on each promotion event. */
+/** A task's (default rain's) champion of the moment: loaded from the registry, switched on each promotion event. */
 async function championSource(
   kafka: Kafka,
   codec: EventCodec,
   config: Config,
   logger: Logger,
   clickhouse: ClickHouse,
+  task?: TaskDeclaration,
 ): Promise<ChampionSource> {
-  return startChampionWatcher({ kafka, codec, clickhouse, topics: config.topics, logger });
+  return startChampionWatcher({
+    kafka,
+    codec,
+    clickhouse,
+    topics: config.topics,
+    logger,
+    ...(task && { task }),
+  });
 }
 
 const USAGE = `
@@ -58,11 +67,18 @@ async function serve(): Promise<void> {
   const producer = createProducer(kafka);
   await producer.connect();
   const champions = await championSource(kafka, codec, config, logger, clickhouse);
+  // Every other configured task's champion, for POST /predict?task= (GET reads the pipeline's forecasts).
+  const taskChampions = new Map<string, ChampionSource>();
+  for (const task of tasksOf(config.pipeline.tasks)) {
+    if (task.name === 'rain') continue;
+    taskChampions.set(task.name, await championSource(kafka, codec, config, logger, clickhouse, task));
+  }
   const app = buildApp(
     {
       redis,
       clickhouse,
       champions,
+      taskChampions,
       decisionThreshold: config.pipeline.decisionThreshold,
       kafka: { kafka, producer, codec, registryUrl: config.registry.url },
       settings: apiSettingsOf(config),

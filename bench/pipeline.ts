@@ -19,7 +19,7 @@ import { planReplay } from '../producers/replay/plan.ts';
 import type { CsvRow } from '../lib/domain/weather/csv.ts';
 import { waitForDrain } from '../lib/deployment/drain.ts';
 import { benchDeployment, ROOT } from './lib/deployment.ts';
-import { fmt, formatTable, peakRssMb, progress, summaryLine } from './lib/report.ts';
+import { fmt, formatTable, peakRssMb, phaseRows, progress, summaryLine } from './lib/report.ts';
 import { registerEvents } from '../lib/domain/events.ts';
 import { removeDeployment } from '../lib/deployment/teardown.ts';
 import { predictionLagQuantiles } from '../lib/platform/clickhouse/queries/pipeline.ts';
@@ -82,30 +82,6 @@ function producerPerformance(
   if (r.status !== 0) throw new Error(`ProducerPerformance failed: ${r.stderr}`);
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
   return { seconds, line };
-}
-
-/** Where the stages' time went: the runtime's `stage_ms{stage,phase}` counters, per stage and phase. */
-function phaseRows(counters: Record<string, number>): (string | number)[][] {
-  const phases = new Map<string, Map<string, number>>();
-  for (const [key, ms] of Object.entries(counters)) {
-    const m =
-      /^stage_ms\{stage=([^,]+),phase=([^}]+)\}$/.exec(key) ??
-      /^stage_sink_ms\{stage=([^,]+),sink=([^}]+)\}$/
-        .exec(key)
-        ?.map((x, i) => (i === 2 ? `(of which ${x})` : x));
-    if (!m) continue;
-    const stage = phases.get(m[1]!) ?? new Map<string, number>();
-    phases.set(m[1]!, stage);
-    stage.set(m[2]!, (stage.get(m[2]!) ?? 0) + ms);
-  }
-  const rows: (string | number)[][] = [];
-  for (const [stage, byPhase] of phases) {
-    const total = [...byPhase].filter(([p]) => !p.startsWith('(')).reduce((a, [, b]) => a + b, 0);
-    for (const [phase, ms] of byPhase) {
-      rows.push([stage, phase, fmt(ms / 1000, 2), `${fmt((100 * ms) / total, 0)}%`]);
-    }
-  }
-  return rows;
 }
 
 /** Quantile of sorted samples (nearest rank below), NaN when there are none. */

@@ -19,9 +19,10 @@ import { expectedLabels, waitForSettled } from '../lib/deployment/drain.ts';
 import { lagProbe, restGroups } from '../lib/deployment/consumer-groups.ts';
 import { BOUNDARY_GRACE_DAYS } from '../consumers/trainer/step.ts';
 import { benchDeployment } from './lib/deployment.ts';
-import { fmt, formatTable, progress, summaryLine } from './lib/report.ts';
+import { fmt, formatTable, phaseRows, progress, summaryLine } from './lib/report.ts';
 import { registerEvents } from '../lib/domain/events.ts';
-import { pipelineSummary, readRetrainingFigures } from '../lib/deployment/summary.ts';
+import { pipelineSummary, readRetrainingFigures, regressionTaskSummary } from '../lib/deployment/summary.ts';
+import { tasksOf } from '../lib/models/tasks.ts';
 import { removeDeployment } from '../lib/deployment/teardown.ts';
 import { trainingGate } from '../producers/replay/gate.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
@@ -35,6 +36,8 @@ const KEEP = process.env.BENCH_KEEP === '1';
 const { config, logger } = await benchDeployment('prequential', {
   RETRAIN_ENABLED: 'true',
   RETRAIN_FAMILIES: FAMILIES,
+  // The replay waits on the stages once a week: latency over throughput (as the demo).
+  STAGE_FETCH_MIN_BYTES: process.env.STAGE_FETCH_MIN_BYTES ?? '1',
 });
 progress(
   `retraining families ${FAMILIES}, replay at most ${LEAD_DAYS} days ahead of the retraining` +
@@ -52,6 +55,11 @@ try {
   await producer.connect();
   const upToLabels = lagProbe(kafka, restGroups(config, 'labeler'));
   const everything = lagProbe(kafka, restGroups(config, 'drift'));
+  const gate = trainingGate(clickhouse, LEAD_DAYS, {
+    timeoutMs: 30 * 60_000,
+    pipelineIdle: upToLabels.idle,
+    tasks: config.pipeline.tasks,
+  });
   const started = performance.now();
   const summary = await replay(
     rows,
@@ -62,10 +70,7 @@ try {
       codec,
       topics: config.topics,
       logger,
-      waitForTraining: trainingGate(clickhouse, LEAD_DAYS, {
-        timeoutMs: 30 * 60_000,
-        pipelineIdle: upToLabels.idle,
-      }),
+      waitForTraining: gate,
       progress: createProgress('replay', plan.events),
     },
   );
@@ -76,6 +81,7 @@ try {
     labels: labelsExpected,
     idle: everything.idle,
     graceDays: BOUNDARY_GRACE_DAYS,
+    tasks: config.pipeline.tasks,
     onWaiting: (what) => progress(`draining: waiting for ${what}`),
   });
   await Promise.all([upToLabels.close(), everything.close()]);
@@ -86,7 +92,12 @@ try {
     (['year', 'season', 'location', 'model'] as const).map((g) => prequentialScores(clickhouse, g, { from })),
   );
   const weekly = await readRetrainingFigures(clickhouse, from ?? null);
-  await pipeline.stop();
+  const regressions = await Promise.all(
+    tasksOf(config.pipeline.tasks)
+      .filter((t) => t.type === 'regression')
+      .map((t) => regressionTaskSummary(clickhouse, t.name, t.priorVersion)),
+  );
+  const final = await pipeline.stop();
   await clickhouse.close();
 
   const p = overall.prequential;
@@ -124,6 +135,18 @@ try {
     `models registered ${overall.modelsTrained}, promoted ${overall.modelsPromoted}; wall ${fmt(wallS, 1)} s`,
   );
   console.log(
+    `\nwhere the stages' time went\n${formatTable(['stage', 'phase', 'busy s', 'share of stage'], phaseRows(final.counters))}`,
+  );
+  for (const r of regressions) {
+    console.log(
+      `task ${r.task} (regression) from ${r.firstTrainedChampionFrom ?? '-'}: weekly runs ${r.weekly.weeklyRuns}, seconds per run median ${fmt(r.weekly.retrainP50, 2)} p90 ${fmt(r.weekly.retrainP90, 2)}, weeks retrained ${r.weekly.weeksTrained} of ${r.weekly.weeksReplayed} (most coalesced ${r.weekly.maxCoalescedWeeks}); scored ${r.quality?.n ?? 0}, R² ${fmt(r.quality?.r2, 4)}, RMSE ${fmt(r.quality?.rmse, 2)}, MAE ${fmt(r.quality?.mae, 2)}`,
+    );
+  }
+  const w = gate.waits;
+  console.log(
+    `the replay waited ${w.waits} times: ${fmt(w.pipelineMs / 1000, 1)} s for the stages up to the label join, ${fmt(w.trainingMs / 1000, 1)} s for the weekly runs`,
+  );
+  console.log(
     summaryLine('prequential', {
       scored: p?.n,
       auc: p?.auc,
@@ -140,9 +163,23 @@ try {
       retrain_p90_s: weekly.retrainP90,
       worst_location_auc: locations[0]?.auc,
       wall_s: wallS,
+      gate_waits: w.waits,
+      gate_pipeline_s: w.pipelineMs / 1000,
+      gate_training_s: w.trainingMs / 1000,
       events: summary.events,
       labels_joined: overall.counts.labeled_examples,
       labels_expected: labelsExpected,
+      ...Object.fromEntries(
+        regressions.flatMap((r) => [
+          [`${r.task}_runs`, r.weekly.weeklyRuns],
+          [`${r.task}_retrain_p50_s`, r.weekly.retrainP50],
+          [`${r.task}_retrain_p90_s`, r.weekly.retrainP90],
+          [`${r.task}_weeks_trained`, r.weekly.weeksTrained],
+          [`${r.task}_r2`, r.quality?.r2],
+          [`${r.task}_rmse`, r.quality?.rmse],
+          [`${r.task}_mae`, r.quality?.mae],
+        ]),
+      ),
     }),
   );
 } finally {

@@ -19,10 +19,9 @@ import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from '../consu
 import { FEATURE_NAMES } from '../lib/domain/features/feature-set.ts';
 import { addDays, mondayOf } from '../lib/domain/time.ts';
 import { clipDataset } from '../lib/domain/features/clipping.ts';
-import { loadModel } from '../lib/ml/families.ts';
 import { classificationReport } from '../lib/ml/metrics.ts';
 import { TrainingPool } from '../lib/ml/worker-pool.ts';
-import { priorChampion, type Champion } from '../lib/models/champion.ts';
+import { championFromStored, priorChampion, type Champion } from '../lib/models/champion.ts';
 import { artifactToStoredText } from '../lib/ml/artifact-codec.ts';
 import type { LabeledExample } from '../lib/domain/events.ts';
 import { offlineLabeledExamples } from './lib/retrain-history.ts';
@@ -93,14 +92,7 @@ async function replayWeeks(
       runs.push({ week, seconds, result });
       if (result.decision?.promote && result.winnerVersion) {
         const winner = result.records.find((r) => r.version === result.winnerVersion)!;
-        champion = {
-          version: winner.version,
-          family: winner.family,
-          featureSetVersion: winner.featureSetVersion,
-          model: loadModel(winner.bundle.model, FEATURE_NAMES),
-          clip: winner.bundle.clip,
-          trainedUntil: winner.trainEnd,
-        };
+        champion = championFromStored(winner);
       }
       // The champion of this boundary forecasts the week that follows it.
       const end = addDays(week, 7);

@@ -6,12 +6,14 @@
  * it keeps serving (or exits, with --exit-when-done). The last line on stdout is `demo: key=value ...`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { runCommand } from '../lib/platform/cli/command.ts';
 import { createProgress } from '../lib/platform/cli/progress.ts';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { loadConfig } from '../lib/platform/config.ts';
+import { tasksOf } from '../lib/models/tasks.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
 import { createProducer } from '../lib/platform/kafka/producer.ts';
 import { createLogger } from '../lib/platform/log.ts';
@@ -25,6 +27,7 @@ import { registerEvents } from '../lib/domain/events.ts';
 import {
   dlqCount,
   pipelineSummary,
+  regressionTaskSummary,
   readRetrainingFigures,
   summaryFigures,
 } from '../lib/deployment/summary.ts';
@@ -96,10 +99,17 @@ async function runDemo(options: DemoOptions): Promise<number | void> {
     REDIS_PREFIX: process.env.REDIS_PREFIX ?? `rs-${deployment}`,
     CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? `rainstream_${deployment.replace(/-/g, '_')}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // Every process's JSON lines (a drift incident opening is a warning; ten years of them are thousands)
+    // go to one file, so the terminal shows the steps, the progress and the summary.
+    LOG_FILE: process.env.LOG_FILE ?? join(ROOT, '.state', 'logs', `${deployment}.log`),
+    // The replay waits on the stages once a week: each fetch returns what has arrived at once instead of
+    // waiting for a larger batch (latency over throughput).
+    STAGE_FETCH_MIN_BYTES: process.env.STAGE_FETCH_MIN_BYTES ?? '1',
   };
   const config = loadConfig(env);
   const logger = createLogger(config);
 
+  step(`logs of every process: ${config.logFile ?? 'stdout'}`);
   step(`setup (topics ${config.topics.observations} ..., database ${config.clickhouse.database})`);
   await runSetup(config, logger);
 
@@ -108,6 +118,7 @@ async function runDemo(options: DemoOptions): Promise<number | void> {
   const codec = await registerEvents(createSchemaRegistry(config), config.topics);
   pipeline.done.catch((error: unknown) => {
     logger.fatal({ err: error }, 'a stage gave up');
+    process.stderr.write(`a stage gave up: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });
 
@@ -150,7 +161,11 @@ async function runDemo(options: DemoOptions): Promise<number | void> {
       waitForTrainedChampion: championPoller(clickhouse),
       waitForTraining:
         lead > 0
-          ? trainingGate(clickhouse, lead, { pipelineIdle: upToLabels.idle, timeoutMs: 30 * 60_000 })
+          ? trainingGate(clickhouse, lead, {
+              pipelineIdle: upToLabels.idle,
+              timeoutMs: 30 * 60_000,
+              tasks: config.pipeline.tasks,
+            })
           : undefined,
       progress: createProgress('replay', plan.events),
     },
@@ -164,11 +179,17 @@ async function runDemo(options: DemoOptions): Promise<number | void> {
     labels: labelsExpected,
     idle: everything.idle,
     graceDays: BOUNDARY_GRACE_DAYS,
+    tasks: config.pipeline.tasks,
     onWaiting: (what) => logger.debug({ waitingFor: what }, 'draining'),
   });
   await Promise.all([upToLabels.close(), everything.close()]);
   const summary = await pipelineSummary(clickhouse);
   const weekly = await readRetrainingFigures(clickhouse, summary.firstTrainedChampionFrom);
+  const regressions = await Promise.all(
+    tasksOf(config.pipeline.tasks)
+      .filter((t) => t.type === 'regression')
+      .map((t) => regressionTaskSummary(clickhouse, t.name, t.priorVersion)),
+  );
   const dlq = await dlqCount(kafka, config.topics);
   const wallS = (Date.now() - started) / 1000;
   const p = summary.prequential;
@@ -181,6 +202,7 @@ rainstream demo summary (${wallS.toFixed(1)} s, stack and setup included)
   labels joined            ${summary.counts.labeled_examples} of ${labelsExpected} expected
   actuals (joined+missing) ${summary.counts.actuals}
   drift rows               ${summary.counts.drift}
+  logs                     ${config.logFile ?? 'stdout'}
 ${settled.settled ? '' : `  NOT DRAINED: stalled waiting for ${settled.waitingFor.join(', ')}\n`}  weekly retraining, from ${summary.firstTrainedChampionFrom ?? '-'} (first trained champion):
     weeks replayed         ${weekly.weeksReplayed}
     weeks retrained        ${weekly.weeksTrained} (each in a run of its own when most coalesced is 1)
@@ -194,7 +216,16 @@ ${settled.settled ? '' : `  NOT DRAINED: stalled waiting for ${settled.waitingFo
     ROC AUC                ${f(p?.auc)}
     Brier                  ${f(p?.brier)}
     accuracy               ${f(p?.accuracy)}
-`);
+${regressions
+  .map(
+    (r) => `  task ${r.task} (regression), from ${r.firstTrainedChampionFrom ?? '-'} (first trained champion):
+    weekly runs            ${r.weekly.weeklyRuns}, seconds median ${f(r.weekly.retrainP50, 2)}, p90 ${f(r.weekly.retrainP90, 2)}
+    weeks retrained        ${r.weekly.weeksTrained} of ${r.weekly.weeksReplayed}, most coalesced ${r.weekly.maxCoalescedWeeks}
+    scored forecasts       ${r.quality?.n ?? 0}
+    R², RMSE, MAE          ${f(r.quality?.r2)}, ${f(r.quality?.rmse, 2)}, ${f(r.quality?.mae, 2)}
+`,
+  )
+  .join('')}`);
   if (!options.exitWhenDone) {
     process.stderr.write(
       `try: curl 'http://${config.api.host}:${config.api.port}/predict?location=Sydney'\n` +
@@ -217,6 +248,16 @@ ${settled.settled ? '' : `  NOT DRAINED: stalled waiting for ${settled.waitingFo
     accuracy: p?.accuracy,
     scored: p?.n,
     dlq,
+    ...Object.fromEntries(
+      regressions.flatMap((r) => [
+        [`${r.task}_runs`, r.weekly.weeklyRuns],
+        [`${r.task}_retrain_p50_s`, r.weekly.retrainP50],
+        [`${r.task}_weeks_trained`, r.weekly.weeksTrained],
+        [`${r.task}_r2`, r.quality?.r2],
+        [`${r.task}_rmse`, r.quality?.rmse],
+        [`${r.task}_mae`, r.quality?.mae],
+      ]),
+    ),
   });
   const line = `demo: ${figures.map(([k, v]) => `${k}=${plain(v)}`).join(' ')}`;
 

@@ -1,11 +1,19 @@
 // The rainstream dashboard: plain DOM and uPlot, every figure read from this API's own routes.
 // State lives in the URL hash (#station=Sydney&threshold=0.6), so a view can be bookmarked or shared.
 /* global uPlot */
+import {
+  DEFAULT_THRESHOLD,
+  firstView,
+  forecastUrl,
+  historyUrl,
+  qualityUrl,
+  weeklyUrl,
+} from './first-view.js';
 
 const $ = (id) => document.getElementById(id);
 const state = {
   station: null,
-  threshold: 0.5,
+  threshold: DEFAULT_THRESHOLD,
   latestDate: null,
   byStation: null,
   bySeason: null,
@@ -20,7 +28,9 @@ function status(text) {
 }
 
 async function api(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  // A plain GET (no headers of its own): the first view's requests are preloaded by index.html, and a
+  // request must match its preload to be served by it.
+  const res = await fetch(path);
   const body = await res.json().catch(() => ({}));
   if (!res.ok) {
     const err = new Error(body.reason ?? body.error ?? `HTTP ${res.status}`);
@@ -87,7 +97,7 @@ async function loadForecast() {
   const station = state.station;
   $('forecast-station').textContent = station;
   try {
-    const f = await api(`/predict?location=${encodeURIComponent(station)}&threshold=${state.threshold}`);
+    const f = await api(forecastUrl(station, state.threshold));
     if (station !== state.station) return;
     $('probability').textContent = pct(f.probability);
     $('probability').dataset.value = String(f.probability);
@@ -183,7 +193,7 @@ function drawHistory() {
 
 async function loadHistory() {
   const station = state.station;
-  const body = await api(`/predictions?location=${encodeURIComponent(station)}`);
+  const body = await api(historyUrl(station));
   if (station !== state.station) return;
   historyPoints = body.points;
   drawHistory();
@@ -222,9 +232,7 @@ function drawCalibration() {
 }
 
 async function loadWeekly() {
-  const latest = state.latestDate;
-  const from = latest ? new Date((dayS(latest) - 364 * 86400) * 1000).toISOString().slice(0, 10) : undefined;
-  const body = await api(`/quality?groupBy=week${from ? `&from=${from}` : ''}&threshold=${state.threshold}`);
+  const body = await api(weeklyUrl(state.latestDate, state.threshold));
   const rows = body.rows;
   chart(
     'weekly',
@@ -251,8 +259,8 @@ async function loadWeekly() {
 async function loadFairness() {
   const t = state.threshold;
   const [byStation, bySeason] = await Promise.all([
-    api(`/quality?groupBy=location&threshold=${t}`),
-    api(`/quality?groupBy=season&threshold=${t}`),
+    api(qualityUrl('location', t)),
+    api(qualityUrl('season', t)),
   ]);
   if (t !== state.threshold) return;
   state.byStation = byStation.rows;
@@ -396,8 +404,9 @@ async function start() {
   const { locations } = await api('/locations');
   const select = $('station');
   const withForecast = locations.filter((l) => l.forecastDate !== null);
-  // The newest forecast date of any station: where the weekly scores end.
-  state.latestDate = withForecast.reduce((d, l) => (l.forecastDate > d ? l.forecastDate : d), '') || null;
+  // The station and threshold to open on, as the server worked them out for its preloads (first-view.js).
+  const view = firstView(locations, wanted);
+  state.latestDate = view.latestDate;
   for (const l of [...withForecast, ...locations.filter((x) => x.forecastDate === null)]) {
     const option = new Option(
       l.forecastDate === null ? `${l.location} (no forecast)` : l.location,
@@ -405,11 +414,8 @@ async function start() {
     );
     select.add(option);
   }
-  const first = wanted.station ?? withForecast[0]?.location ?? locations[0]?.location;
-  // The threshold the station's forecast was made with, unless the address names one.
-  const firstThreshold = locations.find((l) => l.location === first)?.threshold ?? null;
-  if (wanted.threshold !== null) state.threshold = wanted.threshold;
-  else if (firstThreshold !== null) state.threshold = firstThreshold;
+  const first = view.station;
+  state.threshold = view.threshold;
   $('threshold').value = String(state.threshold);
   $('threshold-value').textContent = state.threshold.toFixed(2);
   select.addEventListener('change', () => void selectStation(select.value));

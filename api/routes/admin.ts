@@ -50,7 +50,7 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
     {
       config,
       schema: {
-        summary: 'Point an alias (champion by default) at a registered version',
+        summary: "Point a task's alias (rain's champion by default) at a registered version of that task",
         tags,
         security: bearerSecurity,
         params: versionParamsSchema,
@@ -58,28 +58,29 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
         response: { 200: aliasChangeSchema, 400: errorSchema, 404: errorSchema, ...refused },
       },
     },
-    (request) => admin().promote(request.params.version, request.body.alias, request.body.reason),
+    (request) =>
+      admin().promote(request.params.version, request.body.alias, request.body.reason, request.body.task),
   );
   app.post(
     '/admin/models/rollback',
     {
       config,
       schema: {
-        summary: "Make the champion's previous version the champion again",
+        summary: "Make a task's (rain's by default) champion's previous version its champion again",
         tags,
         security: bearerSecurity,
         body: rollbackBodySchema,
         response: { 200: aliasChangeSchema, 400: errorSchema, 409: errorSchema, ...refused },
       },
     },
-    (request) => admin().rollback(request.body.reason),
+    (request) => admin().rollback(request.body.reason, request.body.task),
   );
   app.post(
     '/admin/retrain',
     {
       config,
       schema: {
-        summary: 'Ask the trainer to train now (a command on the commands topic)',
+        summary: 'Ask the trainer to train a task (rain by default) now (a command on the commands topic)',
         tags,
         security: bearerSecurity,
         body: retrainBodySchema,
@@ -87,7 +88,9 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
       },
     },
     async (request, reply) =>
-      reply.code(202).send(await admin().retrain(request.body.reason, request.body.requestedBy)),
+      reply
+        .code(202)
+        .send(await admin().retrain(request.body.reason, request.body.requestedBy, request.body.task)),
   );
   app.get(
     '/admin/subscriptions',

@@ -12,7 +12,9 @@ import {
   prequentialSchema,
   qualityQuerySchema,
   qualitySchema,
+  regressionQualitySchema,
 } from '../schemas.ts';
+import { z } from 'zod';
 
 export async function analyticsRoutes(
   fastify: FastifyInstance,
@@ -37,13 +39,14 @@ export async function analyticsRoutes(
     '/quality',
     {
       schema: {
-        summary: 'Forecast quality by station, season, month, week, model or year',
+        summary: 'Forecast quality of a task by station, season, month, week, model or year',
         description:
-          'Over every prediction whose outcome joined (prequential): accuracy, precision, recall and F1 at ' +
-          '`threshold`, ROC AUC, PR AUC (average precision), Brier score, confusion counts and 10 calibration bins.',
+          'Over every prediction whose outcome joined (prequential). Task rain (default): accuracy, precision, ' +
+          'recall and F1 at `threshold`, ROC AUC, PR AUC (average precision), Brier score, confusion counts and 10 ' +
+          'calibration bins. Task max_temp: R², RMSE and MAE of the forecast maximum temperature (°C).',
         tags: ['quality'],
         querystring: qualityQuerySchema,
-        response: { 200: qualitySchema, 400: errorSchema },
+        response: { 200: z.union([qualitySchema, regressionQualitySchema]), 400: errorSchema },
       },
     },
     (request) => analytics.quality(request.query),

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ModelService } from '../services/models.ts';
 import {
+  championQuerySchema,
   championSchema,
   errorSchema,
   modelDetailSchema,
@@ -29,18 +30,19 @@ export async function modelRoutes(
         response: { 200: modelsSchema, 400: errorSchema },
       },
     },
-    (request) => models.list(request.query.limit ?? DEFAULT_LIMIT),
+    (request) => models.list(request.query.limit ?? DEFAULT_LIMIT, request.query.task),
   );
   app.get(
     '/models/champion',
     {
       schema: {
-        summary: 'Where the champion alias points, and what this process serves',
+        summary: "Where a task's champion alias points, and what this process serves",
         tags: ['models'],
-        response: { 200: championSchema },
+        querystring: championQuerySchema,
+        response: { 200: championSchema, 400: errorSchema },
       },
     },
-    () => models.champion(),
+    (request) => models.champion(request.query.task),
   );
   app.get(
     '/models/:version',

@@ -1,15 +1,19 @@
 /** The forecast routes: the latest forecast of a station, and a forecast from a posted observation. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { observationBodySchema } from '../observation-body.ts';
 import { isKnownStation, noForecastReason, type ForecastService } from '../services/forecasts.ts';
 import type { PredictService } from '../services/predict.ts';
+import { ApiError } from '../errors.ts';
 import {
   errorSchema,
   latestForecastSchema,
+  latestValueForecastSchema,
   postPredictQuerySchema,
   predictQuerySchema,
   predictionResultSchema,
+  valuePredictionResultSchema,
 } from '../schemas.ts';
 
 export interface PredictRoutesOptions {
@@ -25,18 +29,31 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     '/predict',
     {
       schema: {
-        summary: 'The latest forecast of a station',
+        summary: 'The latest forecast of a station, for a task',
         description:
-          'What the streaming predictor last forecast for the station: rain on `forecastFor`, from the observation of ' +
-          '`date`. With `threshold`, the decision is taken at that threshold instead of the predictor one.',
+          'What the streaming predictor last forecast for the station, from the observation of `date`: with ' +
+          '`task=rain` (default) rain on `forecastFor`, and with `threshold` the decision taken at that threshold ' +
+          'instead of the predictor one; with `task=max_temp` the maximum temperature of `forecastFor` (°C).',
         tags: ['forecasts'],
         querystring: predictQuerySchema,
-        response: { 200: latestForecastSchema, 400: errorSchema, 404: errorSchema },
+        response: {
+          200: z.union([latestForecastSchema, latestValueForecastSchema]),
+          400: errorSchema,
+          404: errorSchema,
+        },
       },
     },
     async (request, reply) => {
-      const { location, threshold } = request.query;
-      const json = await forecasts.latestJson(location);
+      const { location, threshold, task } = request.query;
+      if (task !== 'rain' && threshold !== undefined) {
+        throw new ApiError(400, 'VALIDATION', `applies to task rain only, not ${task}`, {
+          field: 'threshold',
+        });
+      }
+      const json =
+        task === 'rain'
+          ? await forecasts.latestJson(location)
+          : await forecasts.latestValueJson(task, location);
       if (json === null) {
         return reply.code(404).send({
           error: 'no forecast',
@@ -56,17 +73,22 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
     '/predict',
     {
       schema: {
-        summary: 'Forecast from an observation',
+        summary: 'Forecast from an observation, for a task',
         description:
           "Computes the features of the observation with the station's history (read only; the stream's state is " +
-          'not changed) and the champion of the moment. When the history already holds that date or a later one, ' +
-          'only the days strictly before the date are used.',
+          "not changed) and the task's champion of the moment: rain's probability (default), or with " +
+          '`task=max_temp` the maximum temperature of the next day. When the history already holds that date or a ' +
+          'later one, only the days strictly before the date are used.',
         tags: ['forecasts'],
         querystring: postPredictQuerySchema,
         body: observationBodySchema,
-        response: { 200: predictionResultSchema, 400: errorSchema, 503: errorSchema },
+        response: {
+          200: z.union([predictionResultSchema, valuePredictionResultSchema]),
+          400: errorSchema,
+          503: errorSchema,
+        },
       },
     },
-    (request) => predictions.predict(request.body, request.query.threshold),
+    (request) => predictions.predict(request.body, request.query.threshold, request.query.task),
   );
 }

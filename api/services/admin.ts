@@ -31,6 +31,8 @@ import { webhookUrlProblem, type AllowList } from '../../consumers/alerts/allow-
 import { subscriptionViewOf } from '../../consumers/alerts/rows.ts';
 import { ApiError } from '../errors.ts';
 import type { SubscriptionBody } from '../schemas.ts';
+import { TASKS, type TaskName } from '../../lib/models/tasks.ts';
+import type { Alias } from '../../lib/models/registry.ts';
 
 export interface AdminDeps {
   clickhouse: ClickHouse;
@@ -42,7 +44,9 @@ export interface AdminDeps {
 }
 
 export interface AliasChange {
-  alias: 'champion' | 'challenger';
+  task: TaskName;
+  /** The registry alias moved (a task's champion or challenger: champion, max_temp.champion, ...). */
+  alias: string;
   version: string;
   previousVersion: string | null;
   reason: string;
@@ -50,9 +54,16 @@ export interface AliasChange {
 }
 
 export interface AdminService {
-  promote(version: string, alias: 'champion' | 'challenger', reason: string): Promise<AliasChange>;
-  rollback(reason: string): Promise<AliasChange>;
-  retrain(reason: string, requestedBy: string): Promise<Command & { topic: string }>;
+  /** Points the task's champion (or challenger) alias at a registered version of that task. */
+  promote(
+    version: string,
+    alias: 'champion' | 'challenger',
+    reason: string,
+    task?: TaskName,
+  ): Promise<AliasChange>;
+  rollback(reason: string, task?: TaskName): Promise<AliasChange>;
+  /** A retrain command for the task's lane of the trainer. */
+  retrain(reason: string, requestedBy: string, task?: TaskName): Promise<Command & { topic: string }>;
   subscribe(body: SubscriptionBody, createdBy: string): Promise<SubscriptionView & { secret: string }>;
   unsubscribe(id: string): Promise<void>;
   subscriptions(): Promise<SubscriptionView[]>;
@@ -61,7 +72,9 @@ export interface AdminService {
 
 function promotionError(error: unknown): never {
   if (error instanceof PromotionError) {
-    throw new ApiError(error.code === 'MODEL_NOT_FOUND' ? 404 : 409, error.code, error.message);
+    throw new ApiError(error.code === 'MODEL_NOT_FOUND' ? 404 : 409, error.code, error.message, {
+      ...(error.code === 'WRONG_TASK' && { field: 'task' }),
+    });
   }
   throw error;
 }
@@ -93,7 +106,8 @@ export function createAdminService(deps: AdminDeps): AdminService {
     codec: deps.codec,
     topics: deps.topics,
   };
-  const change = (p: Awaited<ReturnType<typeof promoteVersion>>): AliasChange => ({
+  const change = (task: TaskName, p: Awaited<ReturnType<typeof promoteVersion>>): AliasChange => ({
+    task,
     alias: p.alias,
     version: p.version,
     previousVersion: p.previousVersion,
@@ -102,18 +116,27 @@ export function createAdminService(deps: AdminDeps): AdminService {
   });
 
   return {
-    async promote(version, alias, reason) {
+    async promote(version, role, reason, taskName = 'rain') {
+      const task = TASKS[taskName];
+      const alias = (role === 'champion' ? task.championAlias : task.challengerAlias) as Alias;
       return change(
+        taskName,
         await promoteVersion(promotion, { alias, version, reason, at: deps.clock() }).catch(promotionError),
       );
     },
-    async rollback(reason) {
-      return change(await rollbackChampion(promotion, { reason, at: deps.clock() }).catch(promotionError));
+    async rollback(reason, taskName = 'rain') {
+      return change(
+        taskName,
+        await rollbackChampion(promotion, { reason, at: deps.clock(), task: TASKS[taskName] }).catch(
+          promotionError,
+        ),
+      );
     },
-    async retrain(reason, requestedBy) {
+    async retrain(reason, requestedBy, task = 'rain') {
       const command = operatorCommand({
         id: randomUUID(),
         kind: 'retrain',
+        task,
         reason,
         requestedBy,
         at: deps.clock(),

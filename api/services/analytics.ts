@@ -5,12 +5,16 @@
  */
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 import { driftIncidents, driftWeeks } from '../../lib/platform/clickhouse/queries/drift-view.ts';
+import { weeklyPerformance } from '../../lib/platform/clickhouse/queries/drift.ts';
 import {
   latestPredictionDate,
   predictionHistory,
+  recentPredictionHistory,
 } from '../../lib/platform/clickhouse/queries/prediction-history.ts';
 import { prequentialScores } from '../../lib/platform/clickhouse/queries/quality.ts';
 import { qualityReport } from '../../lib/platform/clickhouse/queries/quality-report.ts';
+import { regressionQuality } from '../../lib/platform/clickhouse/queries/regression-quality.ts';
+import { TASKS } from '../../lib/models/tasks.ts';
 import { addDays } from '../../lib/domain/time.ts';
 import { ApiError } from '../errors.ts';
 import type { ResultCache } from './result-cache.ts';
@@ -23,6 +27,7 @@ import type {
   PrequentialQuery,
   QualityBody,
   QualityQuery,
+  RegressionQualityBody,
 } from '../schemas.ts';
 
 /** Days `GET /predictions` returns when no range is given, and at most. */
@@ -31,7 +36,8 @@ export const MAX_HISTORY_DAYS = 3700;
 
 export interface AnalyticsService {
   predictions(query: PredictionsQuery): Promise<PredictionsBody>;
-  quality(query: QualityQuery): Promise<QualityBody>;
+  /** Rain's report (classification) or a regression task's (R², RMSE, MAE), by `query.task`. */
+  quality(query: QualityQuery): Promise<QualityBody | RegressionQualityBody>;
   drift(query: DriftQuery): Promise<DriftBody>;
   prequential(query: PrequentialQuery): Promise<PrequentialBody>;
 }
@@ -98,6 +104,13 @@ export function createAnalyticsService(
       orderedRange(query.from, query.to);
       if (query.from !== undefined && query.to !== undefined) checkSpan(query.from, query.to);
       return cached('predictions', query, async () => {
+        if (query.to === undefined && query.from === undefined) {
+          // The dashboard's question: the last days up to the newest forecast, in one query.
+          const points = await recentPredictionHistory(clickhouse, query.location, DEFAULT_HISTORY_DAYS);
+          const to = points.at(-1)?.date;
+          if (to === undefined) return { location: query.location, from: '', to: '', points: [] };
+          return { location: query.location, from: addDays(to, -(DEFAULT_HISTORY_DAYS - 1)), to, points };
+        }
         const to = query.to ?? (await latestPredictionDate(clickhouse, query.location));
         if (to === null) return { location: query.location, from: '', to: '', points: [] };
         const from = query.from ?? addDays(to, -(DEFAULT_HISTORY_DAYS - 1));
@@ -109,19 +122,51 @@ export function createAnalyticsService(
 
     async quality(query) {
       orderedRange(query.from, query.to);
+      const task = TASKS[query.task];
+      if (task.type === 'regression') {
+        if (query.threshold !== undefined) {
+          throw new ApiError(400, 'VALIDATION', `applies to task rain only, not ${task.name}`, {
+            field: 'threshold',
+          });
+        }
+        return cached('quality', query, async () => {
+          const rows = await regressionQuality(clickhouse, task.name, query.groupBy, {
+            from: query.from,
+            to: query.to,
+            location: query.location,
+            modelVersion: query.model,
+          });
+          return {
+            task: task.name,
+            groupBy: query.groupBy,
+            from: query.from ?? null,
+            to: query.to ?? null,
+            unit: task.target.unit,
+            rows: rows.map((r) => ({ ...r, r2: finite(r.r2) })),
+          };
+        });
+      }
       const threshold = query.threshold ?? decisionThreshold;
       return cached('quality', { ...query, threshold }, () => qualityBody(query, threshold));
     },
 
     async drift(query) {
       orderedRange(query.from, query.to);
-      const range = { from: query.from, to: query.to };
+      const range = { task: query.task, from: query.from, to: query.to };
       return cached('drift', query, async () => {
-        const [incidents, weeks] = await Promise.all([
+        const [incidents, weeks, performance] = await Promise.all([
           driftIncidents(clickhouse, range),
           driftWeeks(clickhouse, range),
+          weeklyPerformance(clickhouse, range),
         ]);
-        return { from: query.from ?? null, to: query.to ?? null, incidents, weeks };
+        return {
+          task: query.task,
+          from: query.from ?? null,
+          to: query.to ?? null,
+          incidents,
+          weeks,
+          performance,
+        };
       });
     },
 

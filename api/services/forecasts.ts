@@ -17,6 +17,8 @@ export interface ForecastService {
    * and re-serializing it would cost more than the Redis round trip for nothing.
    */
   latestJson(location: string): Promise<string | null>;
+  /** A regression task's LatestValueForecast of the station, as the JSON text stored, or null. */
+  latestValueJson(task: string, location: string): Promise<string | null>;
   /** The stored forecast with the decision taken at `threshold`. */
   atThreshold(json: string, threshold: number): LatestForecast;
   locations(): Promise<LocationsBody>;
@@ -69,6 +71,8 @@ export function createForecastService(
     stations: registry,
     latestJson: async (location) =>
       registry.has(location) ? cache.get(redis.key(...STATE_KEYS.latest(location))) : null,
+    latestValueJson: async (task, location) =>
+      registry.has(location) ? cache.get(redis.key(...STATE_KEYS.latestOf(task, location))) : null,
     atThreshold(json, threshold) {
       const forecast = JSON.parse(json) as LatestForecast;
       return { ...forecast, threshold, decision: forecast.probability >= threshold };

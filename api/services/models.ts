@@ -10,15 +10,18 @@ import { modelOfAlias, modelSummary } from '../../lib/platform/clickhouse/querie
 import { ApiError } from '../errors.ts';
 import type { ChampionBody, ModelDetailBody, ModelsBody } from '../schemas.ts';
 import { NO_CACHE } from './analytics.ts';
+import { TASKS, type TaskDeclaration, type TaskName } from '../../lib/models/tasks.ts';
 import type { ResultCache } from './result-cache.ts';
 
 const ALIASES: readonly Alias[] = ['champion', 'challenger'];
 const HISTORY = 50;
 
 export interface ModelService {
-  list(limit: number): Promise<ModelsBody>;
+  /** `task`: only that task's models (default: every task's). */
+  list(limit: number, task?: string): Promise<ModelsBody>;
   detail(version: string): Promise<ModelDetailBody>;
-  champion(): Promise<ChampionBody>;
+  /** Where the task's champion alias points (default rain). */
+  champion(task?: TaskName): Promise<ChampionBody>;
 }
 
 export function createModelService(
@@ -27,19 +30,21 @@ export function createModelService(
   cache: Pick<ResultCache, 'get'> = NO_CACHE,
 ): ModelService {
   return {
-    list: (limit) => cache.get(`models ${limit}`, () => listBody(limit)),
+    list: (limit, task) => cache.get(`models ${limit} ${task ?? '*'}`, () => listBody(limit, task)),
     detail: (version) => cache.get(`model ${version}`, () => detailBody(version)),
-    async champion() {
-      const [alias, model] = await cache.get('champion', () =>
-        Promise.all([currentAlias(clickhouse, 'champion'), modelOfAlias(clickhouse, 'champion')]),
+    async champion(taskName = 'rain') {
+      const task = TASKS[taskName];
+      const alias = task.championAlias as Alias;
+      const [current, model] = await cache.get(`champion ${taskName}`, () =>
+        Promise.all([currentAlias(clickhouse, alias), modelOfAlias(clickhouse, alias)]),
       );
-      return championBody(alias, model);
+      return championBody(task, current, model);
     },
   };
 
-  async function listBody(limit: number): Promise<ModelsBody> {
+  async function listBody(limit: number, task?: string): Promise<ModelsBody> {
     const [models, championHistory, challengerHistory, ...aliases] = await Promise.all([
-      listModels(clickhouse, limit),
+      listModels(clickhouse, limit, task),
       aliasHistory(clickhouse, 'champion', HISTORY),
       aliasHistory(clickhouse, 'challenger', HISTORY),
       ...ALIASES.map((a) => currentAlias(clickhouse, a)),
@@ -75,21 +80,28 @@ export function createModelService(
 
   /** The registry's champion (cached with the data) beside the one this process serves (in memory). */
   function championBody(
+    task: TaskDeclaration,
     alias: Awaited<ReturnType<typeof currentAlias>>,
     model: Awaited<ReturnType<typeof modelOfAlias>>,
   ): ChampionBody {
     const serving = champions.current();
-    const servingView = {
-      version: serving.version,
-      family: serving.family,
-      featureSetVersion: serving.featureSetVersion,
-      trainedUntil: serving.trainedUntil,
-    };
+    // This process predicts rain itself (POST /predict); another task's forecasts come from the pipeline.
+    const servingView =
+      task.name === 'rain'
+        ? {
+            version: serving.version,
+            family: serving.family,
+            featureSetVersion: serving.featureSetVersion,
+            trainedUntil: serving.trainedUntil,
+          }
+        : null;
+    const named = { task: task.name, alias: task.championAlias };
     if (alias === null) {
       return {
         source: 'prior',
+        ...named,
         version: null,
-        reason: 'no model has been promoted yet: the prior climatology baseline is serving',
+        reason: `no model has been promoted yet: the prior ${task.type === 'classification' ? 'climatology' : 'persistence'} baseline (${task.priorVersion}) is serving`,
         changedAt: null,
         previousVersion: null,
         model: null,
@@ -98,6 +110,7 @@ export function createModelService(
     }
     return {
       source: 'registry',
+      ...named,
       version: alias.version,
       reason: alias.reason,
       changedAt: alias.changedAt,

@@ -20,7 +20,8 @@ import {
 import { PredictError, predictStep } from '../../consumers/predictor/step.ts';
 import { ApiError } from '../errors.ts';
 import type { ObservationBody } from '../observation-body.ts';
-import type { PredictionResult } from '../schemas.ts';
+import type { PredictionResult, ValuePredictionResult } from '../schemas.ts';
+import { TASKS, type TaskName } from '../../lib/models/tasks.ts';
 import { featuresStep } from '../../consumers/features/step.ts';
 import { parseStationState } from '../../lib/domain/features/station-window.ts';
 import type { TrackedCache } from './tracked-cache.ts';
@@ -101,7 +102,10 @@ export function historyDaysBefore(history: StationState | null, date: string): n
 
 export interface PredictServiceDeps {
   redis: RedisHandle;
+  /** Rain's champion source. */
   champions: ChampionSource;
+  /** The champion source of each other task this API predicts (POST /predict?task=). */
+  taskChampions?: ReadonlyMap<string, ChampionSource>;
   decisionThreshold: number;
   clock: () => number;
   /** The domain validation's rules: what the stream accepts, the API accepts. */
@@ -130,13 +134,22 @@ export function validatedObservation(
 }
 
 export interface PredictService {
-  /** `threshold` overrides the configured decision threshold for this answer. */
-  predict(body: ObservationBody, threshold?: number): Promise<PredictionResult>;
+  /**
+   * The task's (default rain's) forecast from its champion of the moment. `threshold` (rain only)
+   * overrides the configured decision threshold for this answer.
+   */
+  predict(
+    body: ObservationBody,
+    threshold?: number,
+    task?: TaskName,
+  ): Promise<PredictionResult | ValuePredictionResult>;
 }
 
 export function createPredictService(deps: PredictServiceDeps): PredictService {
   const { redis, champions, decisionThreshold, clock, eventTime, stations } = deps;
-  const currentChampion = preparedChampionOf(champions);
+  const currentChampion = new Map([['rain', preparedChampionOf(champions)]]);
+  for (const [task, source] of deps.taskChampions ?? [])
+    currentChampion.set(task, preparedChampionOf(source));
   const cache = deps.cache ?? {
     getParsed: async <T>(key: string, parse: (text: string | null) => T) =>
       parse(await redis.client.get(key)),
@@ -151,7 +164,19 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
   };
 
   return {
-    async predict(body, threshold = decisionThreshold) {
+    async predict(body, threshold, taskName = 'rain') {
+      const task = TASKS[taskName];
+      if (task.type !== 'classification' && threshold !== undefined) {
+        throw new ApiError(400, 'VALIDATION', `applies to task rain only, not ${task.name}`, {
+          field: 'threshold',
+        });
+      }
+      const champion = currentChampion.get(task.name);
+      if (champion === undefined) {
+        throw new ApiError(400, 'VALIDATION', `${task.name} is not predicted by this deployment (TASKS)`, {
+          field: 'task',
+        });
+      }
       const observation = validatedObservation(body, { eventTime, stations, now: clock() });
       const state = await cache.getParsed(
         redis.key(...STATE_KEYS.station(observation.location)),
@@ -169,14 +194,29 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
       }
       let prediction;
       try {
-        prediction = predictStep(step.output, currentChampion(), threshold, now);
+        prediction = predictStep(step.output, champion(), threshold ?? decisionThreshold, now);
       } catch (error) {
         // A champion this code cannot feed is an outage of the prediction service, not a bad request.
         if (error instanceof PredictError || error instanceof ChampionError)
           throw new ApiError(503, error.code, error.message, { cause: error });
         throw error;
       }
+      const historyDays = historyDaysBefore(history, observation.date);
+      if (prediction.value !== null) {
+        return {
+          task: task.name,
+          location: prediction.location,
+          date: prediction.date,
+          forecastFor: addDays(prediction.date, 1),
+          value: prediction.value,
+          unit: task.target.unit,
+          modelVersion: prediction.modelVersion,
+          featureSetVersion: prediction.featureSetVersion,
+          historyDays,
+        };
+      }
       return {
+        task: 'rain',
         location: prediction.location,
         date: prediction.date,
         forecastFor: addDays(prediction.date, 1),
@@ -185,7 +225,7 @@ export function createPredictService(deps: PredictServiceDeps): PredictService {
         threshold: prediction.threshold,
         modelVersion: prediction.modelVersion,
         featureSetVersion: prediction.featureSetVersion,
-        historyDays: historyDaysBefore(history, observation.date),
+        historyDays,
       };
     },
   };

@@ -1,7 +1,7 @@
 /**
  * The API's Prometheus metrics, on the process' registry (lib/platform/metrics.ts):
  * - `rainstream_http_request_duration_seconds{method,route,status_code}`: every request, by route pattern;
- * - `rainstream_champion_info{version,family}` = 1: what this process serves;
+ * - `rainstream_champion_info{task,version,family}` = 1: what this process serves (rain's champion);
  * - `rainstream_drift_open_incidents`, `rainstream_training_runs{outcome}`,
  *   `rainstream_training_last_run_seconds`: from ClickHouse, at most every 15 s;
  * - `rainstream_consumer_lag{group,stage,topic,partition}`, `rainstream_topic_records{topic}`,
@@ -10,6 +10,7 @@
  */
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { ChampionSource } from '../../lib/models/champion.ts';
+import { TASK_NAMES } from '../../lib/models/tasks.ts';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
 import { openDriftIncidents } from '../../lib/platform/clickhouse/queries/drift-view.ts';
 import {
@@ -68,24 +69,31 @@ export function registerApiMetrics(
 
   new Gauge({
     name: `${METRIC_PREFIX}champion_info`,
-    help: 'The champion this process serves (value 1)',
-    labelNames: ['version', 'family'],
+    help: 'The champion this process serves for a task (value 1)',
+    labelNames: ['task', 'version', 'family'],
     registers: [registry],
     collect() {
       const c = deps.champions.current();
       this.reset();
-      this.set({ version: c.version, family: c.family }, 1);
+      // The API serves rain's champion (the pipeline's /metrics has every task's).
+      this.set({ task: 'rain', version: c.version, family: c.family }, 1);
     },
   });
 
-  const drift = cachedRead(() => openDriftIncidents(deps.clickhouse), STORE_CACHE_MS, deps.clock);
+  // Each declared task's champion has its own drift (a task this deployment does not run reads 0).
+  const drift = cachedRead(
+    () => Promise.all(TASK_NAMES.map((task) => openDriftIncidents(deps.clickhouse, task))),
+    STORE_CACHE_MS,
+    deps.clock,
+  );
   new Gauge({
     name: `${METRIC_PREFIX}drift_open_incidents`,
-    help: 'Drift incidents still alerting in the newest closed week',
+    help: "Drift incidents still alerting in the task's newest closed week",
+    labelNames: ['task'],
     registers: [registry],
     async collect() {
-      const n = await drift();
-      if (n !== null) this.set(n);
+      const counts = await drift();
+      if (counts !== null) TASK_NAMES.forEach((task, i) => this.set({ task }, counts[i]!));
     },
   });
 

@@ -212,6 +212,8 @@ export function servedStream(observations: readonly Observation[], champion: Fix
       rainfall: null,
       ingestedAt: 0,
       predictedAt: 0,
+      task: 'rain',
+      value: null,
     };
     predictions.push(prediction);
   }
@@ -227,6 +229,9 @@ export function servedStream(observations: readonly Observation[], champion: Fix
       values: pr.values,
       label: y === 1,
       rainfallNext: null,
+      task: 'rain',
+      target: null,
+      value: null,
       probability: pr.probability,
       modelVersion: pr.modelVersion,
     });

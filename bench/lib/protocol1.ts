@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { datasetFromColumns } from '../../lib/ml/dataset.ts';
 import type { Dataset } from '../../lib/ml/model.ts';
 import type { CsvRow } from '../../lib/domain/weather/csv.ts';
+import { nextDayValues } from '../../lib/domain/weather/next-day.ts';
 import {
   COMPASS_POINTS,
   DIRECTION_FIELDS,
@@ -51,7 +52,7 @@ function directionAngle(point: string | null): number {
 
 function toMatrix(
   obs: readonly Observation[],
-  labels: readonly boolean[],
+  labels: readonly number[],
   locations: Map<string, number>,
 ): Labeled {
   const n = obs.length;
@@ -75,15 +76,35 @@ function toMatrix(
     put(Math.sin((2 * Math.PI * (month - 1)) / 12));
     put(Math.cos((2 * Math.PI * (month - 1)) / 12));
     put(o.rainToday === null ? NaN : o.rainToday ? 1 : 0);
-    target[r] = labels[r] ? 1 : 0;
+    target[r] = labels[r]!;
   }
   return { data: datasetFromColumns(PROTOCOL1_FEATURES, n, data), target };
 }
 
 export function buildProtocol1(rows: readonly CsvRow[]): Protocol1 {
-  const known: { o: Observation; y: boolean }[] = [];
+  const known: { o: Observation; y: number }[] = [];
   for (const row of rows)
-    if (row.ok && row.rainTomorrow !== null) known.push({ o: row.observation, y: row.rainTomorrow });
+    if (row.ok && row.rainTomorrow !== null) known.push({ o: row.observation, y: row.rainTomorrow ? 1 : 0 });
+  return splitByDate(known);
+}
+
+/**
+ * The second task of EVALUATION.md on protocol 1's split and features: the target is the same station's
+ * MaxTemp on the next calendar day (lib/domain/weather/next-day.ts), so the rows are every observation
+ * whose next day exists with a MaxTemp, whether or not its RainTomorrow is known.
+ */
+export function buildMaxTempProtocol(rows: readonly CsvRow[]): Protocol1 {
+  const obs = rows.flatMap((row) => (row.ok ? [row.observation] : []));
+  const next = nextDayValues(obs, 'maxTemp');
+  const known: { o: Observation; y: number }[] = [];
+  obs.forEach((o, i) => {
+    const y = next[i];
+    if (y !== null && y !== undefined) known.push({ o, y });
+  });
+  return splitByDate(known);
+}
+
+function splitByDate(known: { o: Observation; y: number }[]): Protocol1 {
   known.sort((a, b) =>
     a.o.date < b.o.date ? -1 : a.o.date > b.o.date ? 1 : a.o.location < b.o.location ? -1 : 1,
   );

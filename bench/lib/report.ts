@@ -57,3 +57,27 @@ export function progress(message: string): void {
 export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
 }
+
+/** Where the stages' time went: the runtime's `stage_ms{stage,phase}` counters, per stage and phase. */
+export function phaseRows(counters: Record<string, number>): (string | number)[][] {
+  const phases = new Map<string, Map<string, number>>();
+  for (const [key, ms] of Object.entries(counters)) {
+    const m =
+      /^stage_ms\{stage=([^,]+),phase=([^}]+)\}$/.exec(key) ??
+      /^stage_sink_ms\{stage=([^,]+),sink=([^}]+)\}$/
+        .exec(key)
+        ?.map((x, i) => (i === 2 ? `(of which ${x})` : x));
+    if (!m) continue;
+    const stage = phases.get(m[1]!) ?? new Map<string, number>();
+    phases.set(m[1]!, stage);
+    stage.set(m[2]!, (stage.get(m[2]!) ?? 0) + ms);
+  }
+  const rows: (string | number)[][] = [];
+  for (const [stage, byPhase] of phases) {
+    const total = [...byPhase].filter(([p]) => !p.startsWith('(')).reduce((a, [, b]) => a + b, 0);
+    for (const [phase, ms] of byPhase) {
+      rows.push([stage, phase, fmt(ms / 1000, 2), `${fmt((100 * ms) / total, 0)}%`]);
+    }
+  }
+  return rows;
+}

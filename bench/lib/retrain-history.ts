@@ -37,6 +37,9 @@ export async function offlineLabeledExamples(dataFile: string): Promise<OfflineL
       values,
       label: m.target[r] === 1,
       rainfallNext: null,
+      task: 'rain',
+      target: null,
+      value: null,
       probability: 0.2,
       modelVersion: 'prior-climatology',
     };

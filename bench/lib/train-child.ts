@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { familyByName } from '../../lib/ml/families.ts';
-import type { Model } from '../../lib/ml/model.ts';
+import type { Model, Task } from '../../lib/ml/model.ts';
 import { readRow } from '../../lib/ml/dataset.ts';
 import { readLabeled, writePredictions } from './protocol1.ts';
 
@@ -8,7 +8,8 @@ import { readLabeled, writePredictions } from './protocol1.ts';
  * One rainstream family trained in a process of its own (so its peak RSS is its own), on the matrix
  * files bench/train.ts wrote. Prints one JSON line on stdout; predictions go to --out.
  *
- *   node bench/lib/train-child.ts --dir D --family gbdt --params '{"maxIterations":300}' --out D/gbdt.p.f64 [--latency]
+ *   node bench/lib/train-child.ts --dir D --family gbdt --params '{"maxIterations":300}' --out D/gbdt.p.f64
+ *     [--task classification|regression] [--latency]
  */
 
 export interface ChildResult {
@@ -59,10 +60,14 @@ function main(): void {
       params: { type: 'string', default: '{}' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
+      task: { type: 'string', default: 'classification' },
       latency: { type: 'boolean', default: false },
     },
   });
   if (!values.dir || !values.family || !values.out) throw new Error('--dir, --family and --out are required');
+  if (values.task !== 'classification' && values.task !== 'regression')
+    throw new Error(`--task must be classification or regression, got ${values.task}`);
+  const task: Task = values.task;
   const train = readLabeled(values.dir, 'train');
   const test = readLabeled(values.dir, 'test');
   const family = familyByName(values.family);
@@ -70,7 +75,7 @@ function main(): void {
   const seed = Number(values.seed);
 
   const t0 = performance.now();
-  const model = family.fit(train.data, train.target, 'classification', params, { seed });
+  const model = family.fit(train.data, train.target, task, params, { seed });
   const trainSeconds = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const p = model.predictBatch(test.data);
@@ -87,7 +92,7 @@ function main(): void {
       timed = family.fit(
         train.data,
         train.target,
-        'classification',
+        task,
         { ...params, maxIterations: 300, earlyStoppingRounds: 0 },
         { seed },
       );

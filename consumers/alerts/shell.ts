@@ -159,8 +159,10 @@ export async function startAlertsStage(
     const dlq: DlqEntry[] = [];
     const changed = new Map<string, LastForecast | null>();
     if (topic === topics.predictions) {
-      const batch = await decodeBatch(codec, 'prediction', records);
-      dlq.push(...batch.dlq);
+      const decoded = await decodeBatch(codec, 'prediction', records);
+      dlq.push(...decoded.dlq);
+      // Forecast alerts are about rain (a probability against a threshold); other tasks' forecasts pass by.
+      const batch = { decoded: decoded.decoded.filter((d) => (d.event.task ?? 'rain') === 'rain') };
       const locations = [...new Set(batch.decoded.map((d) => d.event.location))];
       const states = await loadStates(redis, keyOf, locations, parseLast);
       for (const { record, event } of batch.decoded) {

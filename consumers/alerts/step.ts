@@ -45,6 +45,8 @@ export type AlertPayload =
       /** A drift incident opened or resolved (consumers/drift: one event each). */
       type: 'drift.incident.opened' | 'drift.incident.resolved';
       subscriptionId: string;
+      /** The task whose champion the incident is about (rain, max_temp, ...). */
+      task: string;
       incidentId: string;
       week: string;
       openedWeek: string;
@@ -143,10 +145,11 @@ export function driftAlerts(
       // re-delivered alert keeps its idempotency key.
       deliveryId: deliveryIdOf(s.id, `drift:${alert.incidentId}:${alert.event}`),
       subscription: s,
-      event: `drift ${alert.event} ${alert.week} ${alert.station}/${alert.name} (${alert.kind}) ${alert.statistic}=${alert.value.toFixed(3)}`,
+      event: `drift ${alert.task === 'rain' ? '' : `${alert.task} `}${alert.event} ${alert.week} ${alert.station}/${alert.name} (${alert.kind}) ${alert.statistic}=${alert.value.toFixed(3)}`,
       payload: {
         type: `drift.incident.${alert.event}`,
         subscriptionId: s.id,
+        task: alert.task,
         incidentId: alert.incidentId,
         week: alert.week,
         openedWeek: alert.openedWeek,

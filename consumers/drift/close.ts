@@ -35,6 +35,8 @@ import {
   groupIndex,
   L,
   P,
+  R,
+  type DriftTaskType,
   type DriftPartial,
   type ReferenceLookup,
   type StationPartial,
@@ -100,15 +102,24 @@ export interface StationWeekRow {
   stuckBreach: boolean;
 }
 
-/** Accuracy and Brier of a week, per model version and station ('*' pooled), estimated or realized. */
+/**
+ * Accuracy and Brier of a week (classification), per model version and station ('*' pooled), estimated
+ * or realized; RMSE and MAE of a regression task's week, realized only (it has no estimate: close.ts).
+ */
 export interface PerformanceRow {
   week: string;
   modelVersion: string;
   station: string;
   basis: 'estimated' | 'realized';
   n: number;
-  accuracy: number;
-  brier: number;
+  /** Classification only (null for a regression task). */
+  accuracy: number | null;
+  brier: number | null;
+  /** Regression only (null for a classification task). */
+  rmse: number | null;
+  mae: number | null;
+  /** The model's validation RMSE (regression). */
+  referenceRmse: number | null;
   /** Realized rows: the confidence-based estimate on exactly these labeled rows. */
   expectedAccuracy: number | null;
   referenceAccuracy: number | null;
@@ -195,6 +206,7 @@ export function closePredictionWeek(
   referenceOf: ReferenceLookup,
   previous: CarriedWeek | null,
   settings: StationSettings = DEFAULT_STATION_SETTINGS,
+  taskType: DriftTaskType = 'classification',
 ): PredictionClose {
   const stations = combine(partials);
   const out: PredictionClose = {
@@ -224,36 +236,9 @@ export function closePredictionWeek(
   let primary: { version: string; rows: number; reference: DriftReference } | null = null;
   for (const [version, v] of ordered) {
     const reference = referenceOf(version);
-    const refAcc = reference?.performance.accuracy ?? null;
-    const refBrier = reference?.performance.brier ?? null;
-    out.performance.push({
-      week,
-      modelVersion: version,
-      station: POOLED,
-      basis: 'estimated',
-      n: v.rows,
-      accuracy: v.values[P.EXPECTED_CORRECT]! / v.rows,
-      brier: v.values[P.EXPECTED_BRIER]! / v.rows,
-      expectedAccuracy: null,
-      referenceAccuracy: refAcc,
-      referenceBrier: refBrier,
-      ece: null,
-    });
-    for (const [location, s] of v.stations.sort(([a], [b]) => (a < b ? -1 : 1))) {
-      out.performance.push({
-        week,
-        modelVersion: version,
-        station: location,
-        basis: 'estimated',
-        n: s.rows,
-        accuracy: s.values[P.EXPECTED_CORRECT]! / s.rows,
-        brier: s.values[P.EXPECTED_BRIER]! / s.rows,
-        expectedAccuracy: null,
-        referenceAccuracy: refAcc,
-        referenceBrier: refBrier,
-        ece: null,
-      });
-    }
+    // A regression task has no estimate before labels: its forecasts carry no class probability that a
+    // calibration could turn into an expected error, so its performance rows are the realized ones only.
+    if (taskType === 'classification') pushEstimated(week, version, v, reference, out);
     if (reference === undefined) continue;
     if (primary === null || v.rows > primary.rows) primary = { version, rows: v.rows, reference };
     pooledStatistics(week, version, v, reference, out);
@@ -272,6 +257,37 @@ export function closePredictionWeek(
     );
   }
   return out;
+}
+
+function pushEstimated(
+  week: string,
+  version: string,
+  v: { rows: number; values: number[]; stations: [string, StationPartial][] },
+  reference: DriftReference | undefined,
+  out: PredictionClose,
+): void {
+  const refAcc = reference?.performance?.accuracy ?? null;
+  const refBrier = reference?.performance?.brier ?? null;
+  const estimated = (station: string, rows: number, values: readonly number[]) =>
+    out.performance.push({
+      week,
+      modelVersion: version,
+      station,
+      basis: 'estimated',
+      n: rows,
+      accuracy: values[P.EXPECTED_CORRECT]! / rows,
+      brier: values[P.EXPECTED_BRIER]! / rows,
+      expectedAccuracy: null,
+      referenceAccuracy: refAcc,
+      referenceBrier: refBrier,
+      ece: null,
+      rmse: null,
+      mae: null,
+      referenceRmse: null,
+    });
+  estimated(POOLED, v.rows, v.values);
+  for (const [location, s] of v.stations.sort(([a], [b]) => (a < b ? -1 : 1)))
+    estimated(location, s.rows, s.values);
 }
 
 function pooledStatistics(
@@ -319,21 +335,23 @@ function pooledStatistics(
       rank: column?.rank ?? 0,
     });
   };
-  // The predicted probabilities against the reference mixed by this week's months.
-  const hist = v.values.slice(P.HIST, P.HIST + PROBABILITY_BINS);
-  const months = v.values.slice(P.MONTHS, P.MONTHS + SEASONS);
-  const expected = seasonMix(reference.prediction.expected, reference.prediction.bySeason, months);
-  const psiValue = psi(expected, hist);
-  const psiThreshold = reference.prediction.psiThreshold;
-  pushFinding(
-    'prediction',
-    'probability',
-    'psi',
-    psiValue,
-    psiThreshold,
-    psiThreshold !== null && psiValue > psiThreshold,
-    v.rows,
-  );
+  // The predicted probabilities against the reference mixed by this week's months (a classifier's).
+  if (reference.prediction !== null) {
+    const hist = v.values.slice(P.HIST, P.HIST + PROBABILITY_BINS);
+    const months = v.values.slice(P.MONTHS, P.MONTHS + SEASONS);
+    const expected = seasonMix(reference.prediction.expected, reference.prediction.bySeason, months);
+    const psiValue = psi(expected, hist);
+    const psiThreshold = reference.prediction.psiThreshold;
+    pushFinding(
+      'prediction',
+      'probability',
+      'psi',
+      psiValue,
+      psiThreshold,
+      psiThreshold !== null && psiValue > psiThreshold,
+      v.rows,
+    );
+  }
 
   reference.columns.forEach((column, c) => {
     if (!column.pooled) return;
@@ -685,8 +703,11 @@ function judgeShift(
 export interface PerformanceWindowEntry {
   week: string;
   n: number;
+  /** Classification: right decisions, and the estimate of them. */
   correct: number;
   expected: number;
+  /** Regression: the sum of squared errors (absent for a classification task). */
+  sse?: number;
 }
 
 export interface LabelClose {
@@ -706,6 +727,33 @@ export interface PerformanceSettings {
   minGap: number;
   /** Fewest labeled rows in the window to judge it. */
   minRows: number;
+  /**
+   * Regression: the window's RMSE breaches beyond this share above the reference's (and beyond k spreads
+   * of a week's RMSE): the reference's validation weeks are a few recent ones, a window in another season
+   * errs by more without anything having drifted.
+   */
+  minRmseExcess: number;
+}
+
+/**
+ * A labeled week's sums per model version over its stations, and each station's own partial. A partial
+ * of another layout (another task's, or a malformed one) is left out rather than summed out of place.
+ */
+function sumsByVersion(
+  stations: ReadonlyMap<string, ReadonlyMap<string, StationPartial>>,
+  size: number,
+): Map<string, { values: number[]; stations: [string, StationPartial][] }> {
+  const versions = new Map<string, { values: number[]; stations: [string, StationPartial][] }>();
+  for (const [location, byVersion] of stations) {
+    for (const [version, s] of byVersion) {
+      if (s.values.length !== size) continue;
+      let v = versions.get(version);
+      if (v === undefined) versions.set(version, (v = { values: new Array(size).fill(0), stations: [] }));
+      for (let i = 0; i < size; i++) v.values[i]! += s.values[i]!;
+      v.stations.push([location, s]);
+    }
+  }
+  return versions;
 }
 
 export function closeLabelWeek(
@@ -717,15 +765,7 @@ export function closeLabelWeek(
 ): LabelClose {
   const stations = combine(partials);
   const out: LabelClose = { drift: [], performance: [], calibration: [], findings: [], window: [] };
-  const versions = new Map<string, { values: number[]; stations: [string, StationPartial][] }>();
-  for (const [location, byVersion] of stations) {
-    for (const [version, s] of byVersion) {
-      let v = versions.get(version);
-      if (v === undefined) versions.set(version, (v = { values: new Array(L.SIZE).fill(0), stations: [] }));
-      for (let i = 0; i < L.SIZE; i++) v.values[i]! += s.values[i]!;
-      v.stations.push([location, s]);
-    }
-  }
+  const versions = sumsByVersion(stations, L.SIZE);
   const entry: PerformanceWindowEntry = { week, n: 0, correct: 0, expected: 0 };
   let primary: { rows: number; reference: DriftReference | undefined; version: string } | null = null;
   for (const [version, v] of [...versions.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -759,9 +799,12 @@ export function closeLabelWeek(
       accuracy: values[L.CORRECT]! / values[L.N]!,
       brier: values[L.BRIER]! / values[L.N]!,
       expectedAccuracy: values[L.EXPECTED_CORRECT]! / values[L.N]!,
-      referenceAccuracy: reference?.performance.accuracy ?? null,
-      referenceBrier: reference?.performance.brier ?? null,
+      referenceAccuracy: reference?.performance?.accuracy ?? null,
+      referenceBrier: reference?.performance?.brier ?? null,
       ece: withEce ? ece : null,
+      rmse: null,
+      mae: null,
+      referenceRmse: null,
     });
     out.performance.push(row(POOLED, v.values, true));
     for (const [location, s] of v.stations.sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -784,12 +827,12 @@ export function closeLabelWeek(
   if (primary !== null) {
     const n = out.window.reduce((s, e) => s + e.n, 0);
     const gap = (out.window.reduce((s, e) => s + e.correct - e.expected, 0) / Math.max(1, n)) as number;
-    const sd = primary.reference?.performance.gapSd ?? null;
+    const sd = primary.reference?.performance?.gapSd ?? null;
     const threshold = Math.max(
       settings.minGap,
       sd === null ? 0 : (settings.k * sd) / Math.sqrt(out.window.length),
     );
-    const judged = n >= settings.minRows && primary.reference !== undefined;
+    const judged = n >= settings.minRows && primary.reference?.performance != null;
     // Only a model less accurate than it believes is a finding; more accurate than expected harms nobody.
     const breach = judged && gap < -threshold;
     out.drift.push({
@@ -813,6 +856,105 @@ export function closeLabelWeek(
         statistic: 'accuracy_gap',
         value: gap,
         threshold: -threshold,
+        modelVersion: primary.version,
+        importance: 1,
+        rank: 0,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A regression task's labeled week: realized RMSE, MAE and bias per model version and station, and over
+ * the rolling window the RMSE against the reference's validation RMSE (a model erring more than it did
+ * when it was chosen). There is no estimate beside them (see closePredictionWeek).
+ */
+export function closeRegressionLabelWeek(
+  week: string,
+  partials: readonly DriftPartial[],
+  referenceOf: ReferenceLookup,
+  window: readonly PerformanceWindowEntry[],
+  settings: PerformanceSettings,
+): LabelClose {
+  const stations = combine(partials);
+  const out: LabelClose = { drift: [], performance: [], calibration: [], findings: [], window: [] };
+  const versions = sumsByVersion(stations, R.SIZE);
+  const entry: PerformanceWindowEntry = { week, n: 0, correct: 0, expected: 0, sse: 0 };
+  let primary: { rows: number; reference: DriftReference | undefined; version: string } | null = null;
+  for (const [version, v] of [...versions.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const reference = referenceOf(version);
+    const n = v.values[R.N]!;
+    if (n === 0) continue;
+    entry.n += n;
+    entry.sse! += v.values[R.SUM_E2]!;
+    if (primary === null || n > primary.rows) primary = { rows: n, reference, version };
+    const row = (station: string, values: number[]): PerformanceRow => ({
+      week,
+      modelVersion: version,
+      station,
+      basis: 'realized',
+      n: values[R.N]!,
+      accuracy: null,
+      brier: null,
+      expectedAccuracy: null,
+      referenceAccuracy: null,
+      referenceBrier: null,
+      ece: null,
+      rmse: Math.sqrt(values[R.SUM_E2]! / values[R.N]!),
+      mae: values[R.SUM_AE]! / values[R.N]!,
+      referenceRmse: reference?.errors?.rmse ?? null,
+    });
+    out.performance.push(row(POOLED, v.values));
+    for (const [location, s] of v.stations.sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (s.values[R.N]! > 0) out.performance.push(row(location, s.values));
+    }
+    out.drift.push({
+      week,
+      modelVersion: version,
+      station: POOLED,
+      kind: 'calibration',
+      name: 'value',
+      statistic: 'bias',
+      value: v.values[R.SUM_E]! / n,
+      threshold: NaN,
+      alert: false,
+      n,
+    });
+  }
+  out.window = [...window, entry].filter((e) => e.n > 0).slice(-settings.windowWeeks);
+  if (primary !== null) {
+    const n = out.window.reduce((s, e) => s + e.n, 0);
+    const rmse = Math.sqrt(out.window.reduce((s, e) => s + (e.sse ?? 0), 0) / Math.max(1, n));
+    const errors = primary.reference?.errors;
+    const ratio = errors !== undefined && errors.rmse > 0 ? rmse / errors.rmse : NaN;
+    const sd = errors?.rmseRatioSd ?? null;
+    const threshold =
+      1 +
+      Math.max(settings.minRmseExcess, sd === null ? 0 : (settings.k * sd) / Math.sqrt(out.window.length));
+    const judged = n >= settings.minRows && Number.isFinite(ratio);
+    const breach = judged && ratio > threshold;
+    out.drift.push({
+      week,
+      modelVersion: primary.version,
+      station: POOLED,
+      kind: 'performance',
+      name: 'rmse',
+      statistic: `rmse_ratio_${out.window.length}w`,
+      value: ratio,
+      threshold,
+      alert: breach,
+      n,
+    });
+    if (judged) {
+      out.findings.push({
+        station: POOLED,
+        feature: 'rmse',
+        kind: 'performance',
+        breach,
+        statistic: 'rmse_ratio',
+        value: ratio,
+        threshold,
         modelVersion: primary.version,
         importance: 1,
         rank: 0,

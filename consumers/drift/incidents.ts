@@ -52,8 +52,19 @@ export function incidentKey(f: { kind: string; station: string; feature: string 
   return `${f.kind}|${f.station}|${f.feature}`;
 }
 
-export function incidentId(kind: string, station: string, feature: string, openedWeek: string): string {
-  return `${kind}:${station}:${feature}:${openedWeek}`;
+/**
+ * Rain's ids are as they were before tasks (kind:station:feature:week); another task's are prefixed with
+ * the task, so the same finding of two tasks' champions is two incidents, two alerts and two commands.
+ */
+export function incidentId(
+  kind: string,
+  station: string,
+  feature: string,
+  openedWeek: string,
+  task: string = 'rain',
+): string {
+  const id = `${kind}:${station}:${feature}:${openedWeek}`;
+  return task === 'rain' ? id : `${task}:${id}`;
 }
 
 export interface IncidentUpdate {
@@ -72,6 +83,7 @@ export function applyFindings(
   week: string,
   findings: readonly Finding[],
   settings: IncidentSettings = DEFAULT_INCIDENT_SETTINGS,
+  task: string = 'rain',
 ): IncidentUpdate {
   const byKey = new Map<string, Incident>();
   // The latest incident of each key wins (an open one is always the latest).
@@ -116,7 +128,7 @@ export function applyFindings(
         continue;
       }
       const opened: Incident = {
-        id: incidentId(f.kind, f.station, f.feature, week),
+        id: incidentId(f.kind, f.station, f.feature, week, task),
         station: f.station,
         feature: f.feature,
         kind: f.kind,

@@ -27,7 +27,25 @@ import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts
 
 export type DriftSource = 'predictions' | 'labeled';
 
-/** Layout of a prediction partial's values: probability histogram, CBPE sums, months, then per column. */
+/** What a task predicts (lib/models/tasks.ts): a class probability, or a value (regression). */
+export type DriftTaskType = 'classification' | 'regression';
+
+/**
+ * The task a topology watches: each task's champion has its own reference, weeks, incidents and
+ * retraining requests (lib/models/tasks.ts declares them; the steps need only the name and the type).
+ */
+export interface DriftTask {
+  name: string;
+  type: DriftTaskType;
+}
+
+export const RAIN_DRIFT_TASK: DriftTask = { name: 'rain', type: 'classification' };
+
+/**
+ * Layout of a prediction partial's values: probability histogram, CBPE sums, months, then per column. A
+ * regression task's partials keep the layout with the probability and CBPE slots at 0 (it has no class
+ * probabilities), so the months and the columns sit where the closer reads them for every task.
+ */
 export const P = {
   HIST: 0,
   EXPECTED_CORRECT: PROBABILITY_BINS,
@@ -63,6 +81,18 @@ export const L = {
   SIZE: 6 + 3 * PROBABILITY_BINS,
 } as const;
 
+/**
+ * Layout of a regression task's labeled partial: rows, then the sums of the error (forecast - target), of
+ * its square and of its magnitude: the realized bias, RMSE and MAE of the week.
+ */
+export const R = {
+  N: 0,
+  SUM_E: 1,
+  SUM_E2: 2,
+  SUM_AE: 3,
+  SIZE: 4,
+} as const;
+
 export function predictionValuesSize(reference: DriftReference | undefined): number {
   return P.COLUMNS + (reference ? reference.columns.length * C.SIZE : 0);
 }
@@ -76,6 +106,7 @@ export interface StationPartial {
 
 /** What a partition says about one week it closed. */
 export interface DriftPartial {
+  task: string;
   source: DriftSource;
   partition: number;
   week: string;
@@ -112,6 +143,8 @@ export type ReferenceLookup = (modelVersion: string) => DriftReference | undefin
 
 export interface PartitionContext {
   source: DriftSource;
+  /** The task whose events these are: a partition step folds one task's events. */
+  task: DriftTask;
   partition: number;
   referenceOf: ReferenceLookup;
   /** Days after a week's Sunday before it closes: records of one partition come nearly, not exactly, in order. */
@@ -236,6 +269,7 @@ export function partitionStep(
       seen.delete(monday);
       stationsOf.delete(monday);
       partials.push({
+        task: ctx.task.name,
         source: ctx.source,
         partition: ctx.partition,
         week: monday,
@@ -279,7 +313,12 @@ export function partitionStep(
     const key = `${event.location}|${event.modelVersion}`;
     let station = stations.get(key);
     if (station === undefined) {
-      const size = ctx.source === 'labeled' ? L.SIZE : predictionValuesSize(reference);
+      const size =
+        ctx.source === 'predictions'
+          ? predictionValuesSize(reference)
+          : ctx.task.type === 'regression'
+            ? R.SIZE
+            : L.SIZE;
       station = {
         location: event.location,
         modelVersion: event.modelVersion,
@@ -292,8 +331,10 @@ export function partitionStep(
     station.rows++;
     counted++;
     if (reference === undefined) noReference++;
-    if (ctx.source === 'labeled') addLabeled(station.values, event as LabeledExample, reference);
-    else {
+    if (ctx.source === 'labeled') {
+      if (ctx.task.type === 'regression') addRegressionLabeled(station.values, event as LabeledExample);
+      else addLabeled(station.values, event as LabeledExample, reference);
+    } else {
       let layout: Int32Array | null | undefined = null;
       if (reference !== undefined) {
         const layoutKey = `${event.modelVersion}|${event.featureSetVersion}`;
@@ -301,7 +342,7 @@ export function partitionStep(
         if (layout === undefined)
           layouts.set(layoutKey, (layout = columnsOf(reference, event.featureSetVersion)));
       }
-      addPrediction(station.values, event as Prediction, reference, layout ?? null);
+      addPrediction(station.values, event as Prediction, reference, layout ?? null, ctx.task.type);
     }
     if (watermark === null || event.date > watermark) {
       watermark = event.date;
@@ -348,11 +389,13 @@ export function groupIndex(reference: DriftReference, location: string): number 
 }
 
 function thresholdOf(reference: DriftReference | undefined): number {
-  return reference?.performance.threshold ?? 0.5;
+  return reference?.performance?.threshold ?? 0.5;
 }
 
 function calibratedOf(reference: DriftReference | undefined, p: number): number {
-  return reference ? calibrated(reference.performance.calibration, p, reference.options.calibrationPrior) : p;
+  return reference?.performance
+    ? calibrated(reference.performance.calibration, p, reference.options.calibrationPrior)
+    : p;
 }
 
 function addPrediction(
@@ -360,13 +403,16 @@ function addPrediction(
   e: Prediction,
   reference: DriftReference | undefined,
   layout: Int32Array | null,
+  taskType: DriftTaskType,
 ): void {
-  const p = e.probability;
-  const expected = expectedOutcome(p, calibratedOf(reference, p), thresholdOf(reference));
-  v[P.HIST + probabilityBin(p)]! += 1;
-  v[P.EXPECTED_CORRECT]! += expected.correct;
-  v[P.EXPECTED_BRIER]! += expected.brier;
-  v[P.SUM_P]! += p;
+  if (taskType === 'classification') {
+    const p = e.probability;
+    const expected = expectedOutcome(p, calibratedOf(reference, p), thresholdOf(reference));
+    v[P.HIST + probabilityBin(p)]! += 1;
+    v[P.EXPECTED_CORRECT]! += expected.correct;
+    v[P.EXPECTED_BRIER]! += expected.brier;
+    v[P.SUM_P]! += p;
+  }
   const m = monthOfDate(e.date) - 1;
   v[P.MONTHS + m]! += 1;
   // Columns only where this (station, version) was opened with them: a partial's layout never changes.
@@ -413,6 +459,17 @@ function addLabeled(v: number[], e: LabeledExample, reference: DriftReference | 
   v[b]! += 1;
   v[b + 1]! += p;
   v[b + 2]! += y;
+}
+
+function addRegressionLabeled(v: number[], e: LabeledExample): void {
+  // The labeled stage writes a regression example with its served forecast and its target; one without
+  // either says nothing about the errors (it is counted in the station's rows only).
+  if (e.value === null || e.target === null || !Number.isFinite(e.value - e.target)) return;
+  const err = e.value - e.target;
+  v[R.N]! += 1;
+  v[R.SUM_E]! += err;
+  v[R.SUM_E2]! += err * err;
+  v[R.SUM_AE]! += Math.abs(err);
 }
 
 export class DriftStateError extends TypedError<'DRIFT_STATE'> {

@@ -143,19 +143,29 @@ export function watchedColumns(
   return specs.map((s, i) => ({ ...s, rank: i + 1 }));
 }
 
-export interface DriftReferenceSource {
+interface DriftReferenceSourceBase {
   /** Training rows as the pipeline serves them (raw, before clipping), with their dates and stations. */
   train: { data: Dataset; dates: readonly string[]; locations: readonly string[] };
-  /** The model's probabilities on the training rows. */
-  trainingProbabilities: ArrayLike<number>;
-  /** The model on its validation window (out of sample). */
-  validation: { probabilities: ArrayLike<number>; labels: ArrayLike<number>; dates?: readonly string[] };
   /** Permutation importance of each feature (lib/ml/reference's permutationImportance), in feature order. */
   importance: ArrayLike<number>;
-  threshold: number;
   minShare?: number;
   options?: ReferenceOptions;
 }
+
+/** A classifier (rain): its probabilities on the training rows and on its validation window. */
+export interface ClassifierReferenceSource extends DriftReferenceSourceBase {
+  trainingProbabilities: ArrayLike<number>;
+  validation: { probabilities: ArrayLike<number>; labels: ArrayLike<number>; dates?: readonly string[] };
+  threshold: number;
+  regression?: undefined;
+}
+
+/** A regression model (max_temp): its forecasts and the targets on its validation window. */
+export interface RegressionReferenceSource extends DriftReferenceSourceBase {
+  regression: { predictions: ArrayLike<number>; targets: ArrayLike<number>; dates?: readonly string[] };
+}
+
+export type DriftReferenceSource = ClassifierReferenceSource | RegressionReferenceSource;
 
 /** The drift reference of a trained model: what the drift stage compares every live week with. */
 export function driftReferenceFor(source: DriftReferenceSource): DriftReference {
@@ -171,7 +181,28 @@ export function driftReferenceFor(source: DriftReferenceSource): DriftReference 
     chunks[r] = weekNumber(dates[r]!);
   }
   const shares = importanceShares(source.importance);
+  const chunksOf = (d: readonly string[] | undefined) => (d ? Int32Array.from(d, weekNumber) : undefined);
+  // The feature side is the same for every task: the columns a model relies on, per station and pooled.
+  const outputs =
+    source.regression !== undefined
+      ? {
+          regression: {
+            predictions: source.regression.predictions,
+            targets: source.regression.targets,
+            chunks: chunksOf(source.regression.dates),
+          },
+        }
+      : {
+          trainingProbabilities: source.trainingProbabilities,
+          validation: {
+            probabilities: source.validation.probabilities,
+            labels: source.validation.labels,
+            chunks: chunksOf(source.validation.dates),
+          },
+          threshold: source.threshold,
+        };
   return buildDriftReference({
+    ...outputs,
     data,
     groups,
     groupNames: STATIONS,
@@ -184,13 +215,6 @@ export function driftReferenceFor(source: DriftReferenceSource): DriftReference 
       columns,
     })),
     importance: shares,
-    trainingProbabilities: source.trainingProbabilities,
-    validation: {
-      probabilities: source.validation.probabilities,
-      labels: source.validation.labels,
-      chunks: source.validation.dates ? Int32Array.from(source.validation.dates, weekNumber) : undefined,
-    },
-    threshold: source.threshold,
     options: source.options,
   });
 }

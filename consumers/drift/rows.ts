@@ -3,7 +3,8 @@
  * ReplacingMergeTree keyed so that a week closed again (after a crash, or by a replay) rewrites the same
  * rows; the drift table's key includes the model version, so a week served by two models keeps both.
  * Incident rows are versioned by event time (the week they changed in), so the latest state of an
- * incident wins however often a week is closed again.
+ * incident wins however often a week is closed again. Every row names its task (migration 038 puts it
+ * first in each key): ClickHouse 18.16 gives a JSON field left out the type's default, not the column's.
  */
 import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 import { dayNumber } from '../../lib/domain/time.ts';
@@ -28,9 +29,10 @@ function known(values: Record<string, number | null>): Record<string, number> {
 }
 
 /** A pooled statistic; null when its value is not a number (an empty week), which is then not written. */
-export function driftRow(r: DriftRow, computedAt: number, ver: number) {
+export function driftRow(task: string, r: DriftRow, computedAt: number, ver: number) {
   if (!Number.isFinite(r.value)) return null;
   return {
+    task,
     week: r.week,
     model_version: r.modelVersion,
     station: r.station,
@@ -46,8 +48,9 @@ export function driftRow(r: DriftRow, computedAt: number, ver: number) {
   };
 }
 
-export function stationRow(r: StationWeekRow, computedAt: number, ver: number) {
+export function stationRow(task: string, r: StationWeekRow, computedAt: number, ver: number) {
   return {
+    task,
     week: r.week,
     model_version: r.modelVersion,
     station: r.station,
@@ -75,26 +78,31 @@ export function stationRow(r: StationWeekRow, computedAt: number, ver: number) {
   };
 }
 
-export function performanceRow(r: PerformanceRow, computedAt: number, ver: number) {
+export function performanceRow(task: string, r: PerformanceRow, computedAt: number, ver: number) {
   return {
+    task,
     week: r.week,
     model_version: r.modelVersion,
     station: r.station,
     basis: r.basis,
     n: r.n,
-    accuracy: r.accuracy,
-    brier: r.brier,
+    accuracy: finiteOrNull(r.accuracy),
+    brier: finiteOrNull(r.brier),
     expected_accuracy: finiteOrNull(r.expectedAccuracy),
     reference_accuracy: finiteOrNull(r.referenceAccuracy),
     reference_brier: finiteOrNull(r.referenceBrier),
     ece: finiteOrNull(r.ece),
+    rmse: finiteOrNull(r.rmse),
+    mae: finiteOrNull(r.mae),
+    reference_rmse: finiteOrNull(r.referenceRmse),
     computed_at: toDateTime(computedAt),
     ver,
   };
 }
 
-export function calibrationRow(r: CalibrationRow, computedAt: number, ver: number) {
+export function calibrationRow(task: string, r: CalibrationRow, computedAt: number, ver: number) {
   return {
+    task,
     week: r.week,
     model_version: r.modelVersion,
     bin: r.bin,
@@ -107,8 +115,9 @@ export function calibrationRow(r: CalibrationRow, computedAt: number, ver: numbe
 }
 
 /** `week` is the week the incident changed in: its version, so later weeks win. */
-export function incidentRow(i: Incident, week: string) {
+export function incidentRow(task: string, i: Incident, week: string) {
   return {
+    task,
     incident_id: i.id,
     station: i.station,
     feature: i.feature,

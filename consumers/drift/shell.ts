@@ -1,5 +1,8 @@
 /**
- * Drift shell: two consumers, one topology (consumers/drift/step.ts).
+ * Drift shell: two consumers, one topology (consumers/drift/step.ts) per configured task. Each task's
+ * champion is watched against its own reference: its own partition states, closer state, weeks, rows
+ * (the task column of every drift table), incidents, alerts and retraining requests. Rain's Redis keys
+ * are those from before tasks.
  *
  * - Partition consumer (group `<prefix>.drift`): predictions and labeled examples. The state of each
  *   (topic, partition) is its own Redis hash, written with the offset it reflects and only over an older
@@ -29,6 +32,7 @@ import { rulesOfTheDay } from '../../lib/domain/weather/validation.ts';
 import type { DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import type { DriftPartialEvent, LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { referencesOf } from '../../lib/platform/clickhouse/queries/models.ts';
+import { taskByName, taskOrDefault } from '../../lib/models/tasks.ts';
 import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
 import {
   closableWeeks,
@@ -49,6 +53,7 @@ import {
   type DriftPartial,
   type DriftSettings,
   type DriftSource,
+  type DriftTask,
   type WeekOutput,
 } from './step.ts';
 import { calibrationRow, driftRow, incidentRow, performanceRow, stationRow } from './rows.ts';
@@ -87,7 +92,24 @@ function toPartial(e: DriftPartialEvent): DriftPartial {
   if (e.source !== 'predictions' && e.source !== 'labeled') {
     throw new RainstreamError('VALIDATION', `drift partial of unknown source ${JSON.stringify(e.source)}`);
   }
-  return { ...e, source: e.source, late: Number(e.late), duplicates: Number(e.duplicates) };
+  return {
+    ...e,
+    task: taskOrDefault(e.task),
+    source: e.source,
+    late: Number(e.late),
+    duplicates: Number(e.duplicates),
+  };
+}
+
+/** The oldest of the tasks' stored offsets; null when a task has none (every record is fresh for it). */
+function oldestOffset(offsets: readonly (string | null)[]): string | null {
+  let oldest: bigint | null = null;
+  for (const o of offsets) {
+    if (o === null) return null;
+    const v = BigInt(o);
+    if (oldest === null || v < oldest) oldest = v;
+  }
+  return oldest === null ? null : oldest.toString();
 }
 
 export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
@@ -106,10 +128,16 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   };
   const sourceOf = (topic: string): DriftSource =>
     topic === config.topics.labeled ? 'labeled' : 'predictions';
-  const partitionKey = (source: DriftSource, partition: number) =>
-    redis.key(...STATE_KEYS.driftPartition(source, partition));
-  const closerKey = redis.key(...STATE_KEYS.driftCloser());
-  const pendingKey = (side: DriftSource, week: string) => redis.key(...STATE_KEYS.driftPending(side, week));
+  // One topology per configured task: each task's champion has its own reference, weeks and incidents.
+  const tasks: DriftTask[] = config.pipeline.tasks.map((name) => {
+    const t = taskByName(name);
+    return { name: t.name, type: t.type };
+  });
+  const partitionKey = (task: string, source: DriftSource, partition: number) =>
+    redis.key(...STATE_KEYS.driftPartition(task, source, partition));
+  const closerKey = (task: string) => redis.key(...STATE_KEYS.driftCloser(task));
+  const pendingKey = (task: string, side: DriftSource, week: string) =>
+    redis.key(...STATE_KEYS.driftPending(task, side, week));
   const builtKey = redis.key(...STATE_KEYS.driftBuilt());
   const partitionGroup = groupIdOf(config, 'drift');
   const closerGroup = groupIdOf(config, 'drift-closer');
@@ -147,50 +175,73 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   const handlePartition = async (records: ConsumedRecord[], emit: boolean) => {
     const { topic, partition } = records[0]!;
     const source = sourceOf(topic);
-    const key = partitionKey(source, partition);
-    const [storedOffset, storedState] = await redis.client.hmget(key, 'offset', 'state');
-    const fresh = after(records, storedOffset);
+    const keys = tasks.map((t) => partitionKey(t.name, source, partition));
+    const stored = await Promise.all(keys.map((k) => redis.client.hmget(k, 'offset', 'state')));
+    // Each task's state has its own offset (a crash may fall between two tasks' writes): the records after
+    // the oldest of them are read, and each task takes those after its own.
+    const fresh = after(records, oldestOffset(stored.map(([offset]) => offset)));
     if (emit) metrics.inc('drift_batches', { source });
-    // Records the stored state already reflects: delivered again after a crash, a rebalance or a seek.
+    // Records every task's stored state already reflects: delivered again after a crash, a rebalance or a seek.
     if (emit && fresh.length < records.length) {
       metrics.inc('drift_examples', { source, outcome: 'redelivered' }, records.length - fresh.length);
     }
     if (fresh.length === 0) return;
-    const state = storedState === null ? initialPartitionState() : parsePartitionState(storedState);
     const batch =
       source === 'labeled'
         ? await decodeBatch(codec, 'labeled', fresh)
         : await decodeBatch(codec, 'prediction', fresh);
     const dlq: DlqEntry[] = batch.dlq;
-    const events: (Prediction | LabeledExample)[] = [];
+    const eventsOf = new Map<string, { offset: bigint; event: Prediction | LabeledExample }[]>(
+      tasks.map((t) => [t.name, []]),
+    );
     const today = rules();
     for (const { record, event } of batch.decoded) {
+      const list = eventsOf.get(taskOrDefault(event.task));
+      // A task this deployment does not run (TASKS) has no champion to watch here.
+      if (list === undefined) {
+        if (emit) metrics.inc('drift_examples', { source, outcome: 'other-task' });
+        continue;
+      }
       const refused = checkDriftEvent(event, today);
-      if (refused === null) events.push(event);
+      if (refused === null) list.push({ offset: BigInt(record.offset), event });
       else
         dlq.push({ record, reason: refused.reason, field: refused.field, kind: 'invalid', stage: 'drift' });
     }
-    await loadReferences(events.map((e) => e.modelVersion));
-    const result = partitionStep(state, events, {
-      source,
-      partition,
-      referenceOf,
-      graceDays: settings.graceDays,
-    });
+    const partials: DriftPartial[] = [];
+    const states: string[] = [];
+    for (const [i, task] of tasks.entries()) {
+      const [storedOffset, storedState] = stored[i]!;
+      const since = storedOffset === null ? -1n : BigInt(storedOffset);
+      const events = eventsOf.get(task.name)!.flatMap((e) => (e.offset > since ? [e.event] : []));
+      const state = storedState === null ? initialPartitionState() : parsePartitionState(storedState);
+      await loadReferences(events.map((e) => e.modelVersion));
+      const result = partitionStep(state, events, {
+        task,
+        source,
+        partition,
+        referenceOf,
+        graceDays: settings.graceDays,
+      });
+      partials.push(...result.partials);
+      states.push(serializePartitionState(result.state));
+      if (emit) {
+        metrics.inc('drift_examples', { source, outcome: 'counted' }, result.counted);
+        metrics.inc('drift_examples', { source, outcome: 'late' }, result.late);
+        metrics.inc('drift_examples', { source, outcome: 'duplicate' }, result.duplicates);
+        metrics.inc('drift_examples', { source, outcome: 'no-reference' }, result.noReference);
+      }
+    }
     if (emit) {
-      const messages: Message[] = result.partials.map((p) => ({
-        key: `${p.source}|${p.partition}|${p.week}`,
+      const messages: Message[] = partials.map((p) => ({
+        key: `${p.task}|${p.source}|${p.partition}|${p.week}`,
         value: codec.encode('driftPartial', p),
       }));
       await sendBounded(deps.producer, config.topics.driftPartials, messages);
       await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
-      metrics.inc('drift_examples', { source, outcome: 'counted' }, result.counted);
-      metrics.inc('drift_examples', { source, outcome: 'late' }, result.late);
-      metrics.inc('drift_examples', { source, outcome: 'duplicate' }, result.duplicates);
-      metrics.inc('drift_examples', { source, outcome: 'no-reference' }, result.noReference);
-      metrics.inc('drift_partials_sent', { source }, result.partials.length);
+      metrics.inc('drift_partials_sent', { source }, partials.length);
     }
-    await writeIfNewer([key], fresh[fresh.length - 1]!.offset, serializePartitionState(result.state));
+    const last = fresh[fresh.length - 1]!.offset;
+    for (const [i, key] of keys.entries()) await writeIfNewer([key], last, states[i]!);
   };
 
   // ---- closer -----------------------------------------------------------------------------------
@@ -222,87 +273,107 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
   };
 
   const handleCloser = async (records: ConsumedRecord[], emit: boolean) => {
-    const [storedOffset, storedState] = await redis.client.hmget(closerKey, 'offset', 'state');
-    const fresh = after(records, storedOffset);
+    const keys = tasks.map((t) => closerKey(t.name));
+    const stored = await Promise.all(keys.map((k) => redis.client.hmget(k, 'offset', 'state')));
+    const fresh = after(records, oldestOffset(stored.map(([offset]) => offset)));
     if (fresh.length === 0) return;
-    let state = storedState === null ? initialCloserState() : parseCloserState(storedState);
     const { decoded, dlq } = await decodeBatch(codec, 'driftPartial', fresh);
-    const arrived = new Map<string, Record<string, string>>();
+    const partialsOf = new Map<string, { offset: bigint; partial: DriftPartial }[]>(
+      tasks.map((t) => [t.name, []]),
+    );
     let late = 0;
-    for (const { event } of decoded) {
-      const partial = toPartial(event);
-      const received = receivePartial(state, partial);
-      state = received.state;
-      if (!received.accepted) {
-        late++;
-        continue;
-      }
-      const hash = pendingKey(partial.source, partial.week);
-      let fields = arrived.get(hash);
-      if (fields === undefined) arrived.set(hash, (fields = {}));
-      fields[String(partial.partition)] = JSON.stringify(partial);
-    }
-    if (arrived.size > 0) {
-      const multi = redis.client.multi();
-      for (const [hash, fields] of arrived) multi.hset(hash, fields);
-      await multi.exec();
+    let otherTask = 0;
+    for (const { record, event } of decoded) {
+      const list = partialsOf.get(taskOrDefault(event.task));
+      if (list === undefined) otherTask++;
+      else list.push({ offset: BigInt(record.offset), partial: toPartial(event) });
     }
     const outputs: WeekOutput[] = [];
-    const closedHashes: string[] = [];
+    const closedHashes: string[][] = [];
+    const states: CloserState[] = [];
     const all = Array.from({ length: config.topicPartitions }, (_, p) => p);
-    const believedEmpty = (side: DriftSource) =>
-      silentPartitions(state, side, all).some((p) => !nonEmpty.has(p));
-    if (SOURCES.some(believedEmpty)) await refreshEmptyPartitions();
-    for (const side of SOURCES) {
-      for (const week of closableWeeks(state, side, expectedPartitions(state, side))) {
-        const hash = pendingKey(side, week);
-        const stored = await redis.client.hgetall(hash);
-        const partials = Object.values(stored).map((text) => JSON.parse(text) as DriftPartial);
-        const versions = partials.flatMap((p) => p.stations.map((s) => s.modelVersion));
-        await loadReferences(versions);
-        const closed = closeWeek(state, side, week, partials, referenceOf, settings);
-        state = closed.state;
-        outputs.push(closed.output);
-        closedHashes.push(hash);
+    for (const [i, task] of tasks.entries()) {
+      const [storedOffset, storedState] = stored[i]!;
+      const since = storedOffset === null ? -1n : BigInt(storedOffset);
+      let state = storedState === null ? initialCloserState() : parseCloserState(storedState);
+      const arrived = new Map<string, Record<string, string>>();
+      for (const { offset, partial } of partialsOf.get(task.name)!) {
+        if (offset <= since) continue;
+        const received = receivePartial(state, partial);
+        state = received.state;
+        if (!received.accepted) {
+          late++;
+          continue;
+        }
+        const hash = pendingKey(task.name, partial.source, partial.week);
+        let fields = arrived.get(hash);
+        if (fields === undefined) arrived.set(hash, (fields = {}));
+        fields[String(partial.partition)] = JSON.stringify(partial);
       }
+      if (arrived.size > 0) {
+        const multi = redis.client.multi();
+        for (const [hash, fields] of arrived) multi.hset(hash, fields);
+        await multi.exec();
+      }
+      const closed: string[] = [];
+      const believedEmpty = (side: DriftSource) =>
+        silentPartitions(state, side, all).some((p) => !nonEmpty.has(p));
+      if (SOURCES.some(believedEmpty)) await refreshEmptyPartitions();
+      for (const side of SOURCES) {
+        for (const week of closableWeeks(state, side, expectedPartitions(state, side))) {
+          const hash = pendingKey(task.name, side, week);
+          const pending = await redis.client.hgetall(hash);
+          const partials = Object.values(pending).map((text) => JSON.parse(text) as DriftPartial);
+          const versions = partials.flatMap((p) => p.stations.map((s) => s.modelVersion));
+          await loadReferences(versions);
+          const week_ = closeWeek(state, side, week, partials, referenceOf, settings, task);
+          state = week_.state;
+          outputs.push(week_.output);
+          closed.push(hash);
+        }
+      }
+      states.push(state);
+      closedHashes.push(closed);
     }
     if (emit) {
       await writeOutputs(outputs);
       await sendToDlq(deps.producer, config.topics.observationsDlq, dlq);
       metrics.inc('drift_partials', { outcome: 'late' }, late);
+      if (otherTask > 0) metrics.inc('drift_partials', { outcome: 'other-task' }, otherTask);
     }
-    await writeIfNewer(
-      [closerKey, ...closedHashes],
-      fresh[fresh.length - 1]!.offset,
-      serializeCloserState(state),
-    );
+    const last = fresh[fresh.length - 1]!.offset;
+    for (const [i, key] of keys.entries()) {
+      await writeIfNewer([key, ...closedHashes[i]!], last, serializeCloserState(states[i]!));
+    }
   };
 
   const writeOutputs = async (outputs: readonly WeekOutput[]) => {
     if (outputs.length === 0) return;
     const now = clock();
     const ver = now * 1000;
-    const drift = outputs.flatMap((o) => o.drift.map((r) => driftRow(r, now, ver)).filter((r) => r !== null));
+    const drift = outputs.flatMap((o) =>
+      o.drift.map((r) => driftRow(o.task, r, now, ver)).filter((r) => r !== null),
+    );
     await clickhouse.insertRows('drift', drift);
     await clickhouse.insertRows(
       'drift_stations',
-      outputs.flatMap((o) => o.stations.map((r) => stationRow(r, now, ver))),
+      outputs.flatMap((o) => o.stations.map((r) => stationRow(o.task, r, now, ver))),
     );
     await clickhouse.insertRows(
       'drift_performance',
-      outputs.flatMap((o) => o.performance.map((r) => performanceRow(r, now, ver))),
+      outputs.flatMap((o) => o.performance.map((r) => performanceRow(o.task, r, now, ver))),
     );
     await clickhouse.insertRows(
       'drift_calibration',
-      outputs.flatMap((o) => o.calibration.map((r) => calibrationRow(r, now, ver))),
+      outputs.flatMap((o) => o.calibration.map((r) => calibrationRow(o.task, r, now, ver))),
     );
     await clickhouse.insertRows(
       'drift_incidents',
-      outputs.flatMap((o) => o.incidents.map((i) => incidentRow(i, o.week))),
+      outputs.flatMap((o) => o.incidents.map((i) => incidentRow(o.task, i, o.week))),
     );
     const alerts: Message[] = outputs.flatMap((o) =>
       o.alerts.map((a) => ({
-        key: `${a.kind}|${a.station}|${a.name}`,
+        key: `${a.task}|${a.kind}|${a.station}|${a.name}`,
         value: codec.encode('driftAlert', a),
       })),
     );
@@ -312,7 +383,7 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     );
     await sendBounded(deps.producer, config.topics.commands, requests);
     for (const o of outputs) {
-      metrics.inc('drift_weeks_closed', { side: o.side });
+      metrics.inc('drift_weeks_closed', { side: o.side, task: o.task });
       metrics.inc('drift_rows', undefined, o.drift.length + o.stations.length);
       metrics.inc('drift_dropped', { outcome: 'late' }, o.late);
       metrics.inc('drift_dropped', { outcome: 'duplicate' }, o.duplicates);
@@ -320,6 +391,7 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
         metrics.inc('drift_incidents', { event: a.event, kind: a.kind });
         log.warn(
           {
+            task: a.task,
             week: a.week,
             event: a.event,
             kind: a.kind,
@@ -331,7 +403,9 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
           `drift incident ${a.event}`,
         );
       }
-      for (const r of o.retrain) log.warn({ week: r.week, reason: r.reason }, 'retraining requested');
+      for (const r of o.retrain) {
+        log.warn({ task: r.task, week: r.week, reason: r.reason }, 'retraining requested');
+      }
     }
   };
 
@@ -342,11 +416,13 @@ export async function startDriftStage(deps: StageDeps): Promise<RunningStage> {
     for (const source of SOURCES) {
       const topic = topicOf[source];
       const until = await committedOffsets(deps.kafka, partitionGroup, topic);
-      for (const p of until.keys()) await redis.client.del(partitionKey(source, p));
+      for (const p of until.keys()) {
+        for (const t of tasks) await redis.client.del(partitionKey(t.name, source, p));
+      }
       replayed += await replayLogUntil(deps.kafka, topic, until, (r) => handlePartition(r, false), log);
     }
     const until = await committedOffsets(deps.kafka, closerGroup, config.topics.driftPartials);
-    await redis.client.del(closerKey);
+    for (const t of tasks) await redis.client.del(closerKey(t.name));
     replayed += await replayLogUntil(
       deps.kafka,
       config.topics.driftPartials,

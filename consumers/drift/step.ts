@@ -17,6 +17,7 @@ import type { Command, DriftAlert } from '../../lib/domain/events.ts';
 import {
   closeLabelWeek,
   closePredictionWeek,
+  closeRegressionLabelWeek,
   DEFAULT_STATION_SETTINGS,
   POOLED,
   type StationSettings,
@@ -29,7 +30,14 @@ import {
   type StationWeekRow,
 } from './close.ts';
 import { applyFindings, type Incident, type IncidentEvent, type IncidentSettings } from './incidents.ts';
-import { DriftStateError, type DriftPartial, type DriftSource, type ReferenceLookup } from './partition.ts';
+import {
+  DriftStateError,
+  type DriftPartial,
+  type DriftSource,
+  RAIN_DRIFT_TASK,
+  type DriftTask,
+  type ReferenceLookup,
+} from './partition.ts';
 import { addDays, daysBetween } from '../../lib/domain/time.ts';
 
 export * from './partition.ts';
@@ -67,7 +75,7 @@ export const DEFAULT_DRIFT_SETTINGS: DriftSettings = {
   graceDays: 2,
   stations: DEFAULT_STATION_SETTINGS,
   incidents: { resolveAfterWeeks: 2, cooldownWeeks: 8 },
-  performance: { windowWeeks: 4, k: 4, minGap: 0.02, minRows: 200 },
+  performance: { windowWeeks: 4, k: 4, minGap: 0.02, minRows: 200, minRmseExcess: 0.25 },
   retrain: { enabled: false, maxRank: 5, stationLevel: false, cooldownWeeks: 4 },
 };
 
@@ -157,6 +165,7 @@ export function silentPartitions(
 }
 
 export interface WeekOutput {
+  task: string;
   side: DriftSource;
   week: string;
   drift: DriftRow[];
@@ -185,12 +194,14 @@ export function closeWeek(
   partials: readonly DriftPartial[],
   referenceOf: ReferenceLookup,
   settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
+  task: DriftTask = RAIN_DRIFT_TASK,
 ): { state: CloserState; output: WeekOutput } {
   const closed = state.closedThrough[side];
   if (closed !== null && week <= closed) {
     throw new DriftStateError(`week ${week} of ${side} closed twice (closed through ${closed})`);
   }
   const output: WeekOutput = {
+    task: task.name,
     side,
     week,
     drift: [],
@@ -215,29 +226,37 @@ export function closeWeek(
   if (side === 'predictions') {
     const previous =
       state.previous !== null && state.previous.week === addDays(week, -7) ? state.previous : null;
-    const closedWeek = closePredictionWeek(week, partials, referenceOf, previous, settings.stations);
+    const closedWeek = closePredictionWeek(
+      week,
+      partials,
+      referenceOf,
+      previous,
+      settings.stations,
+      task.type,
+    );
     output.drift = closedWeek.drift;
     output.stations = closedWeek.stations;
     output.performance = closedWeek.performance;
     findings = closedWeek.findings;
     next.previous = { week, ...closedWeek.carried };
   } else {
-    const closedWeek = closeLabelWeek(week, partials, referenceOf, state.performance, settings.performance);
+    const closeLabels = task.type === 'regression' ? closeRegressionLabelWeek : closeLabelWeek;
+    const closedWeek = closeLabels(week, partials, referenceOf, state.performance, settings.performance);
     output.drift = closedWeek.drift;
     output.performance = closedWeek.performance;
     output.calibration = closedWeek.calibration;
     findings = closedWeek.findings;
     next.performance = closedWeek.window;
   }
-  const update = applyFindings(next.incidents, week, findings, settings.incidents);
+  const update = applyFindings(next.incidents, week, findings, settings.incidents, task.name);
   next = { ...next, incidents: update.incidents };
   output.incidents = update.changed;
-  output.alerts = update.events.map(alertOf);
+  output.alerts = update.events.map((e) => alertOf(e, task.name));
   for (const e of update.events) {
     if (e.event !== 'opened' || !asksForRetraining(e.incident, settings.retrain)) continue;
     const last = next.lastRetrainWeek;
     if (last !== null && daysBetween(last, week) < settings.retrain.cooldownWeeks * 7) continue;
-    output.retrain.push(retrainRequestOf(e.incident, week));
+    output.retrain.push(retrainRequestOf(e.incident, week, task.name));
     next.lastRetrainWeek = week;
   }
   return { state: next, output };
@@ -250,9 +269,10 @@ function asksForRetraining(incident: Incident, r: RetrainSettings): boolean {
   return incident.rank >= 1 && incident.rank <= r.maxRank;
 }
 
-export function alertOf(e: IncidentEvent): DriftAlert {
+export function alertOf(e: IncidentEvent, task: string = RAIN_DRIFT_TASK.name): DriftAlert {
   const i = e.incident;
   return {
+    task,
     week: e.week,
     modelVersion: i.modelVersion,
     kind: i.kind,
@@ -271,14 +291,19 @@ export function alertOf(e: IncidentEvent): DriftAlert {
 }
 
 /**
- * The trainer's command for a full refit because of an incident. Its id is the incident's (deterministic),
+ * The trainer's command for a full refit of the incident's task because of an incident. Its id is the incident's (deterministic),
  * so a command sent again after a crash is run once.
  */
-export function retrainRequestOf(incident: Incident, week: string): Omit<Command, 'at'> {
+export function retrainRequestOf(
+  incident: Incident,
+  week: string,
+  task: string = RAIN_DRIFT_TASK.name,
+): Omit<Command, 'at'> {
   const where = incident.station === POOLED ? 'all stations' : incident.station;
   return {
     id: `drift:${incident.id}`,
     kind: 'retrain',
+    task,
     reason: `drift: ${incident.kind} of ${incident.feature} at ${where} since ${incident.openedWeek} (${incident.statistic} ${incident.value.toFixed(3)} beyond ${incident.threshold.toFixed(3)}; incident ${incident.id})`,
     requestedBy: 'drift',
     week,

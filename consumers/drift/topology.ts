@@ -3,7 +3,7 @@
  * ClickHouse, the way Kafka Streams' TopologyTestDriver runs a topology. Records go in per (source,
  * partition) in the order a partition would hold them; closed weeks come out; every state can be read.
  * The unit tests drive event time with it, and the drift benchmark uses it to compute what the pipeline
- * must produce.
+ * must produce. A topology watches one task (rain unless told): the shell runs one per task.
  */
 import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import {
@@ -13,6 +13,8 @@ import {
   initialCloserState,
   initialPartitionState,
   partitionStep,
+  RAIN_DRIFT_TASK,
+  type DriftTask,
   receivePartial,
   SOURCES,
   type CloserState,
@@ -37,6 +39,7 @@ export class DriftTopology {
   private readonly referenceOf: ReferenceLookup;
   private readonly settings: DriftSettings;
   private readonly partitions: number | null;
+  private readonly task: DriftTask;
 
   /**
    * `partitions`: how many partitions each source topic has, all holding records (what the shell learns
@@ -46,7 +49,9 @@ export class DriftTopology {
     referenceOf: ReferenceLookup,
     settings: DriftSettings = DEFAULT_DRIFT_SETTINGS,
     partitions?: number,
+    task: DriftTask = RAIN_DRIFT_TASK,
   ) {
+    this.task = task;
     this.referenceOf = referenceOf;
     this.settings = settings;
     this.partitions = partitions ?? null;
@@ -61,6 +66,7 @@ export class DriftTopology {
     if (events.length > 0) this.started[source].add(partition);
     const key = `${source}|${partition}`;
     const result = partitionStep(this.partitionStates.get(key) ?? initialPartitionState(), events, {
+      task: this.task,
       source,
       partition,
       referenceOf: this.referenceOf,
@@ -99,6 +105,7 @@ export class DriftTopology {
           this.pending.get(key) ?? [],
           this.referenceOf,
           this.settings,
+          this.task,
         );
         this.pending.delete(key);
         this.closer = closed.state;

@@ -1,7 +1,7 @@
 /**
  * `GET /metrics` of a pipeline process, for Prometheus, served by the host's health endpoint (health.ts):
  * the stages' signals (lib/platform/metrics.ts: records in/out/DLQ per stage and reason, outcomes,
- * latency histograms, training runs), the process' own metrics, the champion this process serves, and
+ * latency histograms, training runs), the process' own metrics, the champion this process serves per task, and
  * the consumer lag of the stage groups it hosts (read from Kafka at scrape time, at most every few
  * seconds).
  */
@@ -76,17 +76,21 @@ export function metricsRoute(
       });
     },
   });
-  const champion = pipeline.deps.champion;
-  if (champion) {
+  // One champion per task (rain, max_temp, ...): each task's watcher says what the process serves.
+  const champions = new Map(pipeline.deps.champions);
+  if (champions.size === 0 && pipeline.deps.champion) champions.set('rain', pipeline.deps.champion);
+  if (champions.size > 0) {
     new Gauge({
       name: `${METRIC_PREFIX}champion_info`,
-      help: 'The champion this process serves (value 1)',
-      labelNames: ['version', 'family'],
+      help: 'The champion this process serves for a task (value 1)',
+      labelNames: ['task', 'version', 'family'],
       registers: [registry],
       collect() {
-        const c = champion.current();
         this.reset();
-        this.set({ version: c.version, family: c.family }, 1);
+        for (const [task, champion] of champions) {
+          const c = champion.current();
+          this.set({ task, version: c.version, family: c.family }, 1);
+        }
       },
     });
   }

@@ -9,6 +9,7 @@
  */
 import { startChampionWatcher, type ChampionWatcher } from '../../lib/models/champion-watcher.ts';
 import { createClickHouse } from '../../lib/platform/clickhouse/client.ts';
+import { groupInserts } from '../../lib/platform/clickhouse/group-insert.ts';
 import type { Config } from '../../lib/platform/config.ts';
 import { describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
 import { createHealth, reporterOf, type Health } from '../../lib/platform/health.ts';
@@ -28,6 +29,7 @@ import type { RunningStage, StageDeps } from '../shell/stage.ts';
 import { startTrainerStage } from '../trainer/shell.ts';
 import { registerEvents } from '../../lib/domain/events.ts';
 import { waitForDependency } from './dependencies.ts';
+import { tasksOf } from '../../lib/models/tasks.ts';
 
 export const STAGES = {
   features: startFeaturesStage,
@@ -69,16 +71,18 @@ export async function startPipeline(
   const kafka = createKafka(config, logger);
   const producer = createProducer(kafka);
   const redis = createRedis(config.redis, { connectionName: 'rainstream-pipeline' });
-  const clickhouse = createClickHouse(config.clickhouse);
+  // The stages of this process (and the partitions of each) share one group commit per table.
+  const clickhouse = groupInserts(createClickHouse(config.clickhouse));
   const metrics = createMetrics();
   const wait = { logger, health, signal };
 
   let champion: ChampionWatcher | undefined;
+  const champions = new Map<string, ChampionWatcher>();
   const stages: RunningStage[] = [];
   const stop = async () => {
     // Stop consuming first (each stage finishes or lets go of its batch), then close the shared clients.
     await Promise.allSettled(stages.map((s) => s.stop()));
-    await champion?.close().catch(() => undefined);
+    await Promise.allSettled([...champions.values()].map((c) => c.close()));
     await producer.disconnect().catch(() => undefined);
     await redis.close();
     await clickhouse.close().catch(() => undefined);
@@ -99,17 +103,28 @@ export async function startPipeline(
       waitForDependency('redis', () => redis.client.ping(), wait),
     ]);
     if (names.some((n) => NEEDS_CHAMPION.has(n))) {
-      champion = await startChampionWatcher({
-        kafka,
-        codec,
-        clickhouse,
-        topics: config.topics,
-        logger,
-        producer,
-        metrics,
-        health: reporterOf(health, 'champion-watcher'),
-        signal,
-      });
+      // One watcher per task: each follows its task's champion alias.
+      for (const task of tasksOf(config.pipeline.tasks)) {
+        champions.set(
+          task.name,
+          await startChampionWatcher({
+            task,
+            kafka,
+            codec,
+            clickhouse,
+            topics: config.topics,
+            logger,
+            producer,
+            metrics,
+            health: reporterOf(
+              health,
+              task.name === 'rain' ? 'champion-watcher' : `champion-watcher:${task.name}`,
+            ),
+            signal,
+          }),
+        );
+      }
+      champion = champions.get('rain');
     }
     const deps: StageDeps = {
       config,
@@ -122,6 +137,7 @@ export async function startPipeline(
       metrics,
       health,
       champion,
+      champions,
     };
     for (const name of names) {
       stages.push(

@@ -19,7 +19,9 @@ import type { RunningStage, StageDeps } from '../shell/stage.ts';
 import { actualRow, labeledRow } from './rows.ts';
 import {
   labelRecordStep,
+  parseStateId,
   partitionWatermark,
+  stateIdOf,
   readJoinState,
   serializeJoinState,
   sweepExpired,
@@ -88,9 +90,13 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
     inputTopic: config.topics.predictions,
     inputKind: 'prediction',
     state: {
-      idOf: (p: Prediction) => p.location,
-      keyOf: (location) => STATE_KEYS.pendingLabel(location),
-      parse: (text, location) => readJoinState(text, location),
+      // One join per (task, location): rain's keeps its key from before tasks.
+      idOf: (p: Prediction) => stateIdOf(p.task ?? 'rain', p.location),
+      keyOf: (id) => {
+        const { task, location } = parseStateId(id);
+        return STATE_KEYS.pendingLabelOf(task, location);
+      },
+      parse: (text, id) => readJoinState(text, id),
       serialize: serializeJoinState,
     },
     step(prediction, state, record) {
@@ -126,7 +132,7 @@ export async function startLabelerStage(deps: StageDeps): Promise<RunningStage> 
       for (const value of values) {
         const state = value === null ? null : readJoinState(value);
         if (state === null || partitionOfKey(state.location, partitions) !== partition) continue;
-        stations.set(state.location, state);
+        stations.set(stateIdOf(state.task ?? 'rain', state.location), state);
       }
       known.set(partition, stations);
     },

@@ -1,8 +1,10 @@
 /**
- * The 24 h label join. The prediction for (location, D) waits for the prediction of (location, D+1), whose
- * rainToday is D's label: "the label arrives with the next day's observation". Both come from the
- * predictions topic keyed by location, so one location's join needs only that location's state: the shell
- * keeps one JSON value per location (Redis) and passes each partition's watermark to sweepExpired.
+ * The 24 h label join. The prediction for (location, D) waits for the prediction of (location, D+1) of the
+ * same task, whose facts are D's label: "the label arrives with the next day's observation" (rain: its
+ * rainToday; max_temp: its MaxTemp, from the feature vector it carries; lib/models/tasks.ts declares each).
+ * Both come from the predictions topic keyed by location, so one (task, location) join needs only that
+ * join's state: the shell keeps one JSON value per (task, location) in Redis and passes each partition's
+ * watermark to sweepExpired.
  */
 import type { LabeledExample, Prediction } from '../../lib/domain/events.ts';
 import { dayNumber, isCalendarDate } from '../../lib/domain/time.ts';
@@ -14,6 +16,7 @@ import {
   type StepRejection,
 } from '../../lib/domain/weather/validation.ts';
 import { TypedError, type TypedErrorOptions } from '../../lib/platform/errors.ts';
+import { isTaskName, TASKS } from '../../lib/models/tasks.ts';
 
 /** What the labeled example of D needs, kept until D+1 arrives or the grace period ends. */
 export interface PendingPrediction {
@@ -21,12 +24,16 @@ export interface PendingPrediction {
   featureSetVersion: string;
   values: number[];
   probability: number;
+  /** A regression task's served forecast (absent for rain and for states stored before tasks). */
+  value?: number | null;
   modelVersion: string;
 }
 
-/** Per-location join state. Store it with serializeJoinState: JSON alone would turn NaN features into null. */
+/** Per-(task, location) join state. Store it with serializeJoinState: JSON alone would turn NaN features into null. */
 export interface JoinState {
   v: 1;
+  /** Absent: rain (states stored before tasks). */
+  task?: string;
   location: string;
   /** Latest prediction date seen: anything at or before it is a duplicate or too late to join. */
   lastDate: string;
@@ -37,6 +44,7 @@ export type MissingReason = 'label-unknown' | 'gap' | 'timeout';
 
 /** The row written to ClickHouse actuals for every prediction, joined or not. */
 export interface Actual {
+  task: string;
   location: string;
   /** The predicted day D. */
   date: string;
@@ -44,6 +52,19 @@ export interface Actual {
   reason: MissingReason | null;
   rainTomorrow: boolean | null;
   rainfallTomorrowMm: number | null;
+  /** A regression task's outcome (the next day's MaxTemp for max_temp); null for rain or when missing. */
+  actualValue: number | null;
+}
+
+/** The join a prediction belongs to: the location for rain (as before tasks), `<task>|<location>` else. */
+export function stateIdOf(task: string, location: string): string {
+  return task === 'rain' ? location : `${task}|${location}`;
+}
+
+/** The task and location of a join's id (stateIdOf's inverse). */
+export function parseStateId(id: string): { task: string; location: string } {
+  const bar = id.indexOf('|');
+  return bar < 0 ? { task: 'rain', location: id } : { task: id.slice(0, bar), location: id.slice(bar + 1) };
 }
 
 export type JoinOutcome = 'pending' | 'joined' | 'missing' | 'duplicate' | 'late';
@@ -68,17 +89,28 @@ function pendingOf(p: Prediction): PendingPrediction {
     featureSetVersion: p.featureSetVersion,
     values: p.values,
     probability: p.probability,
+    ...(p.task === 'rain' ? {} : { value: p.value }),
     modelVersion: p.modelVersion,
   };
 }
 
 function missing(
+  task: string,
   location: string,
   date: string,
   reason: MissingReason,
   rainfall: number | null = null,
 ): Actual {
-  return { location, date, status: 'missing', reason, rainTomorrow: null, rainfallTomorrowMm: rainfall };
+  return {
+    task,
+    location,
+    date,
+    status: 'missing',
+    reason,
+    rainTomorrow: null,
+    rainfallTomorrowMm: rainfall,
+    actualValue: null,
+  };
 }
 
 /**
@@ -90,12 +122,21 @@ function missing(
  * In every case but the last, the new prediction becomes the pending one.
  */
 export function labelStep(state: JoinState | null, p: Prediction): LabelStepResult {
-  if (state !== null && state.location !== p.location) {
+  const taskName = p.task ?? 'rain';
+  if (state !== null && (state.location !== p.location || (state.task ?? 'rain') !== taskName)) {
     throw new JoinStateError(
-      `join state of ${JSON.stringify(state.location)} given ${JSON.stringify(p.location)}`,
+      `join state of ${JSON.stringify(stateIdOf(state.task ?? 'rain', state.location))} given ${JSON.stringify(stateIdOf(taskName, p.location))}`,
     );
   }
-  const next: JoinState = { v: 1, location: p.location, lastDate: p.date, pending: pendingOf(p) };
+  if (!isTaskName(taskName)) throw new JoinStateError(`unknown task ${JSON.stringify(taskName)}`);
+  const task = TASKS[taskName];
+  const next: JoinState = {
+    v: 1,
+    ...(taskName === 'rain' ? {} : { task: taskName }),
+    location: p.location,
+    lastDate: p.date,
+    pending: pendingOf(p),
+  };
   if (state === null) return { labeled: [], actuals: [], state: next, outcome: 'pending' };
 
   const gapDays = dayNumber(p.date) - dayNumber(state.lastDate);
@@ -107,33 +148,45 @@ export function labelStep(state: JoinState | null, p: Prediction): LabelStepResu
 
   // d.date === state.lastDate here, so gapDays is the distance from D.
   if (gapDays > 1) {
-    return { labeled: [], actuals: [missing(p.location, d.date, 'gap')], state: next, outcome: 'missing' };
-  }
-  if (p.rainToday === null) {
     return {
       labeled: [],
-      actuals: [missing(p.location, d.date, 'label-unknown', p.rainfall)],
+      actuals: [missing(taskName, p.location, d.date, 'gap')],
       state: next,
       outcome: 'missing',
     };
   }
+  const label = task.label({ rainToday: p.rainToday, values: p.values });
+  if (label === null) {
+    return {
+      labeled: [],
+      actuals: [missing(taskName, p.location, d.date, 'label-unknown', p.rainfall)],
+      state: next,
+      outcome: 'missing',
+    };
+  }
+  const regression = task.type === 'regression';
   const example: LabeledExample = {
+    task: taskName,
     location: p.location,
     date: d.date,
     featureSetVersion: d.featureSetVersion,
     values: d.values,
-    label: p.rainToday,
+    label: !regression && label === 1,
+    target: regression ? label : null,
+    value: regression ? (d.value ?? null) : null,
     rainfallNext: p.rainfall,
     probability: d.probability,
     modelVersion: d.modelVersion,
   };
   const actual: Actual = {
+    task: taskName,
     location: p.location,
     date: d.date,
     status: 'joined',
     reason: null,
     rainTomorrow: p.rainToday,
     rainfallTomorrowMm: p.rainfall,
+    actualValue: regression ? label : null,
   };
   return { labeled: [example], actuals: [actual], state: next, outcome: 'joined' };
 }
@@ -157,7 +210,10 @@ export function sweepExpired(
   const d = state.pending;
   // Day numbers, not date strings: no date arithmetic can fail on any day a state may hold.
   if (d === null || dayNumber(d.date) + 1 + graceDays >= dayNumber(watermark)) return { actuals: [], state };
-  return { actuals: [missing(state.location, d.date, 'timeout')], state: { ...state, pending: null } };
+  return {
+    actuals: [missing(state.task ?? 'rain', state.location, d.date, 'timeout')],
+    state: { ...state, pending: null },
+  };
 }
 
 /** JSON text of a join state, NaN feature values written as null (JSON has no NaN). */
@@ -173,7 +229,8 @@ export function parseJoinState(text: string): JoinState {
     typeof s !== 'object' ||
     s.v !== 1 ||
     typeof s.location !== 'string' ||
-    typeof s.lastDate !== 'string'
+    typeof s.lastDate !== 'string' ||
+    (s.task !== undefined && typeof s.task !== 'string')
   ) {
     throw new JoinStateError('stored join state is not a v1 JoinState');
   }
@@ -189,14 +246,14 @@ export function parseJoinState(text: string): JoinState {
  * dates that are not calendar days): the station's join then starts afresh instead of failing every
  * batch of its partition. Like parseJoinState otherwise.
  */
-export function readJoinState(text: string, location?: string): JoinState | null {
+export function readJoinState(text: string, id?: string): JoinState | null {
   let s: JoinState;
   try {
     s = parseJoinState(text);
   } catch {
     return null;
   }
-  if (location !== undefined && s.location !== location) return null;
+  if (id !== undefined && stateIdOf(s.task ?? 'rain', s.location) !== id) return null;
   if (!isCalendarDate(s.lastDate)) return null;
   if (
     s.pending !== null &&
@@ -221,7 +278,11 @@ export function checkPrediction(
   if (station) return station;
   const date = checkEventDate(p.date, rules);
   if (date) return date;
-  if (!(p.probability >= 0 && p.probability <= 1)) {
+  if (!isTaskName(p.task)) return { field: 'task', reason: `${JSON.stringify(p.task)} is not a known task` };
+  if (TASKS[p.task].type === 'regression') {
+    if (p.value === null || !Number.isFinite(p.value))
+      return { field: 'value', reason: `${p.value} is not a forecast value` };
+  } else if (!(p.probability >= 0 && p.probability <= 1)) {
     return { field: 'probability', reason: `${p.probability} is not a probability (0 to 1)` };
   }
   for (let i = 0; i < p.values.length; i++) {
@@ -325,7 +386,8 @@ export function labelBatchStep(
   const rejected: StepRejection[] = [];
   for (let at = 0; at < events.length; at++) {
     const { event: p, key } = events[at]!;
-    const before = states.get(p.location) ?? null;
+    const id = stateIdOf(p.task ?? 'rain', p.location);
+    const before = states.get(id) ?? null;
     const result = labelRecordStep(p, before, rules, key);
     if ('rejection' in result) {
       outcomes.invalid++;
@@ -336,10 +398,10 @@ export function labelBatchStep(
     labeled.push(...result.labeled);
     actuals.push(...result.actuals);
     if (result.state !== before) {
-      states.set(p.location, result.state);
-      changed.set(p.location, result.state);
-      known.set(p.location, result.state);
-    } else if (before !== null) known.set(p.location, before);
+      states.set(id, result.state);
+      changed.set(id, result.state);
+      known.set(id, result.state);
+    } else if (before !== null) known.set(id, before);
   }
   const sweep = sweepPartition(known, graceDays);
   actuals.push(...sweep.actuals);

@@ -1,5 +1,5 @@
 /**
- * The ClickHouse `predictions` row of a prediction (JSONEachRow object). Keyed by (location, date) with the
+ * The ClickHouse `predictions` row of a prediction (JSONEachRow object). Keyed by (task, location, date) with the
  * write time as `ver`, so a replayed batch rewrites the same key and FINAL keeps one row.
  */
 import type { Prediction } from '../../lib/domain/events.ts';
@@ -7,9 +7,11 @@ import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 
 export function predictionRow(p: Prediction, ver: number) {
   return {
+    task: p.task,
     location: p.location,
     date: p.date,
     probability: p.probability,
+    value: p.value,
     decision: p.decision ? 1 : 0,
     threshold: p.threshold,
     model_version: p.modelVersion,

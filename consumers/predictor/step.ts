@@ -6,7 +6,7 @@ import { TypedError } from '../../lib/platform/errors.ts';
  * on to a model.
  */
 import type { FeatureVector, Prediction } from '../../lib/domain/events.ts';
-import type { LatestForecast } from '../../lib/domain/state-keys.ts';
+import type { LatestForecast, LatestValueForecast } from '../../lib/domain/state-keys.ts';
 import { addDays } from '../../lib/domain/time.ts';
 import {
   checkEventDate,
@@ -53,19 +53,24 @@ export function predictStep(
       v = v < bounds.lower[j]! ? bounds.lower[j]! : v > bounds.upper[j]! ? bounds.upper[j]! : v;
     scratch[j] = v;
   }
-  const probability = champion.model.predictRow(scratch);
-  if (!(probability >= 0 && probability <= 1)) {
+  const output = champion.model.predictRow(scratch);
+  const regression = champion.model.task === 'regression';
+  if (regression ? !Number.isFinite(output) : !(output >= 0 && output <= 1)) {
     throw new PredictError(
       'PREDICTION_NOT_FINITE',
-      `champion ${champion.version} returned ${probability} for ${fv.location} ${fv.date}`,
+      `champion ${champion.version} returned ${output} for ${fv.location} ${fv.date}`,
     );
   }
+  // A regression task has no probability nor decision: 0 and false, its forecast in `value`.
+  const probability = regression ? 0 : output;
   return {
+    task: champion.task,
     location: fv.location,
     date: fv.date,
     probability,
-    decision: probability >= threshold,
-    threshold,
+    value: regression ? output : null,
+    decision: !regression && probability >= threshold,
+    threshold: regression ? 0 : threshold,
     modelVersion: champion.version,
     featureSetVersion: fv.featureSetVersion,
     values,
@@ -122,15 +127,37 @@ export function predictRecordStep(
   rules: ObservationRules,
   key?: string | null,
 ): { prediction: Prediction } | { rejection: Omit<StepRejection, 'at'> } {
+  const result = predictTasksStep(fv, [champion], threshold, now, rules, key);
+  return 'rejection' in result ? result : { prediction: result.predictions[0]! };
+}
+
+/**
+ * One feature vector, one prediction per task (the champion of each task, in the given order: rain
+ * first). The vector is checked once; when any task's champion cannot predict it (another feature set, a
+ * value that is not a number) the whole record is refused with that task named: one record, one outcome.
+ */
+export function predictTasksStep(
+  fv: FeatureVector,
+  champions: readonly PreparedChampion[],
+  threshold: number,
+  now: number,
+  rules: ObservationRules,
+  key?: string | null,
+): { predictions: Prediction[] } | { rejection: Omit<StepRejection, 'at'> } {
   const issue = checkFeatureVector(fv, rules) ?? checkKey(key, fv.location);
   if (issue) return { rejection: { kind: 'invalid', ...issue } };
-  try {
-    return { prediction: predictStep(fv, champion, threshold, now) };
-  } catch (error) {
-    if (!(error instanceof PredictError)) throw error;
-    const field = error.code === 'FEATURE_SET_MISMATCH' ? 'featureSetVersion' : 'values';
-    return { rejection: { kind: 'invalid', field, reason: `${error.code}: ${error.message}` } };
+  const predictions: Prediction[] = [];
+  for (const champion of champions) {
+    try {
+      predictions.push(predictStep(fv, champion, threshold, now));
+    } catch (error) {
+      if (!(error instanceof PredictError)) throw error;
+      const field = error.code === 'FEATURE_SET_MISMATCH' ? 'featureSetVersion' : 'values';
+      const task = champions.length > 1 ? ` (task ${champion.task})` : '';
+      return { rejection: { kind: 'invalid', field, reason: `${error.code}: ${error.message}${task}` } };
+    }
   }
+  return { predictions };
 }
 
 /** predictRecordStep over a batch, in order (tests drive the stage with it). */
@@ -155,6 +182,21 @@ export function predictBatchStep(
     latest.set(result.prediction.location, result.prediction);
   }
   return { predictions, latest, rejected };
+}
+
+/** What `GET /predict?task=<regression task>&location=` serves: the forecast value and its model. */
+export function latestValueForecastOf(p: Prediction, unit: string): LatestValueForecast {
+  return {
+    task: p.task,
+    location: p.location,
+    date: p.date,
+    forecastFor: addDays(p.date, 1),
+    value: p.value ?? NaN,
+    unit,
+    modelVersion: p.modelVersion,
+    featureSetVersion: p.featureSetVersion,
+    predictedAt: p.predictedAt,
+  };
 }
 
 /** What `GET /predict?location=` serves: the prediction without its feature values. */

@@ -3,6 +3,13 @@
  * marker, the offset of the input partition up to which those states reflect the log. The marker moves
  * with the states in one atomic script, and only from the value the writer last saw: a member that lost
  * the partition (a zombie still finishing a batch) cannot overwrite what the new owner wrote.
+ *
+ * While a member owns a partition, nobody else writes that partition's states, so what it last saved or
+ * read is what Redis holds: the store keeps those texts per partition and reads Redis only for entities it
+ * has not seen, which takes a round trip off nearly every batch. The texts are parsed again on each load (a
+ * step never sees an object a failed batch may have changed). `forget(partition)` drops a partition's
+ * texts; the runtime calls it whenever it verifies the partition (an assignment, a failed transaction), and
+ * a refused save drops them too, so a state another owner wrote is always read from Redis.
  */
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import { withRedis } from '../../lib/platform/redis.ts';
@@ -17,7 +24,8 @@ export interface StateCodec<S> {
 
 export interface PartitionStateStore<S> {
   marker(partition: number): Promise<bigint | null>;
-  load(ids: readonly string[]): Promise<Map<string, S | null>>;
+  /** The states of `ids`, all of entities of `partition`. */
+  load(partition: number, ids: readonly string[]): Promise<Map<string, S | null>>;
   /**
    * Writes `states` (null deletes) and moves the partition's marker from `expected` to `next`, atomically.
    * Resolves false, writing nothing, when the marker is no longer `expected`: someone else owns it now.
@@ -28,6 +36,8 @@ export interface PartitionStateStore<S> {
     next: bigint,
     states: ReadonlyMap<string, S | null>,
   ): Promise<boolean>;
+  /** Drops what the store remembers of the partition's states: the next load reads them from Redis. */
+  forget(partition: number): void;
 }
 
 /** Compare-and-set of the marker, then the states: KEYS = [marker, ...states], ARGV = [expected, next, ...values]. */
@@ -54,6 +64,24 @@ export function createPartitionStateStore<S>(
   onCorrupt: (id: string, error: unknown) => void = () => undefined,
 ): PartitionStateStore<S> {
   const stateKey = (id: string) => redis.key(...codec.keyOf(id));
+  /** Per partition: each entity's stored text as this owner last read or wrote it (null: none stored). */
+  const known = new Map<number, Map<string, string | null>>();
+  const knownOf = (partition: number) => {
+    let texts = known.get(partition);
+    if (!texts) known.set(partition, (texts = new Map()));
+    return texts;
+  };
+  // A value that does not parse is as good as none: the step starts that entity afresh, and the caller
+  // hears of it (a state this code cannot read is a bug or a tampering, never a record's fault).
+  const parsed = (raw: string | null, id: string): S | null => {
+    if (raw === null) return null;
+    try {
+      return codec.parse(raw, id);
+    } catch (error) {
+      onCorrupt(id, error);
+      return null;
+    }
+  };
   return {
     async marker(partition) {
       const value = await withRedis(`reading the ${stage} state marker`, () =>
@@ -61,37 +89,42 @@ export function createPartitionStateStore<S>(
       );
       return value === null ? null : BigInt(value);
     },
-    async load(ids) {
+    async load(partition, ids) {
       const states = new Map<string, S | null>();
-      if (ids.length === 0) return states;
-      const values = await withRedis(`loading ${ids.length} ${stage} states`, () =>
-        redis.client.mget(...ids.map(stateKey)),
-      );
-      // A value that does not parse is as good as none: the step starts that entity afresh, and the
-      // caller hears of it (a state this code cannot read is a bug or a tampering, never a record's fault).
-      ids.forEach((id, i) => {
-        const raw = values[i];
-        if (raw === null || raw === undefined) return states.set(id, null);
-        try {
-          states.set(id, codec.parse(raw, id));
-        } catch (error) {
-          onCorrupt(id, error);
-          states.set(id, null);
-        }
-      });
+      const texts = knownOf(partition);
+      const unknown = ids.filter((id) => !texts.has(id));
+      if (unknown.length > 0) {
+        const values = await withRedis(`loading ${unknown.length} ${stage} states`, () =>
+          redis.client.mget(...unknown.map(stateKey)),
+        );
+        unknown.forEach((id, i) => texts.set(id, values[i] ?? null));
+      }
+      for (const id of ids) states.set(id, parsed(texts.get(id) ?? null, id));
       return states;
     },
     async save(partition, expected, next, states) {
       const keys = [markerKey(redis, stage, topic, partition)];
       const args = [expected === null ? '' : String(expected), String(next)];
+      const written: Array<[string, string | null]> = [];
       for (const [id, state] of states) {
         keys.push(stateKey(id));
-        args.push(state === null ? '' : codec.serialize(state));
+        const text = state === null ? null : codec.serialize(state);
+        args.push(text ?? '');
+        written.push([id, text]);
       }
-      const written = await withRedis(`saving ${states.size} ${stage} states`, () =>
+      const saved = await withRedis(`saving ${states.size} ${stage} states`, () =>
         redis.client.eval(SAVE_SCRIPT, keys.length, ...keys, ...args),
       );
-      return written === 1;
+      if (saved !== 1) {
+        known.delete(partition);
+        return false;
+      }
+      const texts = knownOf(partition);
+      for (const [id, text] of written) texts.set(id, text);
+      return true;
+    },
+    forget(partition) {
+      known.delete(partition);
     },
   };
 }

@@ -203,6 +203,8 @@ export async function runStage<K extends EventKind, S>(
       run.phase = 'ready';
       return true;
     }
+    // Whatever this member remembers of the partition's states may be another owner's past by now.
+    store.forget(partition);
     const marker = await store.marker(partition);
     const ends = await positions.ends(topic);
     const logStart = ends.get(partition)?.low ?? 0n;
@@ -227,10 +229,13 @@ export async function runStage<K extends EventKind, S>(
     return true;
   };
 
-  const loadStates = async (run: PartitionRun, ids: readonly string[]) => {
+  const loadStates = async (partition: number, run: PartitionRun, ids: readonly string[]) => {
     if (!store || ids.length === 0) return new Map<string, S | null>();
-    if (!run.fresh) return store.load(ids);
-    const stored = await store.load(ids.filter((id) => run.fresh!.has(id)));
+    if (!run.fresh) return store.load(partition, ids);
+    const stored = await store.load(
+      partition,
+      ids.filter((id) => run.fresh!.has(id)),
+    );
     const states = new Map<string, S | null>();
     for (const id of ids) {
       states.set(id, stored.get(id) ?? null);
@@ -284,7 +289,7 @@ export async function runStage<K extends EventKind, S>(
   ) => {
     const { decoded } = await decodeBatch(codec, spec.inputKind, records);
     const ids = [...new Set(decoded.map((d) => spec.state!.idOf(d.event)))];
-    const states = await loadStates(run, ids);
+    const states = await loadStates(partition, run, ids);
     const changed = new Map<string, S | null>();
     stepEach(decoded, (d) => {
       const id = spec.state!.idOf(d.event);
@@ -333,7 +338,7 @@ export async function runStage<K extends EventKind, S>(
     });
     const ids = spec.state ? [...new Set(decoded.map((d) => spec.state!.idOf(d.event)))] : [];
     phase('decode');
-    const states = await loadStates(run, ids);
+    const states = await loadStates(partition, run, ids);
     phase('state-load');
     const changed = new Map<string, S | null>();
     const effectsOf = new Map<ConsumedRecord, RecordEffects<S>>();
@@ -411,7 +416,18 @@ export async function runStage<K extends EventKind, S>(
     }
     phase('tx-open');
     sinks ??= writeSinks();
-    const [sunk, sent] = await Promise.allSettled([sinks, transaction.send(outputs)]);
+    const position = { groupId, topic, partition, offset: String(next) };
+    // The outputs, the DLQ records and the consumed offset all go into the transaction while the sinks are
+    // written: none of it counts before the commit, which waits for the sinks; only EndTxn is left after.
+    const sendAll = async () => {
+      await transaction.send(
+        dlq.length > 0
+          ? [...outputs, { topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) }]
+          : outputs,
+      );
+      await transaction.sendOffsets(position);
+    };
+    const [sunk, sent] = await Promise.allSettled([sinks, sendAll()]);
     phase('sinks+tx-send');
     run.sinksFailing = sunk.status === 'rejected';
     if (sent.status === 'rejected') {
@@ -432,9 +448,7 @@ export async function runStage<K extends EventKind, S>(
       // A rebalance learnt of here lets the batch go: the transaction is aborted rather than left open
       // (an open transaction holds back every read-committed reader of the partitions it wrote to).
       await context.heartbeat();
-      if (dlq.length > 0)
-        await transaction.send([{ topic: config.topics.observationsDlq, messages: dlq.map(dlqMessage) }]);
-      await transaction.commit({ groupId, topic, partition, offset: String(next) });
+      await transaction.commit();
       phase('tx-commit');
     } catch (error) {
       await transaction.abort();
@@ -492,10 +506,10 @@ export async function runStage<K extends EventKind, S>(
     // its own transactional producer.
     partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     autoCommit: false,
-    // A transaction costs a few round trips per batch: fetches wait up to 200 ms for 256 kB (about 1,500
-    // records) rather than returning each trickle of records as its own batch.
-    minBytes: 256 * 1024,
-    maxWaitTimeMs: 200,
+    // A transaction costs a few round trips per batch: by default fetches wait up to 200 ms for 256 kB
+    // (about 1,500 records) rather than returning each trickle of records as its own batch.
+    minBytes: config.pipeline.fetch.minBytes,
+    maxWaitTimeMs: config.pipeline.fetch.maxWaitMs,
     health,
     onAssignment(assignment) {
       const mine = new Set(assignment[topic] ?? []);
@@ -558,13 +572,14 @@ export async function insertRowsIsolating(
     if (!list) byTable.set(row.table, (list = []));
     list.push({ row: row.row, record });
   }
-  for (const [table, entries] of byTable) {
+  // Tables are written side by side: each insert is a round trip, and none depends on another.
+  const insertTable = async (table: string, entries: { row: object; record: ConsumedRecord | null }[]) => {
     try {
       await clickhouse.insertRows(
         table,
         entries.map((e) => e.row),
       );
-      continue;
+      return;
     } catch (error) {
       if (isRetriable(error) || (entries.length === 1 && entries[0]!.record === null)) throw error;
       let accepted = 0;
@@ -581,6 +596,7 @@ export async function insertRowsIsolating(
       if (accepted === 0 && entries.length > 1) throw error;
       refused.push(...here);
     }
-  }
+  };
+  await Promise.all([...byTable].map(([table, entries]) => insertTable(table, entries)));
   return refused;
 }

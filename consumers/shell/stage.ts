@@ -13,6 +13,7 @@ import type { DlqEntry } from '../../lib/platform/kafka/dlq.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import type { RedisHandle } from '../../lib/platform/redis.ts';
 import type { ChampionWatcher } from '../../lib/models/champion-watcher.ts';
+import { tasksOf, type TaskDeclaration } from '../../lib/models/tasks.ts';
 import type { Metrics } from '../../lib/platform/metrics.ts';
 import type { Health } from '../../lib/platform/health.ts';
 
@@ -27,8 +28,13 @@ export interface StageDeps {
   metrics: Metrics;
   /** Where components report whether they work or what they wait for (the host serves it as /ready). */
   health?: Health;
-  /** Needed by the stages that use the champion (predictor, drift, trainer). */
+  /** Rain's champion: needed by the stages that use the champion (predictor, drift, trainer). */
   champion?: ChampionWatcher;
+  /**
+   * The champion of each configured task (config.pipeline.tasks), rain's among them: the predictor
+   * predicts and the trainer trains each. Absent: rain alone (`champion`).
+   */
+  champions?: ReadonlyMap<string, ChampionWatcher>;
   clock?: () => number;
 }
 
@@ -75,4 +81,14 @@ export const PARTITIONS_IN_FLIGHT = 3;
 
 export function groupIdOf(config: Config, stage: string): string {
   return `${config.groupPrefix}.${stage}`;
+}
+
+/** The champion source of each configured task, rain's first; rain alone when the host gave no others. */
+export function championsOf(deps: StageDeps): { task: TaskDeclaration; champion: ChampionWatcher }[] {
+  const out: { task: TaskDeclaration; champion: ChampionWatcher }[] = [];
+  for (const task of tasksOf(deps.config.pipeline.tasks ?? ['rain'])) {
+    const champion = deps.champions?.get(task.name) ?? (task.name === 'rain' ? deps.champion : undefined);
+    if (champion) out.push({ task, champion });
+  }
+  return out;
 }

@@ -7,9 +7,13 @@ import { toDateTime } from '../../lib/platform/clickhouse/sql.ts';
 import type { DueTraining } from './step.ts';
 import type { TrainingRunResult } from './training-run.ts';
 
-/** The run id of a due training: the week for the schedule's, the command id for a command's. */
-export function runIdOf(due: Pick<DueTraining, 'week' | 'command'>): string {
-  return due.command ? `command-${due.command.id}` : `week-${due.week}`;
+/**
+ * The run id of a due training: the week for the schedule's, the command id for a command's; prefixed
+ * with the task for a task other than rain (whose ids are those from before tasks).
+ */
+export function runIdOf(due: Pick<DueTraining, 'week' | 'command'>, task = 'rain'): string {
+  const id = due.command ? `command-${due.command.id}` : `week-${due.week}`;
+  return task === 'rain' ? id : `${task}:${id}`;
 }
 
 export function trainingRunRow(
@@ -17,10 +21,12 @@ export function trainingRunRow(
   result: TrainingRunResult,
   startedAt: number,
   finishedAt: number,
+  task = 'rain',
 ) {
   const decision = result.decision;
   return {
-    run_id: runIdOf(due),
+    task,
+    run_id: runIdOf(due, task),
     week: due.week,
     data_until: due.dataUntil,
     rows: result.trainRows,

@@ -1,7 +1,9 @@
 /**
- * Trainer shell: follows the labeled topic into an in-memory history (rebuilt from the log at every start,
- * through a private consumer group), and at each event-time week boundary trains the candidates in a
- * worker, registers them, and promotes the winner when the gates pass. Training runs beside consumption:
+ * Trainer shell: follows the labeled topic into an in-memory history per task (rebuilt from the log at
+ * every start, through a private consumer group), and at each event-time week boundary of a task trains
+ * that task's candidates in its own worker, registers them, and moves the task's aliases when the gates
+ * pass (lib/models/tasks.ts). Every task runs the same weekly schedule; a task's run never waits for
+ * another task's. Training runs beside consumption:
  * when the stream outruns it, weeks coalesce into one pending run (the retrain-schedule step).
  *
  * - Nothing is trained before the history is rebuilt: the end offsets of the labeled topic are captured at
@@ -12,10 +14,15 @@
  *   run's row. A command id runs once: its row in `training_runs` is the record (checked before running, so
  *   a redelivery after a crash finds it), and the command's offset is committed only after that row is
  *   written. Commands wait for the rebuilt history like the weekly runs.
- * - One training at a time (one worker): commands go before the pending weekly run.
+ * - One training at a time per task (one worker per task): a command goes to its task's lane (the
+ *   command's `task`, rain when it names none), before that lane's pending weekly run. A command for a
+ *   task this deployment does not train goes to the DLQ (field `task`).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Command } from '../../lib/domain/events.ts';
+import type { Command, LabeledExample } from '../../lib/domain/events.ts';
+import type { ChampionWatcher } from '../../lib/models/champion-watcher.ts';
+import { taskOrDefault, type TaskDeclaration } from '../../lib/models/tasks.ts';
+import type { Alias } from '../../lib/models/registry.ts';
 import { codeVersion } from '../../lib/platform/code-version.ts';
 import { FEATURE_NAMES } from '../../lib/domain/features/feature-set.ts';
 import { runBatchConsumer, type RunningConsumer } from '../../lib/platform/kafka/consumer.ts';
@@ -30,7 +37,7 @@ import { promote } from '../../lib/models/promotion.ts';
 import { addDays, mondayOf, utcDateOf } from '../../lib/domain/time.ts';
 import { catchUpWith } from '../shell/catch-up.ts';
 import { LabeledHistory } from './labeled-history.ts';
-import { decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
+import { championsOf, decodeBatch, groupIdOf, type RunningStage, type StageDeps } from '../shell/stage.ts';
 import {
   BOUNDARY_GRACE_DAYS,
   commandSkip,
@@ -43,7 +50,7 @@ import {
   type RetrainScheduleState,
 } from './step.ts';
 import { trainingRunRow } from './rows.ts';
-import { runTraining, WEEKLY_CANDIDATES, type TrainingRunResult } from './training-run.ts';
+import { runTraining, type TrainingRunResult } from './training-run.ts';
 import { commandRan, lastTrainedWeek } from '../../lib/platform/clickhouse/queries/training.ts';
 
 /** The reason a run that threw is recorded with (its row keeps the schedule going). */
@@ -80,8 +87,10 @@ function commandVersions(result: TrainingRunResult, commandId: string): Training
 }
 
 export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> {
-  const { config, codec, metrics, champion } = deps;
-  if (!champion) throw new Error('the trainer stage needs a champion source');
+  const { config, codec, metrics } = deps;
+  const tasks = championsOf(deps);
+  if (tasks.length === 0 || tasks[0]!.task.name !== 'rain')
+    throw new Error('the trainer stage needs a champion source per task, rain first');
   const clock = deps.clock ?? Date.now;
   const log = deps.logger.child({ stage: 'trainer' });
   const rules = rulesOfTheDay({
@@ -89,164 +98,228 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
     stations: loadStationRegistry(deps.config.openMeteo.stationsFile),
     clock: deps.clock ?? Date.now,
   });
-  const history = new LabeledHistory(FEATURE_NAMES);
-  const pool = new TrainingPool({ size: 1 });
   const version = codeVersion();
   const stopSignal = new AbortController();
+  let stopping = false;
+  const catchUp = await catchUpWith(deps.kafka, config.topics.labeled);
 
-  const resumeAfter = await lastTrainedWeek(deps.clickhouse);
-  let schedule: RetrainScheduleState = resumedScheduleState(resumeAfter, champion.current().trainedUntil);
-  let newestLabeled: string | null = null;
-  /** The training running now (one at a time). */
-  let current: Promise<void> | null = null;
-  /** Commands waiting for their turn, first come first served. */
-  const commandQueue: { due: () => DueTraining | null; command: Command; settle: (e?: unknown) => void }[] =
-    [];
+  /**
+   * One task's trainer: its labeled history, its weekly schedule, its own worker (a task's run never waits
+   * for another's), its champion and aliases, and the commands that name the task.
+   */
+  const laneOf = async (task: TaskDeclaration, champion: ChampionWatcher) => {
+    const tlog = log.child({ task: task.name });
+    const history = new LabeledHistory(FEATURE_NAMES, 4096, task.type);
+    const pool = new TrainingPool({ size: 1 });
+    // The scheduled full refits' own worker: the weekly runs do not wait for seconds of refitting.
+    const refitPool = config.pipeline.retrainRefitBeside
+      ? new TrainingPool({ size: 1, niceness: config.pipeline.retrainRefitNiceness || undefined })
+      : undefined;
+    const families =
+      task.name === 'rain'
+        ? task.families.filter((c) => config.pipeline.retrainFamilies.includes(c.family))
+        : task.families;
+    const resumeAfter = await lastTrainedWeek(deps.clickhouse, task.name);
+    let schedule: RetrainScheduleState = resumedScheduleState(resumeAfter, champion.current().trainedUntil);
+    let newestLabeled: string | null = null;
+    /** The training running now (one at a time per task). */
+    let current: Promise<void> | null = null;
+    /** Commands waiting for their turn, first come first served. */
+    const commandQueue: {
+      due: () => DueTraining | null;
+      command: Command;
+      settle: (e?: unknown) => void;
+    }[] = [];
+    const busy = () => current !== null || !catchUp.isCaughtUp() || commandQueue.length > 0;
+
+    /** Writes what a run produced; retried while ClickHouse or Kafka is away (a transient error loses nothing). */
+    const record = async (due: DueTraining, result: TrainingRunResult, startedAt: number) => {
+      const serving = champion.current();
+      const outputs = { clickhouse: deps.clickhouse, producer: deps.producer, codec, topics: config.topics };
+      const finishedAt = clock();
+      const promoted = result.decision?.promote === true && result.winnerVersion !== null;
+      await retryForever(
+        async () => {
+          if (result.records.length > 0) await registerModels(deps.clickhouse, result.records);
+          if (result.winnerVersion !== null) {
+            const winner = result.records.find((r) => r.version === result.winnerVersion)!;
+            // The best candidate that did not pass the gates stays visible as the challenger.
+            const challenger = task.challengerAlias as Alias;
+            const previous = promoted
+              ? serving.version
+              : ((await currentAlias(deps.clickhouse, challenger))?.version ?? null);
+            await promote(outputs, {
+              alias: (promoted ? task.championAlias : challenger) as Alias,
+              version: winner.version,
+              family: winner.family,
+              previousVersion: previous,
+              reason: due.command ? `${due.command.reason} (${result.reason})` : result.reason,
+              statusWritten: promoted,
+            });
+          }
+          await deps.clickhouse.insertRows('training_runs', [
+            trainingRunRow(due, result, startedAt, finishedAt, task.name),
+          ]);
+        },
+        {
+          shouldRetry: isRetriable,
+          signal: stopSignal.signal,
+          onRetry: ({ error, attempt }) => {
+            if (attempt === 1 || attempt % 10 === 0)
+              tlog.warn(
+                { err: error, week: due.week, attempt },
+                'recording the training run failed; retrying',
+              );
+          },
+        },
+      );
+      if (promoted) metrics.inc('models_promoted', { task: task.name });
+      metrics.inc('models_trained', { task: task.name }, result.records.length);
+      const outcome = result.reason.startsWith(FAILED) ? 'failed' : result.status;
+      metrics.inc('training_runs', { task: task.name, status: outcome });
+      metrics.trainingRunDone(task.name, outcome, (clock() - startedAt) / 1000);
+      tlog.info(
+        {
+          week: due.week,
+          command: due.command?.id,
+          coalesced: due.coalescedWeeks,
+          status: result.status,
+          promoted,
+          winner: result.winnerVersion,
+          reason: result.reason,
+          seconds: (finishedAt - startedAt) / 1000,
+        },
+        'retraining finished',
+      );
+      if (promoted) schedule = onChampionChanged(schedule, due.dataUntil);
+    };
+
+    /** One run, from training to its row. A run that fails is recorded as failed: the schedule goes on. */
+    const train = async (due: DueTraining): Promise<void> => {
+      const startedAt = clock();
+      tlog.info(
+        { week: due.week, command: due.command?.id, coalesced: due.coalescedWeeks, rows: history.size },
+        'retraining',
+      );
+      let result: TrainingRunResult;
+      try {
+        result = await runTraining({
+          task,
+          pool,
+          history,
+          due,
+          champion: champion.current(),
+          threshold: config.pipeline.decisionThreshold,
+          minRows: config.pipeline.retrainMinRows,
+          candidates: families,
+          codeVersion: version,
+          clock,
+          refitEveryWeeks: config.pipeline.retrainRefitEveryWeeks,
+          ...(refitPool && { refitPool }),
+          ...(due.command && {
+            refit: { full: true, reason: `${due.command.requestedBy}: ${due.command.reason}` },
+          }),
+        });
+        if (due.command) result = commandVersions(result, due.command.id);
+      } catch (error) {
+        tlog.error({ err: error, week: due.week }, 'retraining failed; the champion stays');
+        result = emptyResult(`${FAILED} ${describeError(error)}`);
+      }
+      await record(due, result, startedAt);
+    };
+
+    /** Starts what is due when nothing trains: a queued command first, then the pending weekly run. */
+    const next = (): void => {
+      if (current !== null || stopping || !catchUp.isCaughtUp()) return;
+      const queued = commandQueue.shift();
+      if (queued) {
+        const due = queued.due();
+        const { id, reason, requestedBy } = queued.command;
+        // Nothing labeled yet: the command is recorded as run, with nothing trained.
+        const run = due
+          ? train(due)
+          : record(
+              {
+                week: mondayOf(utcDateOf(clock())),
+                coalescedWeeks: 0,
+                dataUntil: utcDateOf(clock()),
+                staleness: null,
+                command: { id, reason, requestedBy },
+              },
+              emptyResult('no labeled rows yet'),
+              clock(),
+            );
+        start(run, queued.settle);
+        return;
+      }
+      if (!config.pipeline.retrainEnabled) return;
+      const pending = takePending(schedule);
+      schedule = pending.state;
+      if (pending.due) start(train(pending.due));
+    };
+
+    const start = (run: Promise<void>, settle?: (e?: unknown) => void) => {
+      const tracked = run.then(
+        () => settle?.(),
+        (error: unknown) => {
+          // Only a stop ends a run without its row (the recording retries everything else).
+          tlog.warn({ err: error }, 'a training run ended without its row');
+          settle?.(error);
+        },
+      );
+      current = tracked;
+      void tracked.finally(() => {
+        current = null;
+        next();
+      });
+    };
+
+    return {
+      task,
+      history,
+      caughtUp() {
+        tlog.info(
+          { rows: history.size, newest: newestLabeled, pending: schedule.pending },
+          'labeled history rebuilt',
+        );
+        next();
+      },
+      /** One labeled example of this task: into the history, and the schedule told. */
+      add(event: LabeledExample): void {
+        if (!history.add(event)) {
+          metrics.inc('trainer_examples', { outcome: 'wrong-width' });
+          return;
+        }
+        if (newestLabeled === null || event.date > newestLabeled) newestLabeled = event.date;
+        if (!config.pipeline.retrainEnabled) return;
+        // Partitions are read in turn: a boundary counts as crossed a couple of days late, so the
+        // stragglers of the week before are in the history when its run starts.
+        const step = onLabeled(schedule, addDays(event.date, -BOUNDARY_GRACE_DAYS), busy());
+        schedule = step.state;
+        if (step.due) start(train(step.due));
+      },
+      queueCommand(command: Command, settle: (e?: unknown) => void): void {
+        commandQueue.push({
+          command,
+          due: () => commandTraining(schedule, newestLabeled, command),
+          settle,
+        });
+        next();
+      },
+      async stop(): Promise<void> {
+        await current;
+        await Promise.all([pool.close(), refitPool?.close()]);
+      },
+    };
+  };
+
+  const lanes = new Map<string, Awaited<ReturnType<typeof laneOf>>>();
+  for (const { task, champion } of tasks) lanes.set(task.name, await laneOf(task, champion));
   /** Commands queued or training, by id: a redelivery while one runs waits for that run. */
   const inFlight = new Map<string, Promise<void>>();
 
-  let stopping = false;
-  const catchUp = await catchUpWith(deps.kafka, config.topics.labeled);
-  const busy = () => current !== null || !catchUp.isCaughtUp() || commandQueue.length > 0;
-
-  /** Writes what a run produced; retried while ClickHouse or Kafka is away (a transient error loses nothing). */
-  const record = async (due: DueTraining, result: TrainingRunResult, startedAt: number) => {
-    const serving = champion.current();
-    const outputs = { clickhouse: deps.clickhouse, producer: deps.producer, codec, topics: config.topics };
-    const finishedAt = clock();
-    const promoted = result.decision?.promote === true && result.winnerVersion !== null;
-    await retryForever(
-      async () => {
-        if (result.records.length > 0) await registerModels(deps.clickhouse, result.records);
-        if (result.winnerVersion !== null) {
-          const winner = result.records.find((r) => r.version === result.winnerVersion)!;
-          // The best candidate that did not pass the gates stays visible as the challenger.
-          const previous = promoted
-            ? serving.version
-            : ((await currentAlias(deps.clickhouse, 'challenger'))?.version ?? null);
-          await promote(outputs, {
-            alias: promoted ? 'champion' : 'challenger',
-            version: winner.version,
-            family: winner.family,
-            previousVersion: previous,
-            reason: due.command ? `${due.command.reason} (${result.reason})` : result.reason,
-          });
-        }
-        await deps.clickhouse.insertRows('training_runs', [
-          trainingRunRow(due, result, startedAt, finishedAt),
-        ]);
-      },
-      {
-        shouldRetry: isRetriable,
-        signal: stopSignal.signal,
-        onRetry: ({ error, attempt }) => {
-          if (attempt === 1 || attempt % 10 === 0)
-            log.warn({ err: error, week: due.week, attempt }, 'recording the training run failed; retrying');
-        },
-      },
-    );
-    if (promoted) metrics.inc('models_promoted');
-    metrics.inc('models_trained', undefined, result.records.length);
-    metrics.inc('training_runs', { status: result.reason.startsWith(FAILED) ? 'failed' : result.status });
-    log.info(
-      {
-        week: due.week,
-        command: due.command?.id,
-        coalesced: due.coalescedWeeks,
-        status: result.status,
-        promoted,
-        winner: result.winnerVersion,
-        reason: result.reason,
-        seconds: (finishedAt - startedAt) / 1000,
-      },
-      'retraining finished',
-    );
-    if (promoted) schedule = onChampionChanged(schedule, due.dataUntil);
-  };
-
-  /** One run, from training to its row. A run that fails is recorded as failed: the schedule goes on. */
-  const train = async (due: DueTraining): Promise<void> => {
-    const startedAt = clock();
-    log.info(
-      { week: due.week, command: due.command?.id, coalesced: due.coalescedWeeks, rows: history.size },
-      'retraining',
-    );
-    let result: TrainingRunResult;
-    try {
-      result = await runTraining({
-        pool,
-        history,
-        due,
-        champion: champion.current(),
-        threshold: config.pipeline.decisionThreshold,
-        minRows: config.pipeline.retrainMinRows,
-        candidates: WEEKLY_CANDIDATES.filter((c) => config.pipeline.retrainFamilies.includes(c.family)),
-        codeVersion: version,
-        clock,
-        ...(due.command && {
-          refit: { full: true, reason: `${due.command.requestedBy}: ${due.command.reason}` },
-        }),
-      });
-      if (due.command) result = commandVersions(result, due.command.id);
-    } catch (error) {
-      log.error({ err: error, week: due.week }, 'retraining failed; the champion stays');
-      result = emptyResult(`${FAILED} ${describeError(error)}`);
-    }
-    await record(due, result, startedAt);
-  };
-
-  /** Starts what is due when nothing trains: a queued command first, then the pending weekly run. */
-  const next = (): void => {
-    if (current !== null || stopping || !catchUp.isCaughtUp()) return;
-    const queued = commandQueue.shift();
-    if (queued) {
-      const due = queued.due();
-      const { id, reason, requestedBy } = queued.command;
-      // Nothing labeled yet: the command is recorded as run, with nothing trained.
-      const run = due
-        ? train(due)
-        : record(
-            {
-              week: mondayOf(utcDateOf(clock())),
-              coalescedWeeks: 0,
-              dataUntil: utcDateOf(clock()),
-              staleness: null,
-              command: { id, reason, requestedBy },
-            },
-            emptyResult('no labeled rows yet'),
-            clock(),
-          );
-      start(run, queued.settle);
-      return;
-    }
-    if (!config.pipeline.retrainEnabled) return;
-    const pending = takePending(schedule);
-    schedule = pending.state;
-    if (pending.due) start(train(pending.due));
-  };
-
-  const start = (run: Promise<void>, settle?: (e?: unknown) => void) => {
-    const tracked = run.then(
-      () => settle?.(),
-      (error: unknown) => {
-        // Only a stop ends a run without its row (the recording retries everything else).
-        log.warn({ err: error }, 'a training run ended without its row');
-        settle?.(error);
-      },
-    );
-    current = tracked;
-    void tracked.finally(() => {
-      current = null;
-      next();
-    });
-  };
-
   void catchUp.caughtUp.then(() => {
-    log.info(
-      { rows: history.size, newest: newestLabeled, pending: schedule.pending },
-      'labeled history rebuilt',
-    );
-    next();
+    for (const lane of lanes.values()) lane.caughtUp();
   });
 
   const labeled = await runBatchConsumer({
@@ -258,6 +331,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
     logger: log,
     onProgress: catchUp.onProgress,
     async handleBatch(records) {
+      const startedAt = clock();
       const { decoded, dlq } = await decodeBatch(codec, 'labeled', records);
       // The drift stage reads the same topic and sends what cannot be decoded to the DLQ, once; this group
       // re-reads the topic at every start, so it counts them instead of sending them again.
@@ -271,23 +345,20 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
           metrics.inc('trainer_examples', { outcome: 'invalid' });
           continue;
         }
-        if (!history.add(event)) {
-          metrics.inc('trainer_examples', { outcome: 'wrong-width' });
+        // Each task's examples go to its own lane; a task this deployment does not run is skipped.
+        const lane = lanes.get(event.task ?? 'rain');
+        if (!lane) {
+          metrics.inc('trainer_examples', { outcome: 'other-task' });
           continue;
         }
-        if (newestLabeled === null || event.date > newestLabeled) newestLabeled = event.date;
-        if (!config.pipeline.retrainEnabled) continue;
-        // Partitions are read in turn: a boundary counts as crossed a couple of days late, so the
-        // stragglers of the week before are in the history when its run starts.
-        const step = onLabeled(schedule, addDays(event.date, -BOUNDARY_GRACE_DAYS), busy());
-        schedule = step.state;
-        if (step.due) start(train(step.due));
+        lane.add(event);
       }
+      metrics.batchDone('trainer', startedAt, records, clock());
     },
   });
 
   /** Runs a command once: after the history is rebuilt, in its turn, recorded before it counts as done. */
-  const runCommand = (command: Command): Promise<void> => {
+  const runCommand = (command: Command, lane: NonNullable<ReturnType<typeof lanes.get>>): Promise<void> => {
     const running = inFlight.get(command.id);
     if (running) return running;
     const done = (async () => {
@@ -296,16 +367,16 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
         return;
       }
       await new Promise<void>((resolve, reject) => {
-        commandQueue.push({
-          command,
-          due: () => commandTraining(schedule, newestLabeled, command),
-          settle: (error) => (error === undefined ? resolve() : reject(error)),
-        });
         log.info(
-          { command: command.id, requestedBy: command.requestedBy, reason: command.reason },
+          {
+            command: command.id,
+            task: command.task,
+            requestedBy: command.requestedBy,
+            reason: command.reason,
+          },
           'retrain command queued',
         );
-        next();
+        lane.queueCommand(command, (error) => (error === undefined ? resolve() : reject(error)));
       });
       metrics.inc('trainer_commands', { outcome: 'run' });
     })();
@@ -326,6 +397,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
       fromBeginning: true,
       logger: log.child({ part: 'commands' }),
       async handleBatch(records, context) {
+        const startedAt = clock();
         const { decoded, dlq } = await decodeBatch(codec, 'command', records);
         const refused: DlqEntry[] = dlq.map((d) => ({ ...d, stage: 'trainer' }));
         for (const { record, event } of decoded) {
@@ -340,7 +412,18 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
             });
             continue;
           }
-          const run = runCommand(event);
+          const lane = lanes.get(taskOrDefault(event.task));
+          if (lane === undefined) {
+            refused.push({
+              record,
+              reason: `task ${JSON.stringify(event.task)} is not trained here (TASKS: ${[...lanes.keys()].join(', ')})`,
+              field: 'task',
+              kind: 'invalid',
+              stage: 'trainer',
+            });
+            continue;
+          }
+          const run = runCommand(event, lane);
           // The run may wait for the history and for a weekly run: stay in the group meanwhile.
           for (;;) {
             const finished = await Promise.race([
@@ -353,6 +436,8 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
           }
         }
         await sendToDlq(deps.producer, config.topics.observationsDlq, refused);
+        // Apart from the labeled batches: a command's batch lasts as long as the runs it waits for.
+        metrics.batchDone('trainer-commands', startedAt, records, clock());
       },
     });
   } catch (error) {
@@ -369,8 +454,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
       // Aborted first: a recording that waits for ClickHouse gives up (the run is redone at the next start).
       stopSignal.abort();
       await Promise.all([labeled.stop(), commands.stop()]);
-      await current;
-      await pool.close();
+      await Promise.all([...lanes.values()].map((lane) => lane.stop()));
     },
     done,
   };

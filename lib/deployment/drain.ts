@@ -58,6 +58,8 @@ export interface SettleTarget {
   idle: () => Promise<boolean>;
   /** The trainer's week grace (BOUNDARY_GRACE_DAYS), to know which weekly run the labels make due. */
   graceDays: number;
+  /** The tasks whose due weekly run must be recorded (default rain's). */
+  tasks?: readonly string[];
   /** Give up after this long without progress (the figures are then reported as they stand). */
   stallMs?: number;
   pollMs?: number;
@@ -87,7 +89,7 @@ export async function waitForSettled(runner: SqlRunner, target: SettleTarget): P
     const idle = await target.idle();
     const [progress, training] = await Promise.all([
       outputProgress(runner),
-      trainingProgress(runner, target.graceDays),
+      trainingProgress(runner, target.graceDays, target.tasks),
     ]);
     const waitingFor: string[] = [];
     if (progress.predictions < target.predictions)

@@ -19,6 +19,10 @@ import {
 } from '../platform/clickhouse/queries/training.ts';
 import { addDays, mondayOf } from '../domain/time.ts';
 import { PRIOR_VERSION } from '../models/champion.ts';
+import {
+  regressionQuality,
+  type RegressionQualityRow,
+} from '../platform/clickhouse/queries/regression-quality.ts';
 
 export interface PipelineSummary {
   counts: Record<string, number>;
@@ -118,12 +122,36 @@ export function retrainingFigures(
   };
 }
 
-/** retrainingFigures over what the store holds. */
+/** A regression task's figures after a replay: its weekly runs and its prequential R², RMSE and MAE. */
+export interface RegressionTaskSummary {
+  task: string;
+  /** The first day forecast by a trained model of the task; null when none was promoted. */
+  firstTrainedChampionFrom: string | null;
+  weekly: RetrainingFigures;
+  /** Over the forecasts from firstTrainedChampionFrom on; null before one. */
+  quality: RegressionQualityRow | null;
+}
+
+export async function regressionTaskSummary(
+  runner: SqlRunner,
+  task: string,
+  priorVersion: string,
+): Promise<RegressionTaskSummary> {
+  const from = await firstPredictionDateNotBy(runner, priorVersion, task);
+  const [weekly, quality] = await Promise.all([
+    readRetrainingFigures(runner, from, task),
+    from === null ? Promise.resolve([]) : regressionQuality(runner, task, 'overall', { from }),
+  ]);
+  return { task, firstTrainedChampionFrom: from, weekly, quality: quality[0] ?? null };
+}
+
+/** retrainingFigures over what the store holds, of one task's runs (default rain's). */
 export async function readRetrainingFigures(
   runner: SqlRunner,
   from: string | null,
+  task = 'rain',
 ): Promise<RetrainingFigures> {
-  const [runs, weeks] = await Promise.all([trainingRuns(runner), predictedWeeks(runner)]);
+  const [runs, weeks] = await Promise.all([trainingRuns(runner, task), predictedWeeks(runner)]);
   return retrainingFigures(runs, weeks, from);
 }
 

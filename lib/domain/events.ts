@@ -31,9 +31,14 @@ export interface FeatureVector {
 }
 
 export interface Prediction {
+  /** The task predicted (schemas/prediction.avsc: default rain, the task of events written before tasks). */
+  task: string;
   location: string;
   date: string;
+  /** Rain: the probability of rain on date+1. A regression task: 0 (unused; `value` holds the forecast). */
   probability: number;
+  /** A regression task's forecast for date+1 (°C for max_temp); null for rain. */
+  value: number | null;
   decision: boolean;
   threshold: number;
   modelVersion: string;
@@ -46,11 +51,18 @@ export interface Prediction {
 }
 
 export interface LabeledExample {
+  /** The task labeled (default rain). */
+  task: string;
   location: string;
   date: string;
   featureSetVersion: string;
   values: number[];
+  /** Rain's label; false for a regression task, whose label is `target`. */
   label: boolean;
+  /** A regression task's label (the next day's MaxTemp for max_temp); null for rain. */
+  target: number | null;
+  /** A regression task's served forecast; null for rain (whose forecast is `probability`). */
+  value: number | null;
   rainfallNext: number | null;
   probability: number;
   modelVersion: string;
@@ -66,6 +78,8 @@ export type DriftKind = 'missing' | 'shift' | 'stuck' | 'prediction' | 'performa
 
 /** One event per incident opening and one per resolution (schemas/drift-alert.avsc). */
 export interface DriftAlert {
+  /** The task whose champion the incident is about (default rain). */
+  task: string;
   /** Event-time week (Monday) of the opening or resolution. */
   week: string;
   modelVersion: string;
@@ -89,6 +103,8 @@ export interface DriftAlert {
 
 /** A partition's weekly partial sums (schemas/drift-partial.avsc): the drift stage's internal topic. */
 export interface DriftPartialEvent {
+  /** The task whose events the partial sums (default rain). */
+  task: string;
   source: string;
   partition: number;
   week: string;
@@ -99,7 +115,8 @@ export interface DriftPartialEvent {
 }
 
 export interface ModelEvent {
-  alias: 'champion' | 'challenger';
+  /** `champion`/`challenger` (rain), `<task>.champion`/`<task>.challenger` for another task. */
+  alias: string;
   version: string;
   family: string;
   previousVersion: string | null;
@@ -111,6 +128,8 @@ export interface ModelEvent {
 export interface Command {
   id: string;
   kind: 'retrain';
+  /** The task to retrain (lib/models/tasks.ts; default rain). */
+  task: string;
   /** Recorded as the reason of the training run. */
   reason: string;
   requestedBy: string;
@@ -125,9 +144,12 @@ export interface Command {
 }
 
 /** A command from an operator: the incident fields stay null. */
-export function operatorCommand(c: Pick<Command, 'id' | 'kind' | 'reason' | 'requestedBy' | 'at'>): Command {
+export function operatorCommand(
+  c: Pick<Command, 'id' | 'kind' | 'reason' | 'requestedBy' | 'at'> & { task?: string },
+): Command {
   return {
     ...c,
+    task: c.task ?? 'rain',
     week: null,
     modelVersion: null,
     incidentId: null,

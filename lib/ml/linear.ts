@@ -170,6 +170,13 @@ interface LinearBody {
    * learned so far, which is what a warm start needs to add new rows without revisiting old ones.
    */
   readonly precision?: Float64Array;
+  /**
+   * Linreg only: the sums over every row learned of [1 z][1 z]' ((d+1) x (d+1), row-major) and of [1 z] y,
+   * z the features standardized with this body's means and stds. A ridge warm start adds the new rows'
+   * sums and solves again: the exact ridge fit of all rows under the kept standardization.
+   */
+  readonly gram?: Float64Array;
+  readonly zty?: Float64Array;
 }
 
 class LinearModel implements Model {
@@ -256,6 +263,7 @@ class LinearModel implements Model {
         iterations: b.iterations,
         converged: b.converged,
         ...(b.precision ? { precision: Array.from(b.precision) } : {}),
+        ...(b.gram && b.zty ? { gram: Array.from(b.gram), zty: Array.from(b.zty) } : {}),
       },
     };
   }
@@ -286,6 +294,9 @@ function loadLinear(artifact: ModelArtifact, family: string, task: Task): Model 
       ...(body.precision === undefined
         ? {}
         : { precision: numberArray(body, 'precision', (d + 1) * (d + 1)) }),
+      ...(body.gram === undefined
+        ? {}
+        : { gram: numberArray(body, 'gram', (d + 1) * (d + 1)), zty: numberArray(body, 'zty', d + 1) }),
     },
   );
 }
@@ -512,22 +523,129 @@ function fitRidge(data: Dataset, target: Float64Array, p: LinregParams): LinearB
   // mean and the slopes solve (Z'Z + l2 I) w = Z'(y - mean) on the feature columns alone.
   const a = new Float64Array(d * d);
   const b = new Float64Array(d);
+  const sz = new Float64Array(d);
   for (let r = 0; r < n; r++) {
     const base = r * D + 1;
     const yc = target[r]! - mean;
     for (let j = 0; j < d; j++) {
       const zj = z[base + j]!;
       b[j]! += zj * yc;
+      sz[j]! += zj;
       const row = j * d;
       for (let k = 0; k <= j; k++) a[row + k]! += zj * z[base + k]!;
     }
+  }
+  // The sums a warm start continues from (over [1 z]), taken before the penalty is added.
+  const gram = new Float64Array(D * D);
+  const zty = new Float64Array(D);
+  gram[0] = n;
+  zty[0] = mean * n;
+  for (let j = 0; j < d; j++) {
+    gram[j + 1] = gram[(j + 1) * D] = sz[j]!;
+    zty[j + 1] = b[j]! + mean * sz[j]!;
+    for (let k = 0; k <= j; k++) gram[(j + 1) * D + k + 1] = gram[(k + 1) * D + j + 1] = a[j * d + k]!;
   }
   for (let j = 0; j < d; j++) {
     a[j * d + j]! += p.l2 + 1e-12 * n;
     for (let k = j + 1; k < d; k++) a[j * d + k] = a[k * d + j]!;
   }
   const weights = choleskySolve(a, b, d);
-  return { ...s, weights, intercept: mean, iterations: 1, converged: true };
+  return { ...s, weights, intercept: mean, iterations: 1, converged: true, gram, zty };
+}
+
+/**
+ * Warm start of the ridge regression: the base's sums plus the new rows' (standardized with the base's
+ * means and stds, kept as the trees keep their bins), solved again with the intercept free. Exact: the
+ * ridge fit of every row learned so far under that standardization, at the cost of the new rows only.
+ */
+function warmRidgeBody(base: LinearBody, data: Dataset, target: Float64Array, p: LinregParams): LinearBody {
+  if (!base.gram || !base.zty) {
+    throw new ModelParamsError('linreg base has no normal-equation sums (stored before warm starts): refit');
+  }
+  const n = data.nRows;
+  const d = data.featureNames.length;
+  const D = d + 1;
+  const z = design(data, base);
+  const gram = Float64Array.from(base.gram);
+  const zty = Float64Array.from(base.zty);
+  for (let r = 0; r < n; r++) {
+    const row = r * D;
+    const y = target[r]!;
+    for (let j = 0; j < D; j++) {
+      const zj = z[row + j]!;
+      zty[j]! += zj * y;
+      const g = j * D;
+      for (let k = 0; k <= j; k++) gram[g + k]! += zj * z[row + k]!;
+    }
+  }
+  for (let j = 0; j < D; j++) for (let k = 0; k < j; k++) gram[k * D + j] = gram[j * D + k]!;
+  const a = Float64Array.from(gram);
+  const rows = gram[0]!;
+  for (let j = 1; j < D; j++) a[j * D + j]! += p.l2 + 1e-12 * rows;
+  const w = choleskySolve(a, zty, D);
+  return {
+    means: base.means,
+    stds: base.stds,
+    weights: w.subarray(1).slice(),
+    intercept: w[0]!,
+    iterations: 1,
+    converged: true,
+    gram,
+    zty,
+  };
+}
+
+/**
+ * A ridge fit folded onto raw features: value = intercept + sum of weights[c] * x[c], a missing x[c]
+ * taken as fill[c] (its training mean, where the standardized fit put it). The GBDT's regression
+ * starts from one (gbdt.ts, linearBase) and boosts its residuals.
+ */
+export interface RawLinear {
+  readonly intercept: number;
+  readonly weights: Float64Array;
+  readonly fill: Float64Array;
+}
+
+export function fitRawLinear(data: Dataset, target: Float64Array, l2: number): RawLinear {
+  checkPositive('l2', l2, true);
+  checkData(data);
+  const body = fitRidge(data, target, { l2 });
+  const d = data.featureNames.length;
+  const weights = new Float64Array(d);
+  let intercept = body.intercept;
+  for (let c = 0; c < d; c++) {
+    weights[c] = body.weights[c]! / body.stds[c]!;
+    intercept -= weights[c]! * body.means[c]!;
+  }
+  return { intercept, weights, fill: body.means };
+}
+
+export function rawLinearRow(lin: RawLinear, row: ArrayLike<number>): number {
+  let v = lin.intercept;
+  for (let c = 0; c < lin.weights.length; c++) {
+    const x = row[c]!;
+    v += lin.weights[c]! * (x === x ? x : lin.fill[c]!);
+  }
+  return v;
+}
+
+/** Adds the linear value of every row of a column-major matrix (n rows) to out[0..n). */
+export function addRawLinear(
+  lin: RawLinear,
+  data: Float32Array | Float64Array,
+  n: number,
+  out: Float64Array,
+): void {
+  for (let r = 0; r < n; r++) out[r]! += lin.intercept;
+  for (let c = 0; c < lin.weights.length; c++) {
+    const w = lin.weights[c]!;
+    const fill = lin.fill[c]!;
+    const base = c * n;
+    for (let r = 0; r < n; r++) {
+      const x = data[base + r]!;
+      out[r]! += w * (x === x ? x : fill);
+    }
+  }
 }
 
 export const logregFamily: ModelFamily<LogregParams> = {
@@ -591,6 +709,25 @@ export const linregFamily: ModelFamily<LinregParams> = {
     checkData(data);
     checkTarget(target, data.nRows, task);
     return new LinearModel('linreg', task, [...data.featureNames], { ...p }, fitRidge(data, target, p));
+  },
+  fitWarm(base: Model, data: Dataset, target: Float64Array, options: WarmFitOptions): Model {
+    if (!(base instanceof LinearModel) || base.family !== 'linreg') {
+      throw new ModelParamsError(`linreg warm start needs a linreg base, got ${base.family}`);
+    }
+    if (options.warm && Object.keys(options.warm).length > 0) {
+      throw new ModelParamsError(`linreg warm: unknown setting ${Object.keys(options.warm)[0]}`);
+    }
+    assertSameFeatures(base.featureNames, data.featureNames);
+    checkData(data);
+    checkTarget(target, data.nRows, 'regression');
+    const p = { ...this.defaults, ...(base.params as Partial<LinregParams>) };
+    return new LinearModel(
+      'linreg',
+      'regression',
+      [...base.featureNames],
+      { ...base.params },
+      warmRidgeBody(base.body, data, target, p),
+    );
   },
   fromJSON(artifact: ModelArtifact): Model {
     return loadLinear(artifact, 'linreg', 'regression');

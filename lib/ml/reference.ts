@@ -136,13 +136,18 @@ export interface DriftReference {
   missingGroups: CombinedSpec[];
   /** Importance of every feature (share of the total), in featureNames order. */
   importance: number[];
+  /**
+   * Classification: the distribution of the predicted probabilities. Null for a regression model: it has
+   * no probabilities to bin, and its forecast's distribution follows the season the features already show.
+   */
   prediction: {
     /** Probability proportions per season (null where the season has too few rows) and over all. */
     expected: number[];
     bySeason: (number[] | null)[];
     /** PSI of a chunk against its season-mixed proportions above which it breaches; null: never. */
     psiThreshold: number | null;
-  };
+  } | null;
+  /** Classification: what the confidence-based estimate (CBPE) needs. Null for a regression model. */
   performance: {
     n: number;
     threshold: number;
@@ -152,7 +157,13 @@ export interface DriftReference {
     calibration: CalibrationBin[];
     /** Spread of (realized - estimated) accuracy between validation chunks; null with fewer than 3 chunks. */
     gapSd: number | null;
-  };
+  } | null;
+  /**
+   * Regression: the validation window's errors, what the realized weekly errors are held against. There
+   * is no estimate before labels for a regression model: without class probabilities no calibration says
+   * how large its errors will be, so its weeks are judged once labeled, never estimated.
+   */
+  errors?: RegressionErrors;
   options: Required<ReferenceOptions>;
   rows: number;
 }
@@ -204,7 +215,36 @@ export const DEFAULT_REFERENCE_OPTIONS: Required<ReferenceOptions> = {
   calibrationPrior: 200,
 };
 
-export interface ReferenceInput {
+export interface RegressionErrors {
+  n: number;
+  rmse: number;
+  mae: number;
+  /** Spread of the weekly RMSE relative to the window's (RMSE_week / RMSE - 1); null with fewer than 3 weeks. */
+  rmseRatioSd: number | null;
+}
+
+/** A classifier's outputs: its probabilities on the training rows and on the validation window. */
+export interface ClassificationOutputs {
+  /** The model's probabilities on the training rows, for the expected prediction distribution. */
+  trainingProbabilities: ArrayLike<number>;
+  /** The model on its validation window (out of sample): performance and calibration. */
+  validation: { probabilities: ArrayLike<number>; labels: ArrayLike<number>; chunks?: Int32Array };
+  /** Decision threshold of the predictor. */
+  threshold: number;
+  regression?: undefined;
+}
+
+/** A regression model's forecasts and targets on its validation window (out of sample). */
+export interface RegressionOutputs {
+  regression: { predictions: ArrayLike<number>; targets: ArrayLike<number>; chunks?: Int32Array };
+  trainingProbabilities?: undefined;
+  validation?: undefined;
+  threshold?: undefined;
+}
+
+export type ReferenceInput = ReferenceInputBase & (ClassificationOutputs | RegressionOutputs);
+
+export interface ReferenceInputBase {
   /** The training rows as the drift stage will see them (raw, before any clipping). */
   data: Dataset;
   /** Group index of each row (-1: none), season index 0..SEASONS-1, and chunk number (consecutive integers). */
@@ -219,12 +259,6 @@ export interface ReferenceInput {
   missingGroups?: readonly CombinedSpec[];
   /** Share of importance of every feature, in data.featureNames order. */
   importance: ArrayLike<number>;
-  /** The model's probabilities on the training rows, for the expected prediction distribution. */
-  trainingProbabilities: ArrayLike<number>;
-  /** The model on its validation window (out of sample): performance and calibration. */
-  validation: { probabilities: ArrayLike<number>; labels: ArrayLike<number>; chunks?: Int32Array };
-  /** Decision threshold of the predictor. */
-  threshold: number;
   options?: ReferenceOptions;
 }
 
@@ -394,16 +428,25 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
   if (groups.length !== n || seasons.length !== n || chunks.length !== n) {
     throw new DriftReferenceError(`groups, seasons and chunks need ${n} entries each`);
   }
-  if (input.trainingProbabilities.length !== n) {
-    throw new DriftReferenceError(
-      `${input.trainingProbabilities.length} training probabilities for ${n} rows`,
-    );
-  }
-  if (input.validation.probabilities.length !== input.validation.labels.length) {
-    throw new DriftReferenceError('validation probabilities and labels differ in length');
-  }
-  if (input.validation.probabilities.length === 0) {
-    throw new DriftReferenceError('no validation rows to take performance from');
+  if (input.regression !== undefined) {
+    if (input.regression.predictions.length !== input.regression.targets.length) {
+      throw new DriftReferenceError('validation predictions and targets differ in length');
+    }
+    if (input.regression.predictions.length === 0) {
+      throw new DriftReferenceError('no validation rows to take errors from');
+    }
+  } else {
+    if (input.trainingProbabilities.length !== n) {
+      throw new DriftReferenceError(
+        `${input.trainingProbabilities.length} training probabilities for ${n} rows`,
+      );
+    }
+    if (input.validation.probabilities.length !== input.validation.labels.length) {
+      throw new DriftReferenceError('validation probabilities and labels differ in length');
+    }
+    if (input.validation.probabilities.length === 0) {
+      throw new DriftReferenceError('no validation rows to take performance from');
+    }
   }
   if (input.importance.length !== data.featureNames.length) {
     throw new DriftReferenceError('one importance per feature is needed');
@@ -729,15 +772,19 @@ export function buildDriftReference(input: ReferenceInput): DriftReference {
       .map((g) => ({ name: g.name, columns: g.columns.filter((c) => standardized.has(c)) }))
       .filter((g) => g.columns.length >= 2),
     importance: Array.from(input.importance, round),
-    prediction: predictionReference(input, firstChunk, nChunks, o),
-    performance: performanceReference(input, o),
+    ...(input.regression !== undefined
+      ? { prediction: null, performance: null, errors: regressionErrors(input.regression, o) }
+      : {
+          prediction: predictionReference(input, firstChunk, nChunks, o),
+          performance: performanceReference(input, o),
+        }),
     options: o,
     rows: n,
   };
 }
 
 function predictionReference(
-  input: ReferenceInput,
+  input: ReferenceInputBase & ClassificationOutputs,
   firstChunk: number,
   nChunks: number,
   o: Required<ReferenceOptions>,
@@ -789,7 +836,7 @@ function predictionReference(
 }
 
 function performanceReference(
-  input: ReferenceInput,
+  input: ReferenceInputBase & ClassificationOutputs,
   o: Required<ReferenceOptions>,
 ): DriftReference['performance'] {
   const prior = o.calibrationPrior;
@@ -841,7 +888,45 @@ function performanceReference(
 }
 
 /**
- * Permutation importance: how much the model's log loss on (data, target) rises when one column's values
+ * A regression model's validation errors, and how far a week's RMSE strays from the window's by itself
+ * (the spread of RMSE_week / RMSE - 1 over weeks with enough rows), what a realized week is judged by.
+ */
+function regressionErrors(
+  v: RegressionOutputs['regression'],
+  o: Required<ReferenceOptions>,
+): RegressionErrors {
+  let sse = 0;
+  let sae = 0;
+  const per = new Map<number, { n: number; sse: number }>();
+  for (let i = 0; i < v.predictions.length; i++) {
+    const e = v.predictions[i]! - v.targets[i]!;
+    if (!Number.isFinite(e)) throw new DriftReferenceError(`error ${e} at validation row ${i}`);
+    sse += e * e;
+    sae += Math.abs(e);
+    if (v.chunks === undefined) continue;
+    let c = per.get(v.chunks[i]!);
+    if (c === undefined) per.set(v.chunks[i]!, (c = { n: 0, sse: 0 }));
+    c.n++;
+    c.sse += e * e;
+  }
+  const n = v.predictions.length;
+  const rmse = Math.sqrt(sse / n);
+  const ratios = [...per.values()]
+    .filter((c) => c.n >= o.minPooledRows)
+    .map((c) => Math.sqrt(c.sse / c.n) / rmse - 1);
+  return {
+    n,
+    rmse: round(rmse),
+    mae: round(sae / n),
+    rmseRatioSd: ratios.length >= 3 && rmse > 0 ? round(sdOf(ratios)) : null,
+  };
+}
+
+/** What permutation importance measures a model's loss with: log loss (classification) or squared error. */
+export type ImportanceLoss = 'logLoss' | 'squaredError';
+
+/**
+ * Permutation importance: how much the model's loss (log loss, or a regression's squared error) on (data, target) rises when one column's values
  * are shuffled, per column. Works for every model family (the engine's tree families also have split gain,
  * logistic regression and climatology do not), and measures what the model relies on out of sample.
  */
@@ -850,10 +935,15 @@ export function permutationImportance(
   data: Dataset,
   target: ArrayLike<number>,
   seed = 42,
+  loss: ImportanceLoss = 'logLoss',
 ): Float64Array {
   const n = data.nRows;
   const logLoss = (p: Float64Array) => {
     let s = 0;
+    if (loss === 'squaredError') {
+      for (let i = 0; i < n; i++) s += (p[i]! - target[i]!) ** 2;
+      return s / Math.max(1, n);
+    }
     for (let i = 0; i < n; i++) {
       const q = Math.min(1 - 1e-7, Math.max(1e-7, p[i]!));
       s -= target[i]! === 1 ? Math.log(q) : Math.log(1 - q);
@@ -932,9 +1022,17 @@ export function parseDriftReference(json: unknown): DriftReference {
   ) {
     fail('combined');
   }
+  if (r.errors !== undefined) {
+    // A regression model's reference: errors instead of probabilities.
+    const e = r.errors;
+    if (typeof e.rmse !== 'number' || typeof e.mae !== 'number' || r.prediction !== null) fail('errors');
+    if (r.performance !== null) fail('performance');
+    return r as DriftReference;
+  }
   const perf = r.performance;
   if (
     perf === undefined ||
+    perf === null ||
     typeof perf.accuracy !== 'number' ||
     typeof perf.threshold !== 'number' ||
     !Array.isArray(perf.calibration) ||

@@ -40,7 +40,7 @@ export interface CandidateTraining {
 }
 
 export interface SelectionPolicy {
-  /** Lowest primary figure a winner may have: ROC AUC for classification, -RMSE for regression. */
+  /** Lowest primary figure a winner may have: ROC AUC for classification, R² for regression. */
   readonly minPrimary: Readonly<Record<Task, number>>;
   /** Classification only: score loses brierWeight * Brier + eceWeight * ECE. */
   readonly brierWeight: number;
@@ -49,6 +49,11 @@ export interface SelectionPolicy {
   readonly costPerSecond: number;
   /** The winner may trail the champion's primary figure by this much and still be promoted (fresher data). */
   readonly championTolerance: number;
+  /**
+   * The winner must score strictly above the champion's primary figure (after the tolerance): the
+   * regression gate "better than the champion". Default false: holding level with it is enough.
+   */
+  readonly mustBeatChampion?: boolean;
 }
 
 export const DEFAULT_POLICY: SelectionPolicy = {
@@ -84,9 +89,13 @@ export interface SelectionDecision {
   readonly champion: ScoredRow | null;
 }
 
-/** The primary figure: higher is better for both tasks. */
+/**
+ * The primary figure: higher is better for both tasks. R² for regression: on one window it orders
+ * candidates exactly as RMSE does (R² = 1 - MSE / variance of that window's targets), and it is the
+ * figure the regression gate is stated in.
+ */
 export function primaryMetric(metrics: MetricsReport): number {
-  return metrics.task === 'classification' ? metrics.rocAuc : -metrics.rmse;
+  return metrics.task === 'classification' ? metrics.rocAuc : metrics.r2;
 }
 
 export function scoreCandidate(c: Candidate, policy: SelectionPolicy): ScoredRow {
@@ -129,9 +138,13 @@ export function scoreCandidate(c: Candidate, policy: SelectionPolicy): ScoredRow
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : String(x));
 
 /**
- * Picks the best-scoring eligible candidate, then applies the gates: its primary figure must reach the
+ * Applies the gates to the eligible candidates in score order: a candidate's primary figure must reach the
  * task's minimum, and must not trail the champion's (scored on the same window) by more than the
- * tolerance. Without a champion, a winner that passes the minimum is promoted.
+ * tolerance. The best-scoring candidate that passes is promoted; when none passes, the best-scoring one is
+ * the winner that is not promoted (the challenger). Gating in score order, not only the top scorer: the
+ * score also weighs calibration and cost, so a well-calibrated baseline can outscore a refreshed champion
+ * it trails on the primary figure, and must not keep that refresh from being promoted. Without a champion,
+ * a winner that passes the minimum is promoted.
  */
 export function selectModel(
   candidates: readonly Candidate[],
@@ -150,6 +163,9 @@ export function selectModel(
       );
     }
   }
+  if (champion !== null && champion.task !== task) {
+    throw new SelectionError(`champion ${champion.name} is ${champion.task}, candidates are ${task}`);
+  }
   const scored = candidates.map((c) => scoreCandidate(c, policy));
   const table = [...scored].sort((a, b) => {
     if (a.eligible !== b.eligible) return a.eligible ? -1 : 1;
@@ -161,49 +177,81 @@ export function selectModel(
   for (const row of table) if (!row.eligible) reasons.push(`${row.name} not eligible: ${row.note}`);
 
   const scoredChampion = champion === null ? null : scoreCandidate(champion, policy);
-  const winner = table[0]!.eligible ? table[0]! : null;
-  if (winner === null) {
+  const eligible = table.filter((row) => row.eligible);
+  if (eligible.length === 0) {
     reasons.push('no eligible candidate');
-    return { winner, promote: false, reasons, table, champion: scoredChampion };
+    return { winner: null, promote: false, reasons, table, champion: scoredChampion };
+  }
+  const gated = eligible.map((row) => ({
+    row,
+    ...gate(row, task, champion, scoredChampion, window, policy),
+  }));
+  const passing = gated.find((g) => g.pass);
+  const chosen = passing ?? gated[0]!;
+  const winner = chosen.row;
+  for (const g of gated) {
+    if (g === chosen) break;
+    reasons.push(`${g.row.name} scores higher (${fmt(g.row.score)}) but does not pass: ${g.reasons.at(-1)}`);
   }
   reasons.push(
     `${winner.name} wins with score ${fmt(winner.score)} (primary ${fmt(winner.primary)}, ` +
       `calibration -${fmt(winner.calibrationPenalty)}, cost -${fmt(winner.costPenalty)})`,
   );
+  reasons.push(...chosen.reasons);
+  return { winner, promote: passing !== undefined, reasons, table, champion: scoredChampion };
+}
 
-  let promote = true;
+/** The gates one eligible candidate meets or not, with a reason per gate (the failing one last). */
+function gate(
+  row: ScoredRow,
+  task: Task,
+  champion: Candidate | null,
+  scoredChampion: ScoredRow | null,
+  window: string,
+  policy: SelectionPolicy,
+): { pass: boolean; reasons: string[] } {
+  const reasons: string[] = [];
   const minimum = policy.minPrimary[task];
-  if (winner.primary < minimum) {
-    promote = false;
-    reasons.push(`primary ${fmt(winner.primary)} is below the ${task} minimum ${fmt(minimum)}`);
-  } else reasons.push(`primary ${fmt(winner.primary)} reaches the ${task} minimum ${fmt(minimum)}`);
-
-  if (champion !== null && scoredChampion !== null) {
-    if (champion.task !== task) {
-      throw new SelectionError(`champion ${champion.name} is ${champion.task}, candidates are ${task}`);
-    }
-    if (champion.window !== window) {
-      promote = false;
-      reasons.push(
-        `champion ${champion.name} was scored on ${champion.window}, not ${window}: no fair comparison`,
-      );
-    } else if (!scoredChampion.eligible) {
-      reasons.push(
-        `champion ${champion.name} could not be scored (${scoredChampion.note}): not a bar to promotion`,
-      );
-    } else if (winner.primary < scoredChampion.primary - policy.championTolerance) {
-      promote = false;
-      reasons.push(
-        `primary ${fmt(winner.primary)} trails champion ${champion.name} (${fmt(scoredChampion.primary)}) ` +
-          `by more than the tolerance ${fmt(policy.championTolerance)}`,
-      );
-    } else {
-      reasons.push(
-        `primary ${fmt(winner.primary)} holds against champion ${champion.name} (${fmt(scoredChampion.primary)}, ` +
-          `tolerance ${fmt(policy.championTolerance)})`,
-      );
-    }
-  } else reasons.push('no champion yet');
-
-  return { winner, promote, reasons, table, champion: scoredChampion };
+  if (row.primary < minimum) {
+    reasons.push(`primary ${fmt(row.primary)} is below the ${task} minimum ${fmt(minimum)}`);
+    return { pass: false, reasons };
+  }
+  reasons.push(`primary ${fmt(row.primary)} reaches the ${task} minimum ${fmt(minimum)}`);
+  if (champion === null || scoredChampion === null) {
+    reasons.push('no champion yet');
+    return { pass: true, reasons };
+  }
+  if (champion.window !== window) {
+    reasons.push(
+      `champion ${champion.name} was scored on ${champion.window}, not ${window}: no fair comparison`,
+    );
+    return { pass: false, reasons };
+  }
+  if (!scoredChampion.eligible) {
+    reasons.push(
+      `champion ${champion.name} could not be scored (${scoredChampion.note}): not a bar to promotion`,
+    );
+    return { pass: true, reasons };
+  }
+  if (
+    policy.mustBeatChampion === true &&
+    !(row.primary > scoredChampion.primary - policy.championTolerance)
+  ) {
+    reasons.push(
+      `primary ${fmt(row.primary)} does not beat champion ${champion.name} (${fmt(scoredChampion.primary)})`,
+    );
+    return { pass: false, reasons };
+  }
+  if (row.primary < scoredChampion.primary - policy.championTolerance) {
+    reasons.push(
+      `primary ${fmt(row.primary)} trails champion ${champion.name} (${fmt(scoredChampion.primary)}) ` +
+        `by more than the tolerance ${fmt(policy.championTolerance)}`,
+    );
+    return { pass: false, reasons };
+  }
+  reasons.push(
+    `primary ${fmt(row.primary)} holds against champion ${champion.name} (${fmt(scoredChampion.primary)}, ` +
+      `tolerance ${fmt(policy.championTolerance)})`,
+  );
+  return { pass: true, reasons };
 }

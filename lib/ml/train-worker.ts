@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { decodeArtifactValue, encodeArtifactValue } from './artifact-codec.ts';
 import { checkArtifactTag } from './artifact.ts';
 import { FAMILIES, familyByName, type FamilyRegistry } from './families.ts';
+import { lowerThreadPriority, type PriorityOutcome } from '../platform/thread-priority.ts';
 import { ModelFormatError, type Dataset, type Model, type ModelArtifact, type Task } from './model.ts';
 
 /**
@@ -135,14 +136,30 @@ export type WorkerReply =
       readonly error: { readonly name: string; readonly message: string; readonly code?: string };
     };
 
-/** First message of a worker whose modules are loaded and whose listener is attached. */
-export const WORKER_READY = { ready: true } as const;
+/**
+ * First message of a worker whose modules are loaded and whose listener is attached; `priority` says
+ * whether it lowered its thread as asked (absent when it was not asked).
+ */
+export interface WorkerReady {
+  readonly ready: true;
+  readonly priority?: PriorityOutcome;
+}
 
 /** Marker the pool puts in workerData, so importing this module elsewhere never attaches a listener. */
 export const TRAIN_WORKER_MARKER = 'rainstream.train-worker';
 
+/** What the pool puts in a worker's workerData. */
+export interface TrainWorkerData {
+  readonly role: typeof TRAIN_WORKER_MARKER;
+  /** Nice value the worker gives its thread before it says it is ready (TrainingPoolOptions.niceness). */
+  readonly niceness?: number;
+}
+
 if (parentPort && (workerData as { role?: unknown } | null)?.role === TRAIN_WORKER_MARKER) {
   const port = parentPort;
+  const { niceness } = workerData as TrainWorkerData;
+  // Before any training: the GBDT's histogram helper threads, started later from here, inherit it.
+  const priority = niceness === undefined ? undefined : lowerThreadPriority(niceness);
   port.on('message', (request: WorkerRequest) => {
     let reply: WorkerReply;
     const transfer: ArrayBuffer[] = [];
@@ -167,5 +184,5 @@ if (parentPort && (workerData as { role?: unknown } | null)?.role === TRAIN_WORK
     port.postMessage(reply, transfer);
   });
   // Module loading takes a while (hundreds of ms); the pool starts a job's clock only after this.
-  port.postMessage(WORKER_READY);
+  port.postMessage({ ready: true, ...(priority ? { priority } : {}) } satisfies WorkerReady);
 }

@@ -86,6 +86,8 @@ export class HistArena {
   private seq = 0;
   /** Histograms built with the helper's half (for the training report). */
   sharedBuilds = 0;
+  /** Histograms built from every row (roots; for the training report). */
+  rangeBuilds = 0;
   /** Why the helper was given up, if it was. */
   helperError: string | null = null;
   /** The whole memory as float64 (histogram slot i of the histogram at p is f64[p / 8 + i]). */
@@ -149,12 +151,18 @@ export class HistArena {
 
   /** Histogram of the rows start..end themselves (before any partition: the root). */
   histogramOfRange(ptr: number, start: number, end: number): void {
+    this.rangeBuilds++;
     this.build(OP_RANGE, ptr, start, end);
   }
 
   /** Histogram of the rows idx[start..end). */
   histogramOfRows(ptr: number, start: number, end: number): void {
     this.build(OP_ROWS, ptr, start, end);
+  }
+
+  /** target = source (a whole histogram). */
+  copyHist(target: number, source: number): void {
+    this.f64.copyWithin(target >>> 3, source >>> 3, (source + this.histBytes) >>> 3);
   }
 
   /** target -= other: the larger child's histogram from its parent's and its sibling's. */
@@ -281,11 +289,17 @@ export class HistArena {
   }
 }
 
-/** Claims the upper half of command `seq`; false when the other thread already has. */
-function claim(c: Int32Array, seq: number): boolean {
+/**
+ * Claims the upper half of command `seq`; false when it, or a later command, is claimed already. The
+ * helper may come back to a command it read before being descheduled, after the caller built that
+ * command's upper half itself and moved on: claiming the stale sequence then would build a later
+ * command's histogram (its parameters are the latest ones) at the same time as the caller, adding every
+ * row twice. Sequences only grow, so "claimed at or past seq" is the test.
+ */
+export function claim(c: Int32Array, seq: number): boolean {
   for (;;) {
     const v = Atomics.load(c, CTRL_CLAIM);
-    if (v === seq) return false;
+    if (v >= seq) return false;
     if (Atomics.compareExchange(c, CTRL_CLAIM, v, seq) === v) return true;
   }
 }

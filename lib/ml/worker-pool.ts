@@ -1,5 +1,12 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
-import { TRAIN_WORKER_MARKER, type TrainJob, type TrainOutcome, type WorkerReply } from './train-worker.ts';
+import type { PriorityOutcome } from '../platform/thread-priority.ts';
+import {
+  TRAIN_WORKER_MARKER,
+  type TrainJob,
+  type TrainOutcome,
+  type WorkerReady,
+  type WorkerReply,
+} from './train-worker.ts';
 import { TypedError } from '../platform/errors.ts';
 
 /** Workers that die before they are ready, in a row, before the pool gives up (a broken worker script). */
@@ -43,6 +50,11 @@ export interface TrainingPoolOptions {
   readonly resourceLimits?: ResourceLimits;
   /** Script each worker runs; default train-worker.ts beside this file. */
   readonly workerUrl?: URL;
+  /**
+   * Nice value (0..19) each worker thread gives itself at start (Linux; lib/platform/thread-priority.ts):
+   * background work such as scheduled full refits yields the cores to the stream. Default: the process'.
+   */
+  readonly niceness?: number;
 }
 
 export interface SubmitOptions {
@@ -65,6 +77,8 @@ interface Slot {
   worker: Worker;
   /** The worker has loaded its modules and said so; jobs go only to ready workers. */
   ready: boolean;
+  /** How the worker's thread priority went, when the pool asked for one. */
+  priority: PriorityOutcome | null;
   current: PendingJob | null;
   timer: NodeJS.Timeout | null;
   /** Set once the slot's worker is being replaced, so its exit event is not treated as a crash. */
@@ -117,6 +131,11 @@ export class TrainingPool {
     return this.slots.filter((s) => s.current !== null).length;
   }
 
+  /** Each ready worker's thread priority outcome (empty unless the pool was given a niceness). */
+  get priorities(): PriorityOutcome[] {
+    return this.slots.flatMap((s) => (s.ready && s.priority ? [s.priority] : []));
+  }
+
   /** Workers replaced after a crash or timeout since the pool started. */
   get replacedWorkers(): number {
     return this.crashes;
@@ -157,15 +176,16 @@ export class TrainingPool {
 
   private spawn(): Slot {
     const worker = new Worker(this.options.workerUrl, {
-      workerData: { role: TRAIN_WORKER_MARKER },
+      workerData: { role: TRAIN_WORKER_MARKER, niceness: this.options.niceness },
       ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
     });
-    const slot: Slot = { worker, ready: false, current: null, timer: null, retired: false };
+    const slot: Slot = { worker, ready: false, priority: null, current: null, timer: null, retired: false };
     // An idle worker must not keep the process alive (a CLI that forgot close() still exits).
     worker.unref();
-    worker.on('message', (reply: WorkerReply | { ready: true }) => {
+    worker.on('message', (reply: WorkerReply | WorkerReady) => {
       if ('ready' in reply) {
         slot.ready = true;
+        slot.priority = reply.priority ?? null;
         this.bootFailures = 0;
         this.dispatch();
       } else this.onReply(slot, reply);

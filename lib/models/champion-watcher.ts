@@ -23,8 +23,11 @@ import type { Metrics } from '../platform/metrics.ts';
 import { retryForever } from '../platform/retry.ts';
 import { loadStoredModel } from './registry.ts';
 import type { EventCodec } from '../domain/events.ts';
+import { TASKS, type TaskDeclaration } from './tasks.ts';
 
 export interface ChampionWatcherDeps {
+  /** The task whose champion alias it follows (default: rain). */
+  task?: TaskDeclaration;
   kafka: Kafka;
   codec: EventCodec;
   clickhouse: ClickHouse;
@@ -62,6 +65,7 @@ export interface ChampionWatcher extends ChampionSource {
 export async function latestChampionEvent(
   records: readonly ConsumedRecord[],
   decode: (value: Buffer) => Promise<{ alias: string; version: string }>,
+  alias = 'champion',
 ): Promise<{ latest: string | null; undecodable: { record: ConsumedRecord; error: unknown }[] }> {
   let latest: string | null = null;
   const undecodable: { record: ConsumedRecord; error: unknown }[] = [];
@@ -70,7 +74,7 @@ export async function latestChampionEvent(
     if (record.value === null) continue;
     try {
       const event = await decode(record.value);
-      if (event.alias === 'champion') latest = event.version;
+      if (event.alias === alias) latest = event.version;
     } catch (error) {
       if (isRetriable(error)) throw error;
       undecodable.push({ record, error });
@@ -80,9 +84,10 @@ export async function latestChampionEvent(
 }
 
 export async function startChampionWatcher(deps: ChampionWatcherDeps): Promise<ChampionWatcher> {
-  const log = deps.logger.child({ component: 'champion-watcher' });
+  const task = deps.task ?? TASKS.rain;
+  const log = deps.logger.child({ component: 'champion-watcher', task: task.name });
   const health = deps.health ?? (() => undefined);
-  let champion = await retryForever(() => loadChampion(deps.clickhouse), {
+  let champion = await retryForever(() => loadChampion(deps.clickhouse, task), {
     signal: deps.signal,
     shouldRetry: isRetriable,
     onRetry: ({ error, attempt }) => {
@@ -117,7 +122,7 @@ export async function startChampionWatcher(deps: ChampionWatcherDeps): Promise<C
     if (!stored) return refuse(version, 'the registry does not hold this version');
     let next: Champion;
     try {
-      next = championFromStored(stored);
+      next = championFromStored(stored, task);
     } catch (error) {
       return refuse(version, describeError(error));
     }
@@ -145,8 +150,10 @@ export async function startChampionWatcher(deps: ChampionWatcherDeps): Promise<C
     health,
     async handleBatch(records) {
       // Only the newest champion event of a batch matters; older ones were superseded.
-      const { latest, undecodable } = await latestChampionEvent(records, (value) =>
-        deps.codec.decode('modelEvent', value),
+      const { latest, undecodable } = await latestChampionEvent(
+        records,
+        (value) => deps.codec.decode('modelEvent', value),
+        task.championAlias,
       );
       if (undecodable.length > 0) {
         deps.metrics?.inc('champion_events_undecodable', undefined, undecodable.length);

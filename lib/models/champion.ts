@@ -17,12 +17,19 @@ import { currentAlias } from '../platform/clickhouse/queries/models.ts';
 import { priorClimatologyModel } from '../ml/climatology.ts';
 import { loadModel } from '../ml/families.ts';
 import type { Model } from '../ml/model.ts';
-import { loadStoredModel, type StoredModel } from './registry.ts';
+import { PersistenceModel } from '../ml/persistence.ts';
+import { loadStoredModel, type Alias, type StoredModel } from './registry.ts';
+import { TASKS, type TaskDeclaration, type TaskName } from './tasks.ts';
 
-/** The version name of the climatology prior that serves until a trained model is promoted. */
-export const PRIOR_VERSION = 'prior-climatology';
+/** The version name of the climatology prior that serves rain until a trained model is promoted. */
+export const PRIOR_VERSION = TASKS.rain.priorVersion;
+
+/** Mean MaxTemp of weatherAUS (°C): the persistence prior's answer for a day with no temperature at all. */
+export const WEATHER_AUS_MEAN_MAX_TEMP = 23.2;
 
 export interface Champion {
+  /** The task it serves (absent: rain, as before tasks). */
+  task?: TaskName;
   version: string;
   family: string;
   featureSetVersion: string;
@@ -38,7 +45,7 @@ export interface ChampionSource {
   close(): Promise<void>;
 }
 
-export type ChampionErrorCode = 'FEATURE_SET_MISMATCH' | 'CHAMPION_MISSING';
+export type ChampionErrorCode = 'FEATURE_SET_MISMATCH' | 'CHAMPION_MISSING' | 'TASK_MISMATCH';
 
 /** A champion this code cannot load or feed: not a record's fault, and no retry changes it. */
 export class ChampionError extends TypedError<ChampionErrorCode> {}
@@ -48,32 +55,53 @@ export function fixedChampionSource(champion: Champion): ChampionSource {
   return { current: () => champion, close: async () => undefined };
 }
 
-export function priorChampion(): Champion {
+/**
+ * The baseline that serves a task before any trained model: rain's climatology prior; for a regression
+ * task, persistence of its target field (today's value for tomorrow's, then the 3 pm temperature).
+ */
+export function priorChampion(task: TaskDeclaration = TASKS.rain): Champion {
+  const model =
+    task.type === 'classification'
+      ? priorClimatologyModel(FEATURE_NAMES)
+      : new PersistenceModel(FEATURE_NAMES, [task.target.field, 'temp3pm'], WEATHER_AUS_MEAN_MAX_TEMP);
   return {
-    version: PRIOR_VERSION,
-    family: 'climatology',
+    task: task.name,
+    version: task.priorVersion,
+    family: model.family,
     featureSetVersion: FEATURE_SET_VERSION,
-    model: priorClimatologyModel(FEATURE_NAMES),
+    model,
     clip: null,
     trainedUntil: null,
   };
 }
 
-export function championFromStored(stored: StoredModel): Champion {
+/** A registered model (or a freshly trained record of one) as the champion that serves `task`. */
+export function championFromStored(
+  stored: Pick<StoredModel, 'version' | 'family' | 'featureSetVersion' | 'trainEnd' | 'bundle'>,
+  task: TaskDeclaration = TASKS.rain,
+): Champion {
+  const model = loadModel(stored.bundle.model, FEATURE_NAMES);
+  if (model.task !== task.type) {
+    throw new ChampionError(
+      'TASK_MISMATCH',
+      `${stored.version} is a ${model.task} model; task ${task.name} needs ${task.type}`,
+    );
+  }
   return {
+    task: task.name,
     version: stored.version,
     family: stored.family,
     featureSetVersion: stored.featureSetVersion,
-    model: loadModel(stored.bundle.model, FEATURE_NAMES),
+    model,
     clip: stored.bundle.clip,
     trainedUntil: stored.trainEnd,
   };
 }
 
-/** The champion the registry names now; the prior when none was promoted. */
-export async function loadChampion(runner: SqlRunner): Promise<Champion> {
-  const alias = await currentAlias(runner, 'champion');
-  if (!alias) return priorChampion();
+/** The task's champion the registry names now; the task's prior when none was promoted. */
+export async function loadChampion(runner: SqlRunner, task: TaskDeclaration = TASKS.rain): Promise<Champion> {
+  const alias = await currentAlias(runner, task.championAlias as Alias);
+  if (!alias) return priorChampion(task);
   const stored = await loadStoredModel(runner, alias.version);
   if (!stored) {
     throw new ChampionError(
@@ -81,11 +109,13 @@ export async function loadChampion(runner: SqlRunner): Promise<Champion> {
       `champion alias points at ${alias.version}, which the registry does not hold`,
     );
   }
-  return championFromStored(stored);
+  return championFromStored(stored, task);
 }
 
 /** A champion checked once against its feature set, with the column map and a reusable scratch row. */
 export interface PreparedChampion {
+  /** The task the champion serves (rain for a champion that names none). */
+  readonly task: TaskName;
   readonly version: string;
   readonly model: Model;
   readonly featureSetVersion: string;
@@ -117,6 +147,7 @@ export function prepareChampion(champion: Champion): PreparedChampion {
     );
   }
   return {
+    task: champion.task ?? 'rain',
     version: champion.version,
     model: champion.model,
     featureSetVersion,

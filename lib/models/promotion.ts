@@ -15,6 +15,7 @@ import { loadStoredModel } from './registry.ts';
 import type { Config } from '../platform/config.ts';
 import type { Producer } from '../platform/kafka/client.ts';
 import type { EventCodec } from '../domain/events.ts';
+import { TASKS, taskOfAlias, taskOrDefault, type TaskDeclaration } from './tasks.ts';
 
 export interface PromotionDeps {
   clickhouse: ClickHouse;
@@ -30,12 +31,16 @@ export interface Promotion {
   previousVersion: string | null;
   reason: string;
   at?: number;
+  /** The model's row was registered with status 'promoted' already (the trainer's own promotions). */
+  statusWritten?: boolean;
 }
 
 export async function promote(deps: PromotionDeps, p: Promotion): Promise<void> {
   const at = p.at ?? Date.now();
   await insertAlias(deps.clickhouse, p.alias, p.version, p.previousVersion, p.reason, at);
-  if (p.alias === 'champion') await setModelStatus(deps.clickhouse, p.version, 'promoted');
+  // Any task's champion: its model row says it was promoted.
+  if (taskOfAlias(p.alias)?.championAlias === p.alias && !p.statusWritten)
+    await setModelStatus(deps.clickhouse, p.version, 'promoted');
   await deps.producer.send({
     topic: deps.topics.modelEvents,
     messages: [
@@ -54,9 +59,12 @@ export async function promote(deps: PromotionDeps, p: Promotion): Promise<void> 
   });
 }
 
-export class PromotionError extends TypedError<'MODEL_NOT_FOUND' | 'NO_PREVIOUS_VERSION'> {}
+export class PromotionError extends TypedError<'MODEL_NOT_FOUND' | 'NO_PREVIOUS_VERSION' | 'WRONG_TASK'> {}
 
-/** Points `alias` at a registered `version` (the admin API's and the CLI's promote). */
+/**
+ * Points `alias` at a registered `version` (the admin API's and the CLI's promote). A task's alias takes
+ * only that task's models: a rain classifier serving max_temp would answer probabilities as °C.
+ */
 export async function promoteVersion(
   deps: PromotionDeps,
   request: { alias: Alias; version: string; reason: string; at?: number },
@@ -64,6 +72,14 @@ export async function promoteVersion(
   const stored = await loadStoredModel(deps.clickhouse, request.version);
   if (!stored)
     throw new PromotionError('MODEL_NOT_FOUND', `no model version ${request.version} in the registry`);
+  const task = taskOfAlias(request.alias);
+  const modelTask = taskOrDefault(stored.task);
+  if (task !== null && modelTask !== task.name) {
+    throw new PromotionError(
+      'WRONG_TASK',
+      `model version ${stored.version} is a ${modelTask} model: it cannot be ${task.name}'s ${request.alias}`,
+    );
+  }
   const current = await currentAlias(deps.clickhouse, request.alias);
   const promotion: Promotion = {
     alias: request.alias,
@@ -77,14 +93,20 @@ export async function promoteVersion(
   return promotion;
 }
 
-/** Makes the champion's previous version the champion again. */
+/** Makes a task's (default rain's) champion's previous version its champion again. */
 export async function rollbackChampion(
   deps: PromotionDeps,
-  request: { reason: string; at?: number },
+  request: { reason: string; at?: number; task?: TaskDeclaration },
 ): Promise<Promotion> {
-  const current = await currentAlias(deps.clickhouse, 'champion');
+  const task = request.task ?? TASKS.rain;
+  const alias = task.championAlias as Alias;
+  const current = await currentAlias(deps.clickhouse, alias);
   const target = current?.previousVersion;
-  if (!target)
-    throw new PromotionError('NO_PREVIOUS_VERSION', 'the champion has no previous version to roll back to');
-  return promoteVersion(deps, { alias: 'champion', version: target, reason: request.reason, at: request.at });
+  if (!target) {
+    throw new PromotionError(
+      'NO_PREVIOUS_VERSION',
+      `${task.name}'s champion has no previous version to roll back to`,
+    );
+  }
+  return promoteVersion(deps, { alias, version: target, reason: request.reason, at: request.at });
 }

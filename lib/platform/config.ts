@@ -42,6 +42,10 @@ const storableDate = z.iso
     `a date ClickHouse can store: ${STORABLE_DATES.min} to ${STORABLE_DATES.max}`,
   );
 
+/** The prediction tasks this code declares (lib/models/tasks.ts); TASKS picks which ones run. */
+export const TASK_NAMES = ['rain', 'max_temp'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
 export const configSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().default('rainstream'),
@@ -69,6 +73,8 @@ export const configSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Append the JSON log lines to this file instead of writing them to stdout.
+  LOG_FILE: z.string().min(1).optional(),
   DECISION_THRESHOLD: z.coerce.number().gt(0).lt(1).default(0.5),
   LABEL_GRACE_DAYS: z.coerce.number().int().min(1).default(3),
   DRIFT_GRACE_DAYS: z.coerce.number().int().min(0).max(14).default(2),
@@ -78,11 +84,31 @@ export const configSchema = z.object({
   DRIFT_RETRAIN_MAX_RANK: z.coerce.number().int().min(1).default(5),
   DRIFT_RETRAIN_STATION_LEVEL: bool.default(false),
   DRIFT_RETRAIN_COOLDOWN_WEEKS: z.coerce.number().int().min(0).default(4),
+  // How long a stage's fetch waits for data to pile up: larger batches mean fewer transactions (throughput),
+  // a short wait means each record moves on at once (latency: a gated replay waits on every hop, weekly).
+  STAGE_FETCH_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024),
+  STAGE_FETCH_MAX_WAIT_MS: z.coerce.number().int().min(1).max(60_000).default(200),
   RETRAIN_ENABLED: bool.default(true),
   RETRAIN_MIN_ROWS: z.coerce.number().int().min(1).default(2000),
   RETRAIN_FAMILIES: csv
     .pipe(z.array(z.enum(['climatology', 'logreg', 'gbdt', 'forest'])))
     .default(['climatology', 'logreg', 'gbdt', 'forest']),
+  // Weeks between the scheduled full refits (warm starts in between), and whether they train beside the
+  // stream on a second worker (the weekly run stays warm) or inside the run that is due.
+  RETRAIN_REFIT_EVERY_WEEKS: z.coerce.number().int().min(1).max(520).default(13),
+  RETRAIN_REFIT_BESIDE: bool.default(true),
+  // Nice value of the refit-beside worker (0: the process' own priority).
+  RETRAIN_REFIT_NICENESS: z.coerce.number().int().min(0).max(19).default(19),
+  // The tasks predicted, labeled and trained (lib/models/tasks.ts); rain is always one of them.
+  TASKS: csv
+    .pipe(z.array(z.enum(TASK_NAMES)))
+    .refine((names) => names.includes('rain'), 'must include rain')
+    .refine((names) => new Set(names).size === names.length, 'must not repeat a task')
+    .default(['rain', 'max_temp']),
   DATA_FILE: z.string().default(DEFAULT_DATA_FILE),
   // Event time (lib/domain/weather/validation.ts): the calendar days an observation may carry, and how
   // many days past today (UTC) a station's local day may run ahead of the clock.
@@ -149,14 +175,29 @@ export interface Config {
   alerts: AlertsConfig;
   metrics: { host: string; port: number };
   logLevel: RawConfig['LOG_LEVEL'];
+  /** Where log lines go (appended, directories created); stdout when absent. */
+  logFile?: string;
   pipeline: {
     decisionThreshold: number;
     labelGraceDays: number;
     drift: DriftConfig;
+    /** What a stage's fetch waits for: `minBytes`, or `maxWaitMs` when less has arrived. */
+    fetch: { minBytes: number; maxWaitMs: number };
     retrainEnabled: boolean;
     retrainMinRows: number;
     /** Families that compete at each weekly retraining. */
     retrainFamilies: string[];
+    /** Weeks between scheduled full refits. */
+    retrainRefitEveryWeeks: number;
+    /** Scheduled full refits train on a second worker beside the stream instead of in the weekly run. */
+    retrainRefitBeside: boolean;
+    /**
+     * Nice value (0..19) of the refit-beside worker's thread: seconds of full refit take the cores only
+     * when the stages leave them idle, so the weekly runs the stream waits on do not slow down.
+     */
+    retrainRefitNiceness: number;
+    /** The tasks predicted, labeled and trained, rain first. */
+    tasks: TaskName[];
   };
   dataFile: string;
   openMeteo: OpenMeteoConfig;
@@ -287,6 +328,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     metrics: { host: c.METRICS_HOST, port: c.METRICS_PORT },
     logLevel: c.LOG_LEVEL,
+    ...(c.LOG_FILE !== undefined && { logFile: c.LOG_FILE }),
     pipeline: {
       decisionThreshold: c.DECISION_THRESHOLD,
       labelGraceDays: c.LABEL_GRACE_DAYS,
@@ -301,9 +343,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           cooldownWeeks: c.DRIFT_RETRAIN_COOLDOWN_WEEKS,
         },
       },
+      fetch: { minBytes: c.STAGE_FETCH_MIN_BYTES, maxWaitMs: c.STAGE_FETCH_MAX_WAIT_MS },
       retrainEnabled: c.RETRAIN_ENABLED,
       retrainMinRows: c.RETRAIN_MIN_ROWS,
       retrainFamilies: c.RETRAIN_FAMILIES,
+      retrainRefitEveryWeeks: c.RETRAIN_REFIT_EVERY_WEEKS,
+      retrainRefitBeside: c.RETRAIN_REFIT_BESIDE,
+      retrainRefitNiceness: c.RETRAIN_REFIT_NICENESS,
+      tasks: ['rain', ...c.TASKS.filter((t) => t !== 'rain')],
     },
     dataFile: c.DATA_FILE,
     openMeteo: {

@@ -6,7 +6,7 @@
  * - the stages' names are mapped onto a few standard families, so a dashboard asks one question of every
  *   stage: `rainstream_stage_records_in_total{stage}`, `rainstream_stage_records_out_total{stage}`,
  *   `rainstream_stage_dlq_total{stage,reason}`, `rainstream_stage_outcomes_total{stage,outcome}`;
- *   training: `rainstream_training_runs_total{outcome}`, `rainstream_models_trained_total`,
+ *   training: `rainstream_training_runs_total{task,outcome}`, `rainstream_models_trained_total`,
  *   `rainstream_models_promoted_total`. A name the table does not know becomes `rainstream_<name>_total`
  *   with the labels it was given, so a new signal is never lost.
  * - `observe` feeds a histogram (`*_ms` names are exposed in seconds, Prometheus' base unit) and a bounded
@@ -18,6 +18,8 @@
  *   timestamp, when the event entered the stage's input topic, to that commit). The domain's own event time
  *   (an observation's date) is a day, years old in a replay: the log's timestamp is what says how far
  *   behind a stage runs.
+ * - `trainingRunDone` is a training run's wall seconds, from its start to its row written:
+ *   `rainstream_training_run_seconds{task,outcome}` (outcome as in `rainstream_training_runs_total`).
  */
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -42,6 +44,8 @@ export interface Metrics {
     records: readonly { timestamp: number }[],
     nowMs?: number,
   ): void;
+  /** A training run of `task` ended with `outcome` (trained, skipped, failed) after `seconds`. */
+  trainingRunDone(task: string, outcome: string, seconds: number): void;
   /** The Prometheus registry behind these signals; processes add their own collectors to it. */
   readonly registry: Registry;
 }
@@ -71,6 +75,9 @@ export const LATENCY_BUCKETS_S = [
 export const EVENT_LATENCY_BUCKETS_S = [
   0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
 ];
+
+/** Seconds of a training run: a skipped run records in milliseconds, a full refit of every family in minutes. */
+export const TRAINING_RUN_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /** How one of the stages' signal names reads in the standard families. */
 interface StageSignal {
@@ -111,7 +118,10 @@ const OTHER_COUNTERS: Readonly<Record<string, { family: string; help: string; la
     training_runs: {
       family: 'training_runs_total',
       help: 'Weekly training runs by outcome',
-      labels: [['status', 'outcome']],
+      labels: [
+        ['task', 'task'],
+        ['status', 'outcome'],
+      ],
     },
     models_trained: { family: 'models_trained_total', help: 'Candidate models trained', labels: [] },
     models_promoted: { family: 'models_promoted_total', help: 'Models promoted to champion', labels: [] },
@@ -190,6 +200,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: "Seconds from a record's Kafka timestamp (entering the stage's input topic) to the stage committing it",
     labelNames: ['stage'],
     buckets: EVENT_LATENCY_BUCKETS_S,
+    registers: [registry],
+  });
+  const trainingRunSeconds = new Histogram({
+    name: `${METRIC_PREFIX}training_run_seconds`,
+    help: 'Wall seconds of a training run, from its start to its row written, by task and outcome',
+    labelNames: ['task', 'outcome'],
+    buckets: TRAINING_RUN_BUCKETS_S,
     registers: [registry],
   });
   // Children per stage, made once: no label hashing per record.
@@ -286,6 +303,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       h.batch.observe(Math.max(0, nowMs - startedAtMs) / 1000);
       // A producer's clock ahead of this one would make a negative latency: counted as none.
       for (const r of records) h.event.observe(Math.max(0, nowMs - r.timestamp) / 1000);
+    },
+    trainingRunDone(task, outcome, seconds) {
+      trainingRunSeconds.observe({ task, outcome }, Math.max(0, seconds));
     },
     snapshot() {
       return {

@@ -64,7 +64,30 @@ export interface TrainingGateOptions {
    * on before the week it has not labeled yet is trained (runs coalesce).
    */
   pipelineIdle?: () => Promise<boolean>;
+  /**
+   * The tasks whose weekly runs the replay waits for (default rain's). A gated replay measures weekly
+   * retraining, so the demo and bench:prequential pass every configured task: each task's every week is
+   * retrained in a run of its own, and a task's slow run shows as gate time instead of coalesced weeks.
+   * The tasks train in parallel (one worker each), so the wait is that of the slowest task's run.
+   */
+  tasks?: readonly string[];
 }
+
+/** Where a gated replay spent its waits: the figure that says whether the pipeline or the training paces it. */
+export interface GateWaits {
+  /** Waits that happened (at most one per event-time week). */
+  waits: number;
+  /** Milliseconds waiting for the stages up to the label join to read what was sent. */
+  pipelineMs: number;
+  /** Milliseconds waiting for the weekly training run (after the pipeline was idle). */
+  trainingMs: number;
+}
+
+export type TrainingGate = ((
+  date: string,
+  previousDate: string | null,
+  beforeWaiting: () => Promise<void>,
+) => Promise<void>) & { readonly waits: GateWaits };
 
 /**
  * The gate for `maxLeadDays`, polling ClickHouse (and the pipeline's lag) until `gateVerdict` says go.
@@ -75,18 +98,24 @@ export function trainingGate(
   clickhouse: SqlRunner,
   leadDays: number,
   options: TrainingGateOptions = {},
-): (date: string, previousDate: string | null, beforeWaiting: () => Promise<void>) => Promise<void> {
+): TrainingGate {
   let reached: string | null = null;
-  return async (date, previousDate, beforeWaiting) => {
+  const waits: GateWaits = { waits: 0, pipelineMs: 0, trainingMs: 0 };
+  const gate = async (date: string, previousDate: string | null, beforeWaiting: () => Promise<void>) => {
     const needed = addDays(date, -leadDays);
     if (previousDate === null || (reached !== null && needed <= reached)) return;
     if (!canNeedWait(date, previousDate, leadDays, BOUNDARY_GRACE_DAYS)) return;
     await beforeWaiting();
     const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    waits.waits++;
+    let last = performance.now();
+    let waitingFor: GateVerdict | null = null;
+    let idle = false;
     for (;;) {
       // Idle first, labels after: labels read before the pipeline went idle could miss its last writes.
-      const idle = options.pipelineIdle ? await options.pipelineIdle() : true;
-      const progress = await trainingProgress(clickhouse, BOUNDARY_GRACE_DAYS);
+      // Nothing is sent while the replay waits, so stages once idle stay idle: not asked again.
+      idle ||= options.pipelineIdle ? await options.pipelineIdle() : true;
+      const progress = await trainingProgress(clickhouse, BOUNDARY_GRACE_DAYS, options.tasks);
       if (progress.runs > 0) reached = progress.trainedUntil;
       const verdict = gateVerdict(needed, previousDate, {
         predicted: progress.predicted,
@@ -94,6 +123,12 @@ export function trainingGate(
         reachableUntil: progress.reachableUntil,
         trainedUntil: reached,
       });
+      const now = performance.now();
+      // The time since the previous poll is charged to what that poll said it waited for.
+      if ((waitingFor ?? verdict) === 'wait-pipeline') waits.pipelineMs += now - last;
+      else waits.trainingMs += now - last;
+      last = now;
+      waitingFor = verdict;
       if (verdict === 'go') return;
       if (Date.now() > deadline) {
         throw new RainstreamError(
@@ -103,9 +138,10 @@ export function trainingGate(
             : `retraining did not reach ${needed} in time (at ${reached ?? 'none'})`,
         );
       }
-      await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
     }
   };
+  return Object.assign(gate, { waits });
 }
 
 /** Polls the registry until the champion alias points at a trained model (not the prior baseline). */

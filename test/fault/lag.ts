@@ -82,15 +82,17 @@ const IDLE_LAG = 6;
 
 /**
  * First sample after `since` where every stage has made progress since: committed more than it had at
- * `since`, or, with no new input since, is idle. That is when the partitions were taken over (a process
- * restarted) or the dependency is in use again.
+ * the first sample taken after `since`, or, with no new input since, is idle. That is when the partitions
+ * were taken over (a process restarted) or the dependency is in use again. The baseline is a sample from
+ * after the fault, not the last one before it: on a busy machine a sample can be a second old, and work
+ * committed between it and a SIGKILL would count as a takeover that never happened.
  */
 export function firstProgressAfter(samples: readonly LagSample[], since: number): LagSample | undefined {
-  const before = [...samples].reverse().find((s) => s.at <= since) ?? samples[0];
+  const before = samples.find((s) => s.at > since);
   if (!before) return undefined;
   return samples.find(
     (s) =>
-      s.at > since &&
+      s.at > before.at &&
       LAGGED_STAGES.every(
         ([stage]) =>
           (s.committed[stage] ?? 0) > (before.committed[stage] ?? 0) ||

@@ -166,6 +166,8 @@ function prediction(location: string, date: string, fields: Partial<Prediction> 
     rainfall: 0,
     ingestedAt: 0,
     predictedAt: 0,
+    task: 'rain',
+    value: null,
     ...fields,
   };
 }
@@ -842,6 +844,9 @@ export function hostileCorpus({ realLine, header, now, includePending = false }:
       values: FEATURE_NAMES.map(() => 0.5),
       label: true,
       rainfallNext: 5,
+      task: 'rain',
+      target: null,
+      value: null,
       probability: 0.4,
       modelVersion: 'hostile',
     });

@@ -21,6 +21,7 @@ import type { Observation } from '../../lib/domain/weather/observation.ts';
 import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { runSetup } from '../../lib/deployment/setup.ts';
 import { createClickHouse, type ClickHouse } from '../../lib/platform/clickhouse/client.ts';
+import { isTaskName } from '../../lib/models/tasks.ts';
 import { quoteString } from '../../lib/platform/clickhouse/sql.ts';
 import { loadConfig, type Config } from '../../lib/platform/config.ts';
 import { createKafka, type Kafka } from '../../lib/platform/kafka/client.ts';
@@ -232,7 +233,7 @@ export async function runHostileCheck(options: HostileOptions): Promise<HostileR
     const warmEvents = Number(JSON.parse(lastJsonLine(warm.output) ?? '{"events":0}').events);
     await poll(
       `${warmEvents} warm-up predictions`,
-      async () => (await countRows(clickhouse, 'predictions')) >= warmEvents,
+      async () => (await countRows(clickhouse, 'predictions', `task = 'rain'`)) >= warmEvents,
       180_000,
     );
 
@@ -426,15 +427,18 @@ async function request(
   }
 }
 
-async function countRows(clickhouse: ClickHouse, table: string): Promise<number> {
-  const [row] = await clickhouse.rows<{ n: string }>(`SELECT count() AS n FROM ${table}`);
+async function countRows(clickhouse: ClickHouse, table: string, where = '1 = 1'): Promise<number> {
+  const [row] = await clickhouse.rows<{ n: string }>(`SELECT count() AS n FROM ${table} WHERE ${where}`);
   return Number(row?.n ?? 0);
 }
 
-/** Prediction rows per (location, date) as written (not FINAL: a day predicted twice shows as 2). */
+/**
+ * Rain's prediction rows per (location, date) as written (not FINAL: a day predicted twice shows as 2).
+ * Every task's rows of a day are written with rain's, so rain's say whether the day was predicted.
+ */
 async function predictionCounts(clickhouse: ClickHouse): Promise<Map<string, number>> {
   const rows = await clickhouse.rows<{ location: string; date: string; n: string }>(
-    'SELECT location, toString(date) AS date, count() AS n FROM predictions GROUP BY location, date',
+    `SELECT location, toString(date) AS date, count() AS n FROM predictions WHERE task = 'rain' GROUP BY location, date`,
   );
   return new Map(rows.map((r) => [`${r.location} ${r.date}`, Number(r.n)]));
 }
@@ -590,8 +594,12 @@ async function corruption(
     cursor = next;
     for (const key of keys) {
       const parts = key.slice(redis.prefix.length + 1).split(':');
-      if (!['latest', 'station', 'pending-label'].includes(parts[0]!)) continue;
-      const location = parts.slice(1).join(':');
+      if (!['latest', 'station', 'pending-label', 'forecast'].includes(parts[0]!)) continue;
+      // Another task's keys name the task before the station (STATE_KEYS.pendingLabelOf, latestOf).
+      const taskKey =
+        parts[0] === 'forecast' ||
+        (parts[0] === 'pending-label' && parts.length > 2 && isTaskName(parts[1]!));
+      const location = parts.slice(taskKey ? 2 : 1).join(':');
       if (!stations.has(location)) {
         found.push(`redis ${key}: not a station`);
         continue;

@@ -5,6 +5,7 @@
 import { rocAuc } from '../../lib/platform/clickhouse/queries/quality.ts';
 
 export interface SeedPrediction {
+  task: 'rain';
   location: string;
   date: string;
   probability: number;
@@ -19,6 +20,7 @@ export interface SeedPrediction {
 }
 
 export interface SeedActual {
+  task: 'rain';
   location: string;
   date: string;
   status: 'joined' | 'missing';
@@ -51,6 +53,7 @@ export function analyticsSeed(): { predictions: SeedPrediction[]; actuals: SeedA
       const probability = Math.round(Math.min(0.99, random() * 0.7 + rain * 0.25) * 100) / 100;
       const t = Math.floor((start + day * 86_400_000) / 1000);
       const prediction: SeedPrediction = {
+        task: 'rain',
         location,
         date,
         probability,
@@ -67,6 +70,7 @@ export function analyticsSeed(): { predictions: SeedPrediction[]; actuals: SeedA
       // Every tenth day's outcome is missing; the rest joined.
       const missing = day % 10 === 9;
       actuals.push({
+        task: 'rain',
         location,
         date,
         status: missing ? 'missing' : 'joined',

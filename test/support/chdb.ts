@@ -4,6 +4,7 @@
  */
 import type { Session } from 'chdb';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
+import type { Migration } from '../../lib/platform/clickhouse/migrate.ts';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 
 export type ChdbRunner = SqlRunner & { insertJson(table: string, rows: readonly object[]): Promise<void> };
@@ -34,4 +35,34 @@ export function chdbRunner(session: Session): ChdbRunner {
       });
     },
   };
+}
+
+/**
+ * Proves a migration that copies tables for every point a crash could interrupt it: for each k from 0 to
+ * its statement count, a database of its own migrated up to the one before and seeded, the first k
+ * statements run (the crash), then the whole migration again (the next start: it was not recorded as
+ * applied); `check` judges what is left, `where` naming the crash point. Each database is dropped after.
+ */
+export async function forEveryCrashPoint(
+  session: Session,
+  migrations: readonly Migration[],
+  migration: Migration,
+  databasePrefix: string,
+  seed: (ch: ChdbRunner) => Promise<void>,
+  check: (ch: ChdbRunner, at: { where: string; database: string }) => Promise<void>,
+): Promise<void> {
+  for (let crashAfter = 0; crashAfter <= migration.statements.length; crashAfter++) {
+    const database = `${databasePrefix}_${crashAfter}`;
+    session.query(`CREATE DATABASE ${database}`);
+    session.query(`USE ${database}`);
+    const ch = chdbRunner(session);
+    for (const m of migrations.filter((m) => m.version < migration.version)) {
+      for (const statement of m.statements) await ch.command(statement);
+    }
+    await seed(ch);
+    for (const statement of migration.statements.slice(0, crashAfter)) await ch.command(statement);
+    for (const statement of migration.statements) await ch.command(statement);
+    await check(ch, { where: `crash after statement ${crashAfter}`, database });
+    session.query(`DROP DATABASE ${database}`);
+  }
 }

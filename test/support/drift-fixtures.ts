@@ -146,7 +146,65 @@ export function syntheticReference(): DriftReference {
   return cached;
 }
 
-export const referenceOf = (version: string) => (version === MODEL ? syntheticReference() : undefined);
+/** A max_temp model of the same network: the same watched columns, its validation errors of sd 2 °C. */
+export const REGRESSION_MODEL = 'gbdt-max-temp-test';
+
+let cachedRegression: DriftReference | null = null;
+
+/** The reference of REGRESSION_MODEL: the feature side of MODEL's years, errors instead of probabilities. */
+export function syntheticRegressionReference(): DriftReference {
+  if (cachedRegression) return cachedRegression;
+  const classifier = syntheticReference();
+  const errors = normals(23);
+  const n = 600;
+  const targets = Array.from({ length: n }, (_, i) => 20 + (i % 10));
+  const dates = Array.from({ length: n }, (_, i) => addDays('2012-10-01', Math.floor(i / 6)));
+  // Built from the same rows as the classifier's: only the outputs differ.
+  const random = normals(7);
+  const signal = new Map<number, number>();
+  const gustRandom = normals(17);
+  const rows: { date: string; station: number; v: DayValues }[] = [];
+  for (let d = '2010-01-04'; d < '2013-01-07'; d = addDays(d, 1)) {
+    for (const [i, row] of day(d, random, signal, gustRandom).entries())
+      rows.push({ date: d, station: i, v: row });
+  }
+  const data = new Float64Array(FEATURE_NAMES.length * rows.length).fill(NaN);
+  rows.forEach((r, k) => {
+    const values = valuesOf(r.v);
+    for (const c of [PRESSURE, PRESSURE9, HUMIDITY, GUST]) data[c * rows.length + k] = values[c]!;
+  });
+  cachedRegression = buildDriftReference({
+    data: { featureNames: FEATURE_NAMES, nRows: rows.length, data },
+    groups: Int32Array.from(rows, (r) => r.station),
+    groupNames: STATIONS6,
+    seasons: Int8Array.from(rows, (r) => month(r.date) - 1),
+    chunks: Int32Array.from(rows, (r) => weekNumber(r.date)),
+    columns: classifier.columns.map(({ name, importance, rank, perGroup, pooled }) => ({
+      name,
+      importance,
+      rank,
+      perGroup,
+      pooled,
+    })),
+    combined: [{ name: 'pressure', columns: ['pressure9am', 'pressure3pm'] }],
+    missingGroups: [{ name: 'pressure', columns: ['pressure9am', 'pressure3pm'] }],
+    importance: classifier.importance,
+    regression: {
+      predictions: targets.map((t) => t + 2 * errors()),
+      targets,
+      chunks: Int32Array.from(dates, weekNumber),
+    },
+    options: classifier.options,
+  });
+  return cachedRegression;
+}
+
+export const referenceOf = (version: string) =>
+  version === MODEL
+    ? syntheticReference()
+    : version === REGRESSION_MODEL
+      ? syntheticRegressionReference()
+      : undefined;
 
 export interface LiveOptions {
   from: string;
@@ -155,6 +213,17 @@ export interface LiveOptions {
   faults?: readonly DayFault[];
   seed?: number;
   modelVersion?: string;
+  /**
+   * 'max_temp': the stream of a regression task (forecast `value`, label `target`), of REGRESSION_MODEL
+   * unless `modelVersion` says otherwise; its forecasts err by `errorSd(date)` °C (sd; default 2).
+   */
+  task?: 'rain' | 'max_temp';
+  errorSd?: (date: string) => number;
+}
+
+/** The next day's maximum temperature of a station in the synthetic network (what max_temp forecasts). */
+function maxTempOf(v: DayValues): number {
+  return 40 - 0.3 * v.humidity;
 }
 
 /** Live predictions and labeled examples of the network, in date order, faults applied. */
@@ -163,6 +232,8 @@ export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled
   const labelRandom = uniforms((o.seed ?? 3) + 1);
   const signal = new Map<number, number>();
   const gustRandom = normals((o.seed ?? 3) + 2);
+  const errorRandom = normals((o.seed ?? 3) + 5);
+  const regression = o.task === 'max_temp';
   const predictions: Prediction[] = [];
   const labeled: LabeledExample[] = [];
   for (let k = 0; k < o.days; k++) {
@@ -179,19 +250,23 @@ export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled
       }
       if (values === null) continue;
       const probability = probabilityOf(Number.isNaN(values.humidity) ? row.humidity : values.humidity);
+      const target = maxTempOf(row);
+      const forecast = target + (o.errorSd?.(date) ?? 2) * errorRandom();
       const prediction: Prediction = {
         location: row.station,
         date,
-        probability,
-        decision: probability >= 0.5,
-        threshold: 0.5,
-        modelVersion: o.modelVersion ?? MODEL,
+        probability: regression ? 0 : probability,
+        decision: regression ? false : probability >= 0.5,
+        threshold: regression ? 0 : 0.5,
+        modelVersion: o.modelVersion ?? (regression ? REGRESSION_MODEL : MODEL),
         featureSetVersion: FEATURE_SET_VERSION,
         values: valuesOf(values),
         rainToday: null,
         rainfall: null,
         ingestedAt: 0,
         predictedAt: 0,
+        task: regression ? 'max_temp' : 'rain',
+        value: regression ? forecast : null,
       };
       predictions.push(prediction);
       labeled.push({
@@ -199,9 +274,12 @@ export function liveStream(o: LiveOptions): { predictions: Prediction[]; labeled
         date,
         featureSetVersion: FEATURE_SET_VERSION,
         values: prediction.values,
-        label: labelRandom() < probability,
+        label: regression ? false : labelRandom() < probability,
         rainfallNext: null,
-        probability,
+        task: regression ? 'max_temp' : 'rain',
+        target: regression ? target : null,
+        value: regression ? forecast : null,
+        probability: regression ? 0 : probability,
         modelVersion: prediction.modelVersion,
       });
     }

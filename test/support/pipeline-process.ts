@@ -96,7 +96,10 @@ export interface KeyCount {
   duplicated: number;
 }
 
-/** (location, date) of every committed record of a topic, decoded with its kind. */
+/**
+ * (location, date) of every committed record of a topic, decoded with its kind: rain's records of a topic
+ * that carries several tasks (every task's records of an observation are committed in rain's transaction).
+ */
 export async function keysOn(
   kafka: Kafka,
   codec: EventCodec,
@@ -107,7 +110,12 @@ export async function keysOn(
   await readToEnd(kafka, topic, {
     async onBatch(records) {
       for (const r of records) {
-        const event = (await codec.decode(kind, r.value!)) as { location: string; date: string };
+        const event = (await codec.decode(kind, r.value!)) as {
+          location: string;
+          date: string;
+          task?: string;
+        };
+        if (event.task !== undefined && event.task !== 'rain') continue;
         const key = `${event.location}|${event.date}`;
         counts.set(key, (counts.get(key) ?? 0) + 1);
       }

@@ -3,6 +3,10 @@
  * every consumer of the pipeline reads), through a private group that never commits. With transactions
  * the end offset is not a record count: commit markers take offsets too, and aborted records are skipped;
  * so the end is reached when the consumer's position has passed each partition's end, whatever it saw.
+ *
+ * Each record is delivered once even when kafkajs restarts the consumer underneath (a coordinator still
+ * loading after a broker restart): the group never commits, so a restarted consumer begins again at the
+ * log start, and what it had delivered already is skipped by offset.
  */
 import { randomUUID } from 'node:crypto';
 import { RainstreamError } from '../errors.ts';
@@ -47,6 +51,8 @@ export async function readToEnd(
   const records: ConsumedRecord[] = [];
   if (pending.size === 0) return records;
   const consumer = kafka.consumer({ groupId: `rainstream-read-${randomUUID()}`, maxWaitTimeInMs: 200 });
+  /** Per partition, the first offset not delivered yet. */
+  const next = new Map<number, bigint>([...ends.keys()].map((p) => [p, options.from?.get(p) ?? 0n]));
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -66,17 +72,25 @@ export async function readToEnd(
           pause();
           return;
         }
-        const start = options.from?.get(batch.partition) ?? 0n;
+        const from = next.get(batch.partition)!;
         const wanted = toConsumedRecords(batch).filter((r) => {
           const offset = BigInt(r.offset);
-          return offset >= start && offset < end;
+          return offset >= from && offset < end;
         });
+        if (wanted.length === 0) return;
         if (options.onBatch) await options.onBatch(wanted);
         else records.push(...wanted);
+        next.set(batch.partition, BigInt(wanted[wanted.length - 1]!.offset) + 1n);
       },
     });
     for (const [partition, start] of options.from ?? []) {
-      if (ends.has(partition)) consumer.seek({ topic, partition, offset: String(start) });
+      if (!ends.has(partition)) continue;
+      try {
+        consumer.seek({ topic, partition, offset: String(start) });
+      } catch {
+        // The consumer is restarting (kafkajs refuses a seek until it has joined again): it then reads
+        // from the log start, and the offsets before `start` are skipped in eachBatch instead.
+      }
     }
     const timeoutMs = options.timeoutMs ?? 120_000;
     let timer: NodeJS.Timeout | undefined;

@@ -66,13 +66,20 @@ export function transactionError(error: unknown, what: string, committing: boole
 }
 
 /**
- * One open transaction: outputs are sent into it (each topic's messages in bounded chunks, in order), and
- * it ends with the consumed position and a commit, or an abort. Every failure comes out typed (see
- * transactionError); after one the transaction is aborted when the broker can be told.
+ * One open transaction: outputs are sent into it (each topic's messages in bounded chunks, in order), the
+ * consumed position is added to it, and it ends with a commit, or an abort. Every failure comes out typed
+ * (see transactionError); after one the transaction is aborted when the broker can be told.
+ *
+ * `sendOffsets` may come before the work the commit waits for is done (a stage's ClickHouse insert): the
+ * offsets are part of the transaction and count only if it commits, and sending them early takes their
+ * two round trips (AddOffsetsToTxn, TxnOffsetCommit) off the batch's critical path, leaving EndTxn.
  */
 export interface OpenTransaction {
   send(outputs: readonly OutputBatch[]): Promise<void>;
-  commit(position: ConsumedPosition): Promise<void>;
+  /** Adds the consumed position to the transaction (visible only once it commits). */
+  sendOffsets(position: ConsumedPosition): Promise<void>;
+  /** Commits; with `position`, adds it first (for a caller that did not call sendOffsets). */
+  commit(position?: ConsumedPosition): Promise<void>;
   /** Resolves false when the abort could not be told to the broker (the producer is then spent). */
   abort(): Promise<boolean>;
 }
@@ -85,6 +92,16 @@ export async function openTransaction(producer: Producer, what: string): Promise
     if (transaction.isActive()) await transaction.abort().catch(() => undefined);
     throw transactionError(error, what, committing);
   };
+  const addOffsets = (position: ConsumedPosition) =>
+    transaction.sendOffsets({
+      consumerGroupId: position.groupId,
+      topics: [
+        {
+          topic: position.topic,
+          partitions: [{ partition: position.partition, offset: position.offset }],
+        },
+      ],
+    });
   return {
     async send(outputs) {
       try {
@@ -97,18 +114,17 @@ export async function openTransaction(producer: Producer, what: string): Promise
         await fail(error, false);
       }
     },
+    async sendOffsets(position) {
+      try {
+        await addOffsets(position);
+      } catch (error) {
+        await fail(error, false);
+      }
+    },
     async commit(position) {
       let committing = false;
       try {
-        await transaction.sendOffsets({
-          consumerGroupId: position.groupId,
-          topics: [
-            {
-              topic: position.topic,
-              partitions: [{ partition: position.partition, offset: position.offset }],
-            },
-          ],
-        });
+        if (position) await addOffsets(position);
         committing = true;
         await transaction.commit();
       } catch (error) {

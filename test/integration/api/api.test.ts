@@ -27,7 +27,8 @@ import { addDays } from '../../../lib/domain/time.ts';
 import { predictStep } from '../../../consumers/predictor/step.ts';
 import { testContext, type TestContext } from '../../support/integration.ts';
 import { featuresStep } from '../../../consumers/features/step.ts';
-import { prepareChampion } from '../../../lib/models/champion.ts';
+import { prepareChampion, priorChampion } from '../../../lib/models/champion.ts';
+import { TASKS } from '../../../lib/models/tasks.ts';
 
 const THRESHOLD = 0.5;
 
@@ -138,6 +139,7 @@ beforeAll(async () => {
     redis: appRedis,
     clickhouse: createClickHouse(ctx.config.clickhouse),
     champions,
+    taskChampions: new Map([['max_temp', switchableSource(priorChampion(TASKS.max_temp))]]),
     decisionThreshold: THRESHOLD,
     kafka: { kafka: ctx.kafka, producer, codec, registryUrl: ctx.config.registry.url },
     settings: apiSettingsOf(ctx.config),
@@ -252,6 +254,7 @@ describe('POST /predict', () => {
       0,
     );
     expect(body).toEqual({
+      task: 'rain',
       location: 'Sydney',
       date: '2017-06-11',
       forecastFor: '2017-06-12',
@@ -265,6 +268,40 @@ describe('POST /predict', () => {
     // Read only: the stream's state is as it was.
     const stored = await ctx.redis.client.get(ctx.redis.key(...STATE_KEYS.station('Sydney')));
     expect(JSON.parse(stored!)).toEqual(sydneyState);
+  });
+
+  it("forecasts max_temp with its own champion when asked with task=max_temp; refuses rain's threshold there", async () => {
+    const res = await app.inject({ method: 'POST', url: '/predict?task=max_temp', payload: next });
+    expect(res.statusCode).toBe(200);
+    const expected = predictStep(
+      featuresStep(sydneyState, observation('Sydney', '2017-06-11', 10), 0).output!,
+      prepareChampion(priorChampion(TASKS.max_temp)),
+      THRESHOLD,
+      0,
+    );
+    // The persistence prior serves until a max_temp model is promoted: tomorrow's maximum is today's.
+    expect(expected.value).toBeCloseTo(observation('Sydney', '2017-06-11', 10).maxTemp!, 10);
+    expect(res.json()).toEqual({
+      task: 'max_temp',
+      location: 'Sydney',
+      date: '2017-06-11',
+      forecastFor: '2017-06-12',
+      value: expected.value,
+      unit: '°C',
+      modelVersion: 'prior-persistence',
+      featureSetVersion: FEATURE_SET_VERSION,
+      historyDays: 7,
+    });
+    const threshold = await app.inject({
+      method: 'POST',
+      url: '/predict?task=max_temp&threshold=0.3',
+      payload: next,
+    });
+    expect(threshold.statusCode).toBe(400);
+    expect(threshold.json()).toMatchObject({ field: 'threshold' });
+    const unknown = await app.inject({ method: 'POST', url: '/predict?task=snow', payload: next });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ field: 'task' });
   });
 
   it('uses only the days before a date the history already holds, instead of refusing it', async () => {
@@ -486,6 +523,8 @@ describe('GET /metrics/prequential', () => {
     await ctx.clickhouse.insertRows(
       'predictions',
       rows.map(([location, date, probability, , model]) => ({
+        // ClickHouse 18.16 gives an omitted JSON field the type's default, not the column's: name the task.
+        task: 'rain',
         location,
         date,
         probability,
@@ -502,6 +541,7 @@ describe('GET /metrics/prequential', () => {
     await ctx.clickhouse.insertRows(
       'actuals',
       rows.map(([location, date, , label]) => ({
+        task: 'rain',
         location,
         date,
         status: label === null ? 'missing' : 'joined',
@@ -584,6 +624,74 @@ describe('GET /openapi.json', () => {
     const body = doc.paths['/predict'].post.requestBody.content['application/json'].schema;
     expect(body.properties.humidity3pm.anyOf).toContainEqual({ type: 'number', minimum: 0, maximum: 100 });
     expect(body.additionalProperties).toBe(false);
+  });
+});
+
+describe('hostile query strings and path values on every documented GET route', () => {
+  // Whatever a client puts in a parameter, the answer is never a 5xx, and a 400 names the parameter.
+  const HOSTILE = [
+    '',
+    ' ',
+    'x'.repeat(5_000),
+    '-1',
+    '1e308',
+    'NaN',
+    'Infinity',
+    '9999-12-31',
+    '0000-00-00',
+    '2017-02-30',
+    "'; DROP TABLE predictions; --",
+    '%00',
+    '\u0000',
+    '日本',
+    '[]',
+    '{"a":1}',
+    'true',
+    '-0',
+    '../../etc/passwd',
+  ];
+
+  it('answers no 5xx, and a 400 names the field, for each parameter and value', async () => {
+    const doc = (await app.inject('/openapi.json')).json() as {
+      paths: Record<string, { get?: { parameters?: { name: string; in: string; required?: boolean }[] } }>;
+    };
+    // The other parameters keep values the route accepts, so that each answer is about the one tried.
+    const VALID: Record<string, string> = { location: 'Sydney', version: 'prior-climatology' };
+    const failures: string[] = [];
+    let requests = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      // This app has no ADMIN_TOKEN: the admin routes answer 503 whatever they are sent (face.test.ts
+      // tries them with tokens).
+      if (!item.get || path.startsWith('/admin/')) continue;
+      const parameters = item.get.parameters ?? [];
+      const required = parameters.filter((p) => p.in === 'query' && p.required).map((p) => p.name);
+      const urlWith = (name: string, value: string) => {
+        const filled = path.replace(/\{(\w+)\}/g, (_, p: string) =>
+          encodeURIComponent(p === name ? value : (VALID[p] ?? 'x')),
+        );
+        const query = new URLSearchParams();
+        for (const r of required) if (r !== name) query.set(r, VALID[r] ?? 'x');
+        if (parameters.some((p) => p.in === 'query' && p.name === name)) query.set(name, value);
+        const text = query.toString();
+        return text ? `${filled}?${text}` : filled;
+      };
+      for (const { name } of parameters) {
+        for (const value of HOSTILE) {
+          const url = urlWith(name, value);
+          const res = await app.inject(url);
+          requests++;
+          const where = `GET ${url.slice(0, 90)} (${name})`;
+          if (res.statusCode >= 500) failures.push(`${where}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+          else if (res.statusCode === 400) {
+            const body = res.json() as { field?: string; reason?: string };
+            if (body.field !== name || !body.reason)
+              failures.push(`${where}: 400 without the field and reason: ${res.body.slice(0, 200)}`);
+          }
+        }
+      }
+    }
+    expect(requests).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
   });
 });
 

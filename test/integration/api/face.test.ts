@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiSettingsOf, buildApp } from '../../../api/app.ts';
 import { priorChampion, type ChampionSource } from '../../../lib/models/champion.ts';
-import { registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
+import { currentAlias, registerModels, type ModelRecord } from '../../../lib/models/registry.ts';
 import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
 import { createProducer } from '../../../lib/platform/kafka/producer.ts';
 import type { Producer } from '../../../lib/platform/kafka/client.ts';
@@ -81,6 +81,8 @@ beforeAll(async () => {
   await registerModels(ctx.clickhouse, [
     record('m-001', Date.UTC(2017, 0, 1)),
     record('m-002', Date.UTC(2017, 0, 8)),
+    { ...record('max_temp.mt-001', Date.UTC(2017, 0, 1)), task: 'max_temp' },
+    { ...record('max_temp.mt-002', Date.UTC(2017, 0, 8)), task: 'max_temp' },
   ]);
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -162,6 +164,7 @@ describe('history, quality and drift on ClickHouse 18.16', () => {
   it('derives drift incidents from the weekly rows', async () => {
     await ctx.clickhouse.insertRows('drift', [
       {
+        task: 'rain',
         week: '2017-01-02',
         model_version: 'm',
         kind: 'feature',
@@ -175,6 +178,7 @@ describe('history, quality and drift on ClickHouse 18.16', () => {
         ver: 1,
       },
       {
+        task: 'rain',
         week: '2017-01-09',
         model_version: 'm',
         kind: 'feature',
@@ -199,7 +203,64 @@ describe('history, quality and drift on ClickHouse 18.16', () => {
       }),
     ]);
     expect(body.weeks).toHaveLength(2);
+    expect(body.task).toBe('rain');
     expect((await app.inject('/drift?from=2017-02-01')).json().weeks).toEqual([]);
+  });
+
+  it("answers each task's drift with task=: max_temp's weeks and realized errors, none of rain's", async () => {
+    await ctx.clickhouse.insertRows('drift', [
+      {
+        task: 'max_temp',
+        week: '2017-01-02',
+        model_version: 'max_temp.m',
+        station: '*',
+        kind: 'shift',
+        name: 'pressure3pm',
+        statistic: 'mean_z',
+        value: 5,
+        threshold: 4,
+        alert: 1,
+        n: 300,
+        computed_at: 0,
+        ver: 1,
+      },
+    ]);
+    await ctx.clickhouse.insertRows('drift_performance', [
+      {
+        task: 'max_temp',
+        week: '2017-01-02',
+        model_version: 'max_temp.m',
+        station: '*',
+        basis: 'realized',
+        n: 300,
+        accuracy: null,
+        brier: null,
+        rmse: 2.4,
+        mae: 1.8,
+        reference_rmse: 2.1,
+        computed_at: 0,
+        ver: 1,
+      },
+    ]);
+    const body = (await app.inject('/drift?task=max_temp')).json();
+    expect(body.task).toBe('max_temp');
+    expect(body.weeks.map((w: { name: string }) => w.name)).toEqual(['pressure3pm']);
+    expect(body.incidents).toEqual([expect.objectContaining({ name: 'pressure3pm', open: true })]);
+    expect(body.performance).toEqual([
+      expect.objectContaining({
+        modelVersion: 'max_temp.m',
+        realizedRmse: 2.4,
+        realizedMae: 1.8,
+        referenceRmse: 2.1,
+        realizedAccuracy: null,
+        estimatedAccuracy: null,
+      }),
+    ]);
+    const rain = (await app.inject('/drift')).json();
+    expect(rain.weeks.map((w: { name: string }) => w.name)).not.toContain('pressure3pm');
+    const unknown = await app.inject('/drift?task=snow');
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ field: 'task' });
   });
 
   it('shows one model version, 404 for an unknown one, 400 for a malformed one', async () => {
@@ -282,8 +343,62 @@ describe('admin routes', () => {
     expect(await codec.decode('command', record!.value!)).toMatchObject({
       id: res.json().id,
       kind: 'retrain',
+      task: 'rain',
       reason: 'drift on rainfall',
       requestedBy: 'ops',
+    });
+  });
+
+  it("moves a task's aliases and asks for its retraining; refuses another task's model and an unknown task", async () => {
+    const post = (url: string, payload: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url, headers: auth, payload });
+    const first = await post('/admin/models/max_temp.mt-001/promote', { task: 'max_temp' });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({
+      task: 'max_temp',
+      alias: 'max_temp.champion',
+      version: 'max_temp.mt-001',
+      previousVersion: null,
+    });
+    await post('/admin/models/max_temp.mt-002/promote', { task: 'max_temp' });
+    const back = await post('/admin/models/rollback', { task: 'max_temp' });
+    expect(back.json()).toMatchObject({
+      task: 'max_temp',
+      alias: 'max_temp.champion',
+      version: 'max_temp.mt-001',
+      previousVersion: 'max_temp.mt-002',
+    });
+    // Rain's champion stays where the rain test left it.
+    expect((await currentAlias(ctx.clickhouse, 'champion'))?.version).toBe('m-001');
+    const events = await ctx.consume(ctx.config.topics.modelEvents, 6);
+    const decoded = await Promise.all(events.map((e) => codec.decode('modelEvent', e.value!)));
+    expect(decoded.slice(3).map((e) => `${e.alias}=${e.version}`)).toEqual([
+      'max_temp.champion=max_temp.mt-001',
+      'max_temp.champion=max_temp.mt-002',
+      'max_temp.champion=max_temp.mt-001',
+    ]);
+
+    const wrong = await post('/admin/models/m-002/promote', { task: 'max_temp' });
+    expect(wrong.statusCode).toBe(409);
+    expect(wrong.json()).toMatchObject({
+      field: 'task',
+      reason: "model version m-002 is a rain model: it cannot be max_temp's max_temp.champion",
+    });
+    expect((await post('/admin/models/max_temp.mt-002/promote', {})).statusCode).toBe(409);
+    for (const url of ['/admin/models/m-002/promote', '/admin/models/rollback', '/admin/retrain']) {
+      const unknown = await post(url, { task: 'snow', reason: 'x' });
+      expect(unknown.statusCode, url).toBe(400);
+      expect(unknown.json(), url).toMatchObject({ field: 'task' });
+    }
+
+    const retrain = await post('/admin/retrain', { task: 'max_temp', reason: 'new thermometers' });
+    expect(retrain.statusCode).toBe(202);
+    expect(retrain.json()).toMatchObject({ task: 'max_temp', kind: 'retrain' });
+    const commands = await ctx.consume(ctx.config.topics.commands, 2);
+    expect(await codec.decode('command', commands[1]!.value!)).toMatchObject({
+      id: retrain.json().id,
+      task: 'max_temp',
+      reason: 'new thermometers',
     });
   });
 
@@ -364,8 +479,12 @@ describe('operations', () => {
     expect(text).toMatch(
       /^rainstream_http_request_duration_seconds_count\{method="GET",route="\/predict",status_code="200"\} \d+$/m,
     );
-    expect(text).toMatch(/^rainstream_champion_info\{version="prior-climatology",family="climatology"\} 1$/m);
-    expect(text).toMatch(/^rainstream_drift_open_incidents 1$/m);
+    expect(text).toMatch(
+      /^rainstream_champion_info\{task="rain",version="prior-climatology",family="climatology"\} 1$/m,
+    );
+    expect(text).toMatch(/^rainstream_drift_open_incidents\{task="rain"\} 1$/m);
+    // max_temp's row of 2017-01-02 alerts in its own newest week.
+    expect(text).toMatch(/^rainstream_drift_open_incidents\{task="max_temp"\} 1$/m);
     expect(text).toMatch(/^rainstream_training_runs\{outcome="promoted"\} 0$/m);
     expect(text).toMatch(
       /^rainstream_consumer_lag\{/m.source ? /^# TYPE rainstream_consumer_lag gauge$/m : /x/,

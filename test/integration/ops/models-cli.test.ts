@@ -68,6 +68,9 @@ describe('models CLI', () => {
     await registerModels(ctx.clickhouse, [
       climatologyRecord('clim-a', 0.1),
       climatologyRecord('clim-b', 0.6),
+      // A max_temp model's registry row (the CLI moves aliases; it does not load the artifact).
+      { ...climatologyRecord('max_temp.mt-a', 0.1), task: 'max_temp', metrics: { r2: 0.81, rmse: 2.9 } },
+      { ...climatologyRecord('max_temp.mt-b', 0.1), task: 'max_temp', metrics: { r2: 0.83, rmse: 2.7 } },
     ]);
     watcher = await startChampionWatcher({
       kafka: ctx.kafka,
@@ -105,6 +108,39 @@ describe('models CLI', () => {
     await watcher.waitFor('clim-a', 30_000);
     const alias = await currentAlias(ctx.clickhouse, 'champion');
     expect(alias).toMatchObject({ version: 'clim-a', previousVersion: 'clim-b' });
+  });
+
+  it("moves max_temp's champion with --task, apart from rain's, and lists only its models", async () => {
+    const before = await currentAlias(ctx.clickhouse, 'champion');
+    await cli('promote', 'max_temp.mt-a', '--task', 'max_temp');
+    const { stdout } = await cli('promote', 'max_temp.mt-b', '--task', 'max_temp');
+    expect(stdout).toMatch(/max_temp\.champion: max_temp\.mt-a -> max_temp\.mt-b/);
+    expect((await cli('rollback', '--task', 'max_temp')).stdout).toMatch(/max_temp\.mt-b -> max_temp\.mt-a/);
+    expect(await currentAlias(ctx.clickhouse, 'max_temp.champion')).toMatchObject({
+      version: 'max_temp.mt-a',
+      previousVersion: 'max_temp.mt-b',
+    });
+    expect(await currentAlias(ctx.clickhouse, 'champion')).toEqual(before);
+    const list = (await cli('list', '--task', 'max_temp')).stdout;
+    expect(list).toMatch(/r2\s+rmse/);
+    expect(list).toMatch(/\*max_temp\.mt-a\s+climatology.*0\.8100\s+2\.9000/);
+    expect(list).not.toMatch(/clim-a/);
+    expect((await cli('champion', '--task', 'max_temp')).stdout).toMatch(/max_temp\.mt-a/);
+    expect((await cli('list')).stdout).not.toMatch(/max_temp\.mt-a/);
+  });
+
+  it("refuses another task's model and an unknown task, naming them", async () => {
+    await expect(cli('promote', 'clim-a', '--task', 'max_temp')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/clim-a is a rain model: it cannot be max_temp's max_temp\.champion/),
+    });
+    await expect(cli('promote', 'max_temp.mt-a')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/max_temp\.mt-a is a max_temp model/),
+    });
+    await expect(cli('list', '--task', 'snow')).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/task/),
+    });
   });
 
   it('refuses an unknown version with a clear message', async () => {

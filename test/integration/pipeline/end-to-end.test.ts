@@ -90,10 +90,10 @@ describe('pipeline end to end', () => {
     expect(events).toBe(valid.length);
     // Read committed, as every stage reads: end offsets also count transaction markers.
     expect(await readToEnd(ctx.kafka, ctx.config.topics.features)).toHaveLength(valid.length);
-    expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(valid.length);
+    expect(await count(`SELECT count() AS n FROM predictions FINAL WHERE task = 'rain'`)).toBe(valid.length);
     expect(
       await count(
-        'SELECT count() AS n FROM (SELECT location, date FROM predictions GROUP BY location, date)',
+        `SELECT count() AS n FROM (SELECT location, date FROM predictions WHERE task = 'rain' GROUP BY location, date)`,
       ),
     ).toBe(valid.length);
   });
@@ -104,10 +104,16 @@ describe('pipeline end to end', () => {
       const next = seen.get(`${v.location}|${addDays(v.date, 1)}`);
       return next !== undefined && next.rainToday !== null;
     }).length;
-    expect(await count('SELECT count() AS n FROM labeled_examples FINAL')).toBe(expected);
-    expect(await count(`SELECT count() AS n FROM actuals FINAL WHERE status = 'joined'`)).toBe(expected);
+    expect(await count(`SELECT count() AS n FROM labeled_examples FINAL WHERE task = 'rain'`)).toBe(expected);
+    expect(
+      await count(`SELECT count() AS n FROM actuals FINAL WHERE task = 'rain' AND status = 'joined'`),
+    ).toBe(expected);
+    // The labeled topic carries every task's examples (max_temp's too): rain's are one per label.
     const labeledTopic = await readToEnd(ctx.kafka, ctx.config.topics.labeled);
-    expect(labeledTopic).toHaveLength(expected);
+    const tasks = await Promise.all(
+      labeledTopic.map(async (r) => (await codec.decode('labeled', r.value!)).task),
+    );
+    expect(tasks.filter((t) => t === 'rain')).toHaveLength(expected);
   });
 
   it('retrains, promotes, and later predictions carry the promoted version', async () => {
@@ -118,11 +124,11 @@ describe('pipeline end to end', () => {
     const runs = await count('SELECT count() AS n FROM training_runs FINAL');
     expect(runs).toBeGreaterThan(0);
     const later = await count(
-      `SELECT count() AS n FROM predictions FINAL WHERE model_version != 'prior-climatology' AND date > '${OPTIONS.warmupUntil}'`,
+      `SELECT count() AS n FROM predictions FINAL WHERE task = 'rain' AND model_version != 'prior-climatology' AND date > '${OPTIONS.warmupUntil}'`,
     );
     expect(later).toBeGreaterThan(0);
     const versions = await ctx.clickhouse.rows<{ v: string }>(
-      `SELECT DISTINCT model_version AS v FROM predictions FINAL WHERE model_version != 'prior-climatology'`,
+      `SELECT DISTINCT model_version AS v FROM predictions FINAL WHERE task = 'rain' AND model_version != 'prior-climatology'`,
     );
     for (const { v } of versions) expect(promoted.map((p) => p.version)).toContain(v);
   });
@@ -154,9 +160,9 @@ describe('pipeline end to end', () => {
   it('leaves ClickHouse unchanged when the same slice is replayed again', async () => {
     const snapshot = async () =>
       ctx.clickhouse.rows(
-        `SELECT (SELECT count() FROM predictions FINAL) AS p, (SELECT count() FROM actuals FINAL) AS a,
-           (SELECT count() FROM labeled_examples FINAL) AS l,
-           (SELECT sum(probability) FROM predictions FINAL) AS s`,
+        `SELECT (SELECT count() FROM predictions FINAL WHERE task = 'rain') AS p, (SELECT count() FROM actuals FINAL WHERE task = 'rain') AS a,
+           (SELECT count() FROM labeled_examples FINAL WHERE task = 'rain') AS l,
+           (SELECT sum(probability) FROM predictions FINAL WHERE task = 'rain') AS s`,
       );
     const before = await snapshot();
     // A re-delivered day is a duplicate while it is inside the station's window, late once older.

@@ -75,7 +75,7 @@ describe('recovery after a crash and a Redis flush', () => {
     // Kill -9 in the middle of the stream, then lose every Redis key of the deployment.
     killedAt = await pollUntil(
       async () => {
-        const n = await count('SELECT count() AS n FROM predictions');
+        const n = await count(`SELECT count() AS n FROM predictions WHERE task = 'rain'`);
         return n >= observations.length / 3 ? n : null;
       },
       { timeoutMs: 60_000, intervalMs: 20, what: 'a third of the predictions' },
@@ -100,7 +100,9 @@ describe('recovery after a crash and a Redis flush', () => {
   });
 
   it('ends with exactly one prediction per observation', async () => {
-    expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(observations.length);
+    expect(await count(`SELECT count() AS n FROM predictions FINAL WHERE task = 'rain'`)).toBe(
+      observations.length,
+    );
   });
 
   it('leaves no duplicate (station, date) on any topic: outputs and offsets were committed together', async () => {
@@ -112,7 +114,9 @@ describe('recovery after a crash and a Redis flush', () => {
     expect(features).toEqual({ records: observations.length, keys: observations.length, duplicated: 0 });
     expect(predictions).toEqual({ records: observations.length, keys: observations.length, duplicated: 0 });
     expect(labeled.duplicated).toBe(0);
-    expect(labeled.records).toBe(await count('SELECT count() AS n FROM labeled_examples FINAL'));
+    expect(labeled.records).toBe(
+      await count(`SELECT count() AS n FROM labeled_examples FINAL WHERE task = 'rain'`),
+    );
   });
 
   it('ends with the labels of an uninterrupted run, computed from the same features as offline training', async () => {
@@ -126,7 +130,9 @@ describe('recovery after a crash and a Redis flush', () => {
       date: string;
       features: number[];
       label: number;
-    }>('SELECT location, toString(date) AS date, features, label FROM labeled_examples FINAL');
+    }>(
+      `SELECT location, toString(date) AS date, features, label FROM labeled_examples FINAL WHERE task = 'rain'`,
+    );
     expect(stored.length).toBe(offline.dataset.nRows);
     const rowOf = new Map(offline.dates.map((d, i) => [`${offline.locations[i]}|${d}`, i]));
     const n = offline.dataset.nRows;

@@ -71,26 +71,35 @@ describe('two processes in the same groups', () => {
       logger: ctx.logger,
     });
     const third = Math.ceil(events / 3);
-    await pollUntil(async () => (await count('SELECT count() AS n FROM predictions')) >= third / 2, {
-      timeoutMs: 60_000,
-      what: 'the first predictions',
-    });
+    await pollUntil(
+      async () => (await count(`SELECT count() AS n FROM predictions WHERE task = 'rain'`)) >= third / 2,
+      {
+        timeoutMs: 60_000,
+        what: 'the first predictions',
+      },
+    );
     const second = await start();
-    await pollUntil(async () => (await count('SELECT count() AS n FROM predictions')) >= third, {
-      timeoutMs: 60_000,
-      what: 'a third of the predictions',
-    });
+    await pollUntil(
+      async () => (await count(`SELECT count() AS n FROM predictions WHERE task = 'rain'`)) >= third,
+      {
+        timeoutMs: 60_000,
+        what: 'a third of the predictions',
+      },
+    );
     expect(await first.kill('SIGTERM')).toBe(0);
-    await pollUntil(async () => (await count('SELECT count() AS n FROM predictions')) >= 2 * third, {
-      timeoutMs: 60_000,
-      what: 'two thirds of the predictions',
-    });
+    await pollUntil(
+      async () => (await count(`SELECT count() AS n FROM predictions WHERE task = 'rain'`)) >= 2 * third,
+      {
+        timeoutMs: 60_000,
+        what: 'two thirds of the predictions',
+      },
+    );
     await second.kill('SIGKILL');
     await start();
     await replaying;
     await waitForDrain(ctx.clickhouse, { predictions: events, stallMs: 60_000 });
 
-    expect(await count('SELECT count() AS n FROM predictions FINAL')).toBe(events);
+    expect(await count(`SELECT count() AS n FROM predictions FINAL WHERE task = 'rain'`)).toBe(events);
     const features = countKeys(await keysOn(ctx.kafka, codec, ctx.config.topics.features, 'features'));
     const predictions = countKeys(
       await keysOn(ctx.kafka, codec, ctx.config.topics.predictions, 'prediction'),
@@ -99,6 +108,8 @@ describe('two processes in the same groups', () => {
     expect(features).toEqual({ records: events, keys: events, duplicated: 0 });
     expect(predictions).toEqual({ records: events, keys: events, duplicated: 0 });
     expect(labeled.duplicated).toBe(0);
-    expect(labeled.records).toBe(await count('SELECT count() AS n FROM labeled_examples FINAL'));
+    expect(labeled.records).toBe(
+      await count(`SELECT count() AS n FROM labeled_examples FINAL WHERE task = 'rain'`),
+    );
   });
 });

@@ -106,12 +106,16 @@ describe('query strings', () => {
     expect(missing.json()).toMatchObject({ field: 'location', reason: 'is required' });
     const twice = await app.inject({ url: '/q?location=Sydney&location=Perth' });
     expect(twice.json()).toMatchObject({ field: 'location', reason: 'must be string' });
-    expect((await app.inject({ url: '/q?location=Sydney' })).json()).toEqual({ location: 'Sydney' });
+    expect((await app.inject({ url: '/q?location=Sydney' })).json()).toEqual({
+      location: 'Sydney',
+      task: 'rain',
+    });
   });
 
   it('parses a threshold in [0, 1] and names it otherwise', async () => {
     expect((await app.inject({ url: '/q?location=Sydney&threshold=0.7' })).json()).toEqual({
       location: 'Sydney',
+      task: 'rain',
       threshold: 0.7,
     });
     expect((await app.inject({ url: '/q?location=Sydney&threshold=1' })).json().threshold).toBe(1);
@@ -122,13 +126,22 @@ describe('query strings', () => {
     }
   });
 
+  it('takes a known task, rain by default, and names the field of an unknown one', async () => {
+    expect((await app.inject({ url: '/q?location=Sydney&task=max_temp' })).json()).toMatchObject({
+      task: 'max_temp',
+    });
+    const res = await app.inject({ url: '/q?location=Sydney&task=wind' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ field: 'task', reason: 'must be one of rain, max_temp' });
+  });
+
   it('refuses an unknown query parameter, naming it', async () => {
     const res = await app.inject({ url: '/q?location=Sydney&treshold=0.5' });
     expect(res.json()).toMatchObject({ field: 'treshold', reason: 'is not an accepted field' });
   });
 
   it('checks groupBy of the quality report', async () => {
-    expect((await app.inject({ url: '/quality' })).json()).toEqual({ groupBy: 'overall' });
+    expect((await app.inject({ url: '/quality' })).json()).toEqual({ task: 'rain', groupBy: 'overall' });
     const bad = await app.inject({ url: '/quality?groupBy=decade' });
     expect(bad.json()).toMatchObject({
       field: 'groupBy',

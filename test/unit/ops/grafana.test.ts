@@ -42,6 +42,7 @@ const EXPORTED = [
   'rainstream_stage_dlq_total',
   'rainstream_consumer_lag',
   'rainstream_http_request_duration_seconds_bucket',
+  'rainstream_training_run_seconds_bucket',
 ];
 
 /** What Grafana's ClickHouse plugin expands `$__timeFilter(col)` to, for a fixed range. */
@@ -107,6 +108,7 @@ describe('Grafana dashboard', () => {
     const exprs = dashboard.panels.filter(isPrometheus).flatMap((p) => p.targets.map((t) => t.expr!));
     expect(exprs.some((e) => e.includes('rainstream_stage_event_latency_seconds_bucket'))).toBe(true);
     expect(exprs.some((e) => e.includes('rainstream_stage_batch_seconds_bucket'))).toBe(true);
+    expect(exprs.some((e) => e.includes('rainstream_training_run_seconds_bucket'))).toBe(true);
     for (const e of exprs) {
       const names = e.match(/rainstream_[a-z0-9_]+/g) ?? [];
       expect(names.length, e).toBeGreaterThan(0);

@@ -12,9 +12,11 @@
  * writes incidents of its own, `driftIncidents` reads them instead and the contract stays.
  */
 import type { SqlRunner } from '../client.ts';
-import { quoteDate } from '../sql.ts';
+import { quoteDate, quoteString } from '../sql.ts';
 
 export interface DriftRange {
+  /** The task whose champion's drift is read (default rain). */
+  task?: string;
   /** Weeks (Mondays), inclusive, YYYY-MM-DD. */
   from?: string;
   to?: string;
@@ -49,7 +51,7 @@ export interface DriftIncident {
 }
 
 function rangeFilter(range: DriftRange): string {
-  const conditions = ['1 = 1'];
+  const conditions = [`task = ${quoteString(range.task ?? 'rain')}`];
   if (range.from !== undefined) conditions.push(`week >= ${quoteDate(range.from)}`);
   if (range.to !== undefined) conditions.push(`week <= ${quoteDate(range.to)}`);
   return conditions.join(' AND ');
@@ -62,8 +64,8 @@ WHERE ${rangeFilter(range)}
 ORDER BY kind, name, statistic, week`;
 }
 
-export function latestDriftWeekSql(): string {
-  return `SELECT toString(max(week)) AS week, count() AS n FROM drift`;
+export function latestDriftWeekSql(task = 'rain'): string {
+  return `SELECT toString(max(week)) AS week, count() AS n FROM drift WHERE task = ${quoteString(task)}`;
 }
 
 export async function driftWeeks(runner: SqlRunner, range: DriftRange = {}): Promise<DriftWeekStat[]> {
@@ -81,9 +83,9 @@ export async function driftWeeks(runner: SqlRunner, range: DriftRange = {}): Pro
   }));
 }
 
-/** The newest week drift has closed, null before the first. */
-export async function latestDriftWeek(runner: SqlRunner): Promise<string | null> {
-  const [row] = await runner.rows<{ week: string; n: string | number }>(latestDriftWeekSql());
+/** The newest week drift has closed for a task, null before the first. */
+export async function latestDriftWeek(runner: SqlRunner, task = 'rain'): Promise<string | null> {
+  const [row] = await runner.rows<{ week: string; n: string | number }>(latestDriftWeekSql(task));
   return row && Number(row.n) > 0 ? row.week : null;
 }
 
@@ -148,16 +150,16 @@ export function incidentsFromWeeks(
 }
 
 export async function driftIncidents(runner: SqlRunner, range: DriftRange = {}): Promise<DriftIncident[]> {
-  const [rows, latest] = await Promise.all([driftWeeks(runner, range), latestDriftWeek(runner)]);
+  const [rows, latest] = await Promise.all([driftWeeks(runner, range), latestDriftWeek(runner, range.task)]);
   return incidentsFromWeeks(rows, latest);
 }
 
-/** Incidents still open (their last alerting week is the newest closed week), for metrics. */
-export async function openDriftIncidents(runner: SqlRunner): Promise<number> {
-  const latest = await latestDriftWeek(runner);
+/** A task's incidents still open (their last alerting week is its newest closed week), for metrics. */
+export async function openDriftIncidents(runner: SqlRunner, task = 'rain'): Promise<number> {
+  const latest = await latestDriftWeek(runner, task);
   if (latest === null) return 0;
   const [row] = await runner.rows<{ n: string | number }>(
-    `SELECT count() AS n FROM drift FINAL WHERE week = ${quoteDate(latest)} AND alert = 1`,
+    `SELECT count() AS n FROM drift FINAL WHERE task = ${quoteString(task)} AND week = ${quoteDate(latest)} AND alert = 1`,
   );
   return Number(row?.n ?? 0);
 }

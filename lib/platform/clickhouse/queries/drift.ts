@@ -2,7 +2,8 @@
  * What the drift stage made durable, as SQL text builders (values escaped by sql.ts) plus thin runners:
  * incidents (open now, or over a period), weekly performance with the estimate beside the realized
  * figures, a station's weekly statistics, and a canonical dump of every drift row for comparing two runs.
- * All of it runs on ClickHouse 18.16 and 26.x (no window functions, no query parameters).
+ * All of it runs on ClickHouse 18.16 and 26.x (no window functions, no query parameters). Each reads one
+ * task's rows (rain unless told): every task's champion has its own drift.
  */
 import type { SqlRunner } from '../client.ts';
 import { quoteDate, quoteString } from '../sql.ts';
@@ -27,6 +28,8 @@ export interface IncidentRecord {
 }
 
 export interface IncidentFilter {
+  /** The task whose champion the incidents are about (default rain). */
+  task?: string;
   status?: 'open' | 'resolved';
   station?: string;
   kind?: string;
@@ -37,7 +40,7 @@ export interface IncidentFilter {
 }
 
 export function incidentsSql(filter: IncidentFilter = {}): string {
-  const where = ['1 = 1'];
+  const where = [`task = ${quoteString(filter.task ?? 'rain')}`];
   if (filter.status !== undefined) where.push(`status = ${quoteString(filter.status)}`);
   if (filter.station !== undefined) where.push(`station = ${quoteString(filter.station)}`);
   if (filter.kind !== undefined) where.push(`kind = ${quoteString(filter.kind)}`);
@@ -86,24 +89,39 @@ export interface WeeklyPerformance {
   realizedBrier: number | null;
   ece: number | null;
   referenceAccuracy: number | null;
+  /** A regression task's realized errors (null for a classification task, and before labels). */
+  realizedRmse: number | null;
+  realizedMae: number | null;
+  referenceRmse: number | null;
+}
+
+export interface PerformanceFilter {
+  /** Default rain. */
+  task?: string;
+  from?: string;
+  to?: string;
+  modelVersion?: string;
 }
 
 /**
  * Pooled weekly performance: the estimate (made before any label) beside the realized figures, per model
- * version. A week whose labels have not arrived has a null realized side.
+ * version. A week whose labels have not arrived has a null realized side. A regression task has realized
+ * RMSE and MAE and no estimate (consumers/drift/close.ts says why).
  */
-export function weeklyPerformanceSql(
-  filter: { from?: string; to?: string; modelVersion?: string } = {},
-): string {
-  const where = [`station = '*'`];
+export function weeklyPerformanceSql(filter: PerformanceFilter = {}): string {
+  const where = [`task = ${quoteString(filter.task ?? 'rain')}`, `station = '*'`];
   if (filter.from !== undefined) where.push(`week >= ${quoteDate(filter.from)}`);
   if (filter.to !== undefined) where.push(`week <= ${quoteDate(filter.to)}`);
   if (filter.modelVersion !== undefined) where.push(`model_version = ${quoteString(filter.modelVersion)}`);
-  return `SELECT toString(week) AS week, model_version,
+  // The text of the week is not aliased `week`: ClickHouse 18.16 resolves an alias before a column of the
+  // same name, so a WHERE on week would compare the text with a date and fail.
+  return `SELECT toString(week) AS week_text, model_version,
   sumIf(n, basis = 'estimated') AS n_estimated, sumIf(n, basis = 'realized') AS n_realized,
   anyIf(accuracy, basis = 'estimated') AS accuracy_estimated, anyIf(accuracy, basis = 'realized') AS accuracy_realized,
   anyIf(brier, basis = 'estimated') AS brier_estimated, anyIf(brier, basis = 'realized') AS brier_realized,
   anyIf(ece, basis = 'realized') AS ece_realized, any(reference_accuracy) AS accuracy_reference,
+  anyIf(rmse, basis = 'realized') AS rmse_realized, anyIf(mae, basis = 'realized') AS mae_realized,
+  any(reference_rmse) AS rmse_reference,
   countIf(basis = 'estimated') AS has_estimate, countIf(basis = 'realized') AS has_realized
 FROM drift_performance FINAL
 WHERE ${where.join(' AND ')}
@@ -113,7 +131,7 @@ ORDER BY week, model_version`;
 
 export async function weeklyPerformance(
   runner: SqlRunner,
-  filter: { from?: string; to?: string; modelVersion?: string } = {},
+  filter: PerformanceFilter = {},
 ): Promise<WeeklyPerformance[]> {
   const rows = await runner.rows<Record<string, string | number | null>>(weeklyPerformanceSql(filter));
   const num = (v: string | number | null | undefined) => (v === null || v === undefined ? null : Number(v));
@@ -121,7 +139,7 @@ export async function weeklyPerformance(
     const estimated = Number(r.has_estimate) > 0;
     const realized = Number(r.has_realized) > 0;
     return {
-      week: String(r.week),
+      week: String(r.week_text),
       modelVersion: String(r.model_version),
       n: Number(r.n_estimated),
       nLabeled: Number(r.n_realized),
@@ -131,13 +149,16 @@ export async function weeklyPerformance(
       realizedBrier: realized ? num(r.brier_realized) : null,
       ece: realized ? num(r.ece_realized) : null,
       referenceAccuracy: num(r.accuracy_reference),
+      realizedRmse: realized ? num(r.rmse_realized) : null,
+      realizedMae: realized ? num(r.mae_realized) : null,
+      referenceRmse: num(r.rmse_reference),
     };
   });
 }
 
 /** A station's weekly statistics for one feature (or every watched feature), oldest week first. */
-export function stationWeeksSql(station: string, feature?: string): string {
-  const where = [`station = ${quoteString(station)}`];
+export function stationWeeksSql(station: string, feature?: string, task = 'rain'): string {
+  const where = [`task = ${quoteString(task)}`, `station = ${quoteString(station)}`];
   if (feature !== undefined) where.push(`feature = ${quoteString(feature)}`);
   return `SELECT toString(week) AS week, model_version, feature, rank, rows, valued, missing_share,
   missing_threshold, anomaly, residual_z, shift_threshold, residual_z2, shift_threshold2, spread_log_ratio,
@@ -149,14 +170,14 @@ ORDER BY week, model_version, feature`;
 
 /** The drift stage's tables, each with the columns that say what it computed (not when it wrote it). */
 export const DRIFT_TABLES = {
-  drift: 'week, model_version, station, kind, name, statistic, value, threshold, alert, n',
+  drift: 'task, week, model_version, station, kind, name, statistic, value, threshold, alert, n',
   drift_stations:
-    'week, model_version, station, feature, rows, valued, missing_share, missing_threshold, anomaly, residual_z, shift_threshold, residual_z2, shift_threshold2, spread_log_ratio, stuck_threshold, missing_breach, shift_breach, stuck_breach',
+    'task, week, model_version, station, feature, rows, valued, missing_share, missing_threshold, anomaly, residual_z, shift_threshold, residual_z2, shift_threshold2, spread_log_ratio, stuck_threshold, missing_breach, shift_breach, stuck_breach',
   drift_performance:
-    'week, model_version, station, basis, n, accuracy, brier, expected_accuracy, reference_accuracy, reference_brier, ece',
-  drift_calibration: 'week, model_version, bin, n, mean_p, mean_y',
+    'task, week, model_version, station, basis, n, accuracy, brier, expected_accuracy, reference_accuracy, reference_brier, ece, rmse, mae, reference_rmse',
+  drift_calibration: 'task, week, model_version, bin, n, mean_p, mean_y',
   drift_incidents:
-    'incident_id, station, feature, kind, status, opened_week, last_breach_week, resolved_week, weeks_breached, model_version, statistic, value, peak, threshold',
+    'task, incident_id, station, feature, kind, status, opened_week, last_breach_week, resolved_week, weeks_breached, model_version, statistic, value, peak, threshold',
 } as const;
 export type DriftTable = keyof typeof DRIFT_TABLES;
 

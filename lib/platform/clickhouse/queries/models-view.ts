@@ -1,7 +1,6 @@
 /** One model's metadata (no artifact) by version or by alias, for the API's registry views. */
 import type { SqlRunner } from '../client.ts';
-import { quoteString } from '../sql.ts';
-import { modelOfAlias, toModelSummary, type ModelSummary } from './models.ts';
+import { modelOfAlias, newestModelRowsSql, toModelSummary, type ModelSummary } from './models.ts';
 
 export { modelOfAlias };
 
@@ -10,7 +9,7 @@ const MODEL_COLUMNS = `version, family, task, params, metrics, feature_set_versi
   train_seconds, peak_rss_mb`;
 
 export function modelSummarySql(version: string): string {
-  return `SELECT ${MODEL_COLUMNS} FROM models FINAL WHERE version = ${quoteString(version)}`;
+  return newestModelRowsSql(MODEL_COLUMNS, [version]);
 }
 
 export async function modelSummary(runner: SqlRunner, version: string): Promise<ModelSummary | null> {

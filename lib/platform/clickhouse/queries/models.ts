@@ -9,7 +9,8 @@ import { quoteString, toDateTime } from '../sql.ts';
 import { TypedError, type TypedErrorOptions } from '../../errors.ts';
 
 export type ModelStatus = 'candidate' | 'promoted' | 'rejected';
-export type Alias = 'champion' | 'challenger';
+/** Rain's aliases are the bare names; another task's are prefixed with the task (`max_temp.champion`). */
+export type Alias = 'champion' | 'challenger' | `${string}.champion` | `${string}.challenger`;
 
 /** A `models` row as written: JSON columns already serialized. */
 export interface ModelRow {
@@ -55,6 +56,8 @@ export interface AliasRow {
 
 export interface ModelListing {
   version: string;
+  /** The task (rows written before tasks hold 'classification': rain's). */
+  task: string;
   family: string;
   status: string;
   trainStart: string;
@@ -98,6 +101,17 @@ export async function insertModelRows(clickhouse: ClickHouse, rows: readonly Mod
   );
 }
 
+/**
+ * The newest row of each of `versions` (the `models` table is a ReplacingMergeTree on `ver`). Not FINAL:
+ * FINAL merges every part of the table on read, and with a few hundred artifacts of 100-300 kB a
+ * champion load took 0.5-2 s under load; the primary key finds the version's rows (one per status
+ * change) and LIMIT BY keeps the newest, the same row FINAL would keep.
+ */
+export function newestModelRowsSql(columns: string, versions: readonly string[]): string {
+  return `SELECT ${columns} FROM models WHERE version IN (${versions.map(quoteString).join(', ')})
+     ORDER BY ver DESC LIMIT 1 BY version`;
+}
+
 export class ModelNotFoundError extends TypedError<'MODEL_NOT_FOUND'> {
   constructor(message: string, options?: TypedErrorOptions) {
     super('MODEL_NOT_FOUND', message, options);
@@ -110,9 +124,7 @@ export async function setModelStatus(
   version: string,
   status: ModelStatus,
 ): Promise<void> {
-  const rows = await clickhouse.rows<Record<string, unknown>>(
-    `SELECT * FROM models FINAL WHERE version = ${quoteString(version)}`,
-  );
+  const rows = await clickhouse.rows<Record<string, unknown>>(newestModelRowsSql('*', [version]));
   if (rows.length === 0) throw new ModelNotFoundError(`no model version ${version}`);
   await clickhouse.insertRows('models', [{ ...rows[0], status, ver: nextVer() }]);
 }
@@ -171,9 +183,11 @@ export async function aliasHistory(runner: SqlRunner, alias: Alias, limit = 20):
 
 export async function storedModelRow(runner: SqlRunner, version: string): Promise<StoredModelRow | null> {
   const [row] = await runner.rows<Record<string, string>>(
-    `SELECT version, family, task, feature_set_version, toString(train_end) AS train_end, status, artifact,
-       reference
-     FROM models FINAL WHERE version = ${quoteString(version)}`,
+    newestModelRowsSql(
+      `version, family, task, feature_set_version, toString(train_end) AS train_end, status, artifact,
+       reference`,
+      [version],
+    ),
   );
   if (!row) return null;
   return {
@@ -195,18 +209,23 @@ export async function referencesOf(
 ): Promise<{ version: string; reference: string }[]> {
   if (versions.length === 0) return [];
   return runner.rows<{ version: string; reference: string }>(
-    `SELECT version, reference FROM models FINAL WHERE version IN (${versions.map(quoteString).join(', ')})`,
+    newestModelRowsSql('version, reference', versions),
   );
 }
 
-export async function listModels(runner: SqlRunner, limit = 50): Promise<ModelListing[]> {
+/** The task of a models row: rows written before tasks hold the model type 'classification', rain's. */
+export const MODEL_TASK_SQL = `if(task = 'classification', 'rain', task)`;
+
+export async function listModels(runner: SqlRunner, limit = 50, task?: string): Promise<ModelListing[]> {
+  const where = task === undefined ? '' : `WHERE ${MODEL_TASK_SQL} = ${quoteString(task)}`;
   const rows = await runner.rows<Record<string, string>>(
-    `SELECT version, family, status, toString(train_start) AS train_start, toString(train_end) AS train_end,
-       rows, metrics, toString(trained_at) AS trained_at, train_seconds
-     FROM models FINAL ORDER BY trained_at DESC, version DESC LIMIT ${Math.trunc(limit)}`,
+    `SELECT version, ${MODEL_TASK_SQL} AS task, family, status, toString(train_start) AS train_start,
+       toString(train_end) AS train_end, rows, metrics, toString(trained_at) AS trained_at, train_seconds
+     FROM models FINAL ${where} ORDER BY trained_at DESC, version DESC LIMIT ${Math.trunc(limit)}`,
   );
   return rows.map((r) => ({
     version: r.version!,
+    task: r.task!,
     family: r.family!,
     status: r.status!,
     trainStart: r.train_start!,
@@ -218,7 +237,7 @@ export async function listModels(runner: SqlRunner, limit = 50): Promise<ModelLi
   }));
 }
 
-const MODEL_COLUMNS = `version, family, task, params, metrics, feature_set_version, train_start, train_end,
+const MODEL_COLUMNS = `version, family, if(task = 'classification', 'rain', task) AS task, params, metrics, feature_set_version, train_start, train_end,
   rows, positives, code_version, status, trained_at, train_seconds, peak_rss_mb`;
 
 /** The most recently trained model, without its artifact. */
@@ -232,8 +251,9 @@ LIMIT 1`;
 /** The model the alias points at now, without its artifact. */
 export function modelOfAliasSql(alias: string): string {
   return `SELECT ${MODEL_COLUMNS}
-FROM models FINAL
-WHERE version = (SELECT argMax(version, ver) FROM model_aliases WHERE alias = ${quoteString(alias)})`;
+FROM models
+WHERE version = (SELECT argMax(version, ver) FROM model_aliases WHERE alias = ${quoteString(alias)})
+ORDER BY ver DESC LIMIT 1 BY version`;
 }
 
 /** Where each alias points now, from its history. */

@@ -18,7 +18,8 @@ export type QualityGrouping = (typeof QUALITY_GROUPINGS)[number];
 /** Southern-hemisphere seasons (the stations are Australian): DJF summer, MAM autumn, JJA winter. */
 const SEASON = `multiIf(toMonth(date) IN (12, 1, 2), 'summer', toMonth(date) IN (3, 4, 5), 'autumn', toMonth(date) IN (6, 7, 8), 'winter', 'spring')`;
 
-const BUCKET: Readonly<Record<QualityGrouping, string>> = {
+/** The SQL expression of each grouping's bucket (shared by the rain and regression reports). */
+export const QUALITY_BUCKET: Readonly<Record<QualityGrouping, string>> = {
   overall: `'all'`,
   location: 'location',
   season: SEASON,
@@ -40,7 +41,7 @@ function checkThreshold(threshold: number): string {
 /** n, positives, Brier, mean probability and the confusion counts at `threshold`, per bucket. */
 export function qualitySummarySql(grouping: QualityGrouping, filter: ScoreFilter, threshold: number): string {
   const t = checkThreshold(threshold);
-  return `SELECT ${BUCKET[grouping]} AS bucket,
+  return `SELECT ${QUALITY_BUCKET[grouping]} AS bucket,
   count() AS n,
   sum(label) AS positives,
   avg((probability - label) * (probability - label)) AS brier,
@@ -56,7 +57,7 @@ ORDER BY bucket`;
 
 /** Positives and negatives per bucket and rounded probability: the ROC and PR curves' input. */
 export function qualityCurveSql(grouping: QualityGrouping, filter: ScoreFilter): string {
-  return `SELECT ${BUCKET[grouping]} AS bucket,
+  return `SELECT ${QUALITY_BUCKET[grouping]} AS bucket,
   round(probability, ${CURVE_DECIMALS}) AS p,
   countIf(label = 1) AS pos,
   countIf(label = 0) AS neg
@@ -67,7 +68,7 @@ ORDER BY bucket, p`;
 
 /** Per bucket and probability decile: count, mean predicted probability, observed frequency. */
 export function calibrationSql(grouping: QualityGrouping, filter: ScoreFilter): string {
-  return `SELECT ${BUCKET[grouping]} AS bucket,
+  return `SELECT ${QUALITY_BUCKET[grouping]} AS bucket,
   least(toUInt8(floor(probability * ${CALIBRATION_BINS})), ${CALIBRATION_BINS - 1}) AS bin,
   count() AS n,
   avg(probability) AS mean_probability,

@@ -40,7 +40,7 @@ function predictionFilter(filter: ScoreFilter): string {
 }
 
 /**
- * Prequential pairs: each prediction (latest write per key) with its joined outcome. Predictions whose
+ * Rain's prequential pairs: each prediction (latest write per key) with its joined outcome. Predictions whose
  * outcome is missing or not yet known are left out, as a prequential score must.
  */
 export function scoredPairsSql(filter: ScoreFilter = {}): string {
@@ -48,11 +48,28 @@ export function scoredPairsSql(filter: ScoreFilter = {}): string {
 FROM (
   SELECT location, date, model_version, probability, decision
   FROM predictions FINAL
-  WHERE ${predictionFilter(filter)}
+  WHERE task = 'rain' AND ${predictionFilter(filter)}
 ) AS p ALL INNER JOIN (
   SELECT location, date, assumeNotNull(rain_tomorrow) AS label
   FROM actuals FINAL
-  WHERE status = 'joined' AND isNotNull(rain_tomorrow)
+  WHERE task = 'rain' AND status = 'joined' AND isNotNull(rain_tomorrow)
+) AS a USING (location, date)`;
+}
+
+/**
+ * A regression task's prequential pairs: each forecast value (latest write per key) with the value its
+ * next day brought. Forecasts whose outcome is missing or not yet known are left out.
+ */
+export function regressionPairsSql(task: string, filter: ScoreFilter = {}): string {
+  return `SELECT location, date, model_version, predicted, actual
+FROM (
+  SELECT location, date, model_version, assumeNotNull(value) AS predicted
+  FROM predictions FINAL
+  WHERE task = ${quoteString(task)} AND isNotNull(value) AND ${predictionFilter(filter)}
+) AS p ALL INNER JOIN (
+  SELECT location, date, assumeNotNull(actual_value) AS actual
+  FROM actuals FINAL
+  WHERE task = ${quoteString(task)} AND status = 'joined' AND isNotNull(actual_value)
 ) AS a USING (location, date)`;
 }
 

@@ -78,6 +78,8 @@ const prediction = (date: string, probability: number): Prediction => ({
   rainfall: null,
   ingestedAt: Date.now(),
   predictedAt: Date.now(),
+  task: 'rain',
+  value: null,
 });
 
 beforeAll(async () => {

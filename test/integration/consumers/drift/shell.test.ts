@@ -7,8 +7,11 @@
  *   committed offsets are moved back to 0 (every record of it delivered again), upstream re-sends a day it
  *   already sent (duplicates in the log); then every Redis key of the deployment is lost and a new stage
  *   rebuilds from the log.
- * Both must end with the same rows in every drift table, and one opening event per incident.
+ * Both must end with the same rows in every drift table, and one opening event per incident. The stream
+ * holds both tasks' events, rain's and max_temp's (a regression champion with its own reference, its
+ * forecasts erring twice as much from the sixth week): each task's drift is its own, in every table.
  */
+import type { DriftReference } from '../../../../lib/ml/reference.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDriftStage } from '../../../../consumers/drift/shell.ts';
 import type { RunningStage, StageDeps } from '../../../../consumers/shell/stage.ts';
@@ -18,6 +21,7 @@ import {
   DRIFT_TABLES,
   driftDump,
   incidents,
+  weeklyPerformance,
   type DriftTable,
 } from '../../../../lib/platform/clickhouse/queries/drift.ts';
 import type { Message, Producer } from '../../../../lib/platform/kafka/client.ts';
@@ -30,8 +34,10 @@ import { observation } from '../../../support/observations.ts';
 import {
   liveStream,
   MODEL,
+  REGRESSION_MODEL,
   STATIONS6,
   syntheticReference,
+  syntheticRegressionReference,
   type DayFault,
 } from '../../../support/drift-fixtures.ts';
 import { Partitioners } from '../../../../lib/platform/kafka/client.ts';
@@ -47,7 +53,18 @@ const FAULT: DayFault = {
   from: '2013-02-04',
   apply: (v) => ({ ...v, pressure: v.pressure + 8 }),
 };
-const stream = liveStream({ from: FROM, days: DAYS, faults: [FAULT] });
+const rain = liveStream({ from: FROM, days: DAYS, faults: [FAULT] });
+const maxTemp = liveStream({
+  from: FROM,
+  days: DAYS,
+  faults: [FAULT],
+  task: 'max_temp',
+  errorSd: (date) => (date >= '2013-02-11' ? 4 : 2),
+});
+const stream = {
+  predictions: [...rain.predictions, ...maxTemp.predictions],
+  labeled: [...rain.labeled, ...maxTemp.labeled],
+};
 
 interface Deployment {
   ctx: TestContext;
@@ -62,26 +79,29 @@ async function deployment(name: string): Promise<Deployment> {
   const codec = await ctx.registerSchemas();
   const producer = createProducer(ctx.kafka);
   await producer.connect();
+  // Each task's promoted champion, with the drift reference its trainer would have stored.
+  const promoted = (version: string, task: string, reference: DriftReference) => ({
+    version,
+    family: 'gbdt',
+    task,
+    params: {},
+    metrics: {},
+    featureSetVersion: FEATURE_SET_VERSION,
+    trainStart: '2010-01-04',
+    trainEnd: '2013-01-06',
+    rows: 6570,
+    positives: 0,
+    codeVersion: 'test',
+    bundle: { model: { format: 'rainstream.model' } as never, clip: null },
+    reference,
+    status: 'promoted' as const,
+    trainedAt: Date.now(),
+    trainSeconds: 0,
+    peakRssMb: 0,
+  });
   await registerModels(ctx.clickhouse, [
-    {
-      version: MODEL,
-      family: 'gbdt',
-      task: 'classification',
-      params: {},
-      metrics: {},
-      featureSetVersion: FEATURE_SET_VERSION,
-      trainStart: '2010-01-04',
-      trainEnd: '2013-01-06',
-      rows: 6570,
-      positives: 0,
-      codeVersion: 'test',
-      bundle: { model: { format: 'rainstream.model' } as never, clip: null },
-      reference: syntheticReference(),
-      status: 'promoted',
-      trainedAt: Date.now(),
-      trainSeconds: 0,
-      peakRssMb: 0,
-    },
+    promoted(MODEL, 'classification', syntheticReference()),
+    promoted(REGRESSION_MODEL, 'max_temp', syntheticRegressionReference()),
   ]);
   return { ctx, codec, producer, stage: null };
 }
@@ -126,7 +146,7 @@ async function produceDays(
   withObservations = true,
 ): Promise<void> {
   const wanted = new Set(dates);
-  const observations: Message[] = stream.predictions
+  const observations: Message[] = rain.predictions
     .filter((p) => withObservations && wanted.has(p.date))
     .map((p) => ({
       key: p.location,
@@ -162,14 +182,15 @@ const allDates = Array.from({ length: DAYS + 1 }, (_, k) => addDays(FROM, k)).fi
   (x) => x <= addDays(LAST, 1),
 );
 
-/** Both sides have closed the last closable week. */
+/** Both sides of both tasks have closed the last closable week (max_temp's labels side only writes rows). */
 async function waitForLastWeek(d: Deployment): Promise<void> {
   await pollUntil(
     async () => {
-      const rows = await d.ctx.clickhouse.rows<{ n: string }>(
-        `SELECT count() AS n FROM drift_performance WHERE station = '*' AND week = '${LAST_CLOSED}'`,
+      const rows = await d.ctx.clickhouse.rows<{ task: string; n: string }>(
+        `SELECT task, count() AS n FROM drift_performance WHERE station = '*' AND week = '${LAST_CLOSED}' GROUP BY task`,
       );
-      return Number(rows[0]!.n) >= 2;
+      const n = (task: string) => Number(rows.find((r) => r.task === task)?.n ?? 0);
+      return n('rain') >= 2 && n('max_temp') >= 1;
     },
     { timeoutMs: 90_000, intervalMs: 200, what: `week ${LAST_CLOSED} closed on both sides` },
   );
@@ -276,8 +297,16 @@ describe('drift stage under faults', () => {
   });
 
   it('closed every week on both sides', () => {
-    const weeks = new Set(dumpA.drift_performance.map((r) => (JSON.parse(r) as { week: string }).week));
-    expect(weeks.size).toBe((Number(new Date(LAST_CLOSED)) - Number(new Date(FROM))) / (7 * 86_400_000) + 1);
+    const expected = (Number(new Date(LAST_CLOSED)) - Number(new Date(FROM))) / (7 * 86_400_000) + 1;
+    for (const task of ['rain', 'max_temp']) {
+      const weeks = new Set(
+        dumpA.drift_performance
+          .map((r) => JSON.parse(r) as { task: string; week: string })
+          .filter((r) => r.task === task)
+          .map((r) => r.week),
+      );
+      expect(weeks.size, task).toBe(expected);
+    }
   });
 
   for (const table of Object.keys(DRIFT_TABLES) as DriftTable[]) {
@@ -294,12 +323,35 @@ describe('drift stage under faults', () => {
     ]);
   });
 
+  it("watched max_temp's champion on its own: the same fault against its reference, and its errors growing", async () => {
+    const found = await incidents(a.ctx.clickhouse, { task: 'max_temp' });
+    // Its performance is not judged here: six stations hold 168 labeled rows in a 4-week window, fewer
+    // than the 200 a judgement needs (the unit tests open that incident on a judged window).
+    expect(found.map((i) => i.incidentId)).toEqual(['max_temp:shift:Canberra:pressure:2013-02-04']);
+    const performance = await weeklyPerformance(a.ctx.clickhouse, { task: 'max_temp' });
+    expect(performance.length).toBeGreaterThan(0);
+    for (const w of performance) {
+      expect(w).toMatchObject({
+        modelVersion: REGRESSION_MODEL,
+        estimatedAccuracy: null,
+        realizedAccuracy: null,
+      });
+      expect(w.realizedRmse!).toBeGreaterThan(w.week >= '2013-02-11' ? 3 : 1.5);
+      expect(w.realizedMae!).toBeLessThan(w.realizedRmse!);
+      expect(w.referenceRmse!).toBeCloseTo(2, 0);
+    }
+    // Rain's reads see rain's rows only.
+    expect((await weeklyPerformance(a.ctx.clickhouse)).every((w) => w.modelVersion === MODEL)).toBe(true);
+  });
+
   it('sent one opening event per incident on the alerts topic, in both runs', async () => {
     for (const d of [a, b]) {
       const alerts = await alertsOf(d);
-      const opened = alerts.filter((x) => x.event === 'opened');
+      const opened = alerts.filter((x) => x.event === 'opened' && x.task === 'rain');
       expect(opened.map((x) => x.incidentId)).toEqual(['shift:Canberra:pressure:2013-02-04']);
       expect(opened[0]).toMatchObject({ station: 'Canberra', name: 'pressure', kind: 'shift', rank: 2 });
+      const maxTempOpened = alerts.filter((x) => x.event === 'opened' && x.task === 'max_temp');
+      expect(maxTempOpened.map((x) => x.incidentId)).toEqual(['max_temp:shift:Canberra:pressure:2013-02-04']);
     }
   });
 });

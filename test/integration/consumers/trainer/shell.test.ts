@@ -21,6 +21,8 @@ import { createProducer, sendBounded } from '../../../../lib/platform/kafka/prod
 import { createMetrics } from '../../../../lib/platform/metrics.ts';
 import { startChampionWatcher, type ChampionWatcher } from '../../../../lib/models/champion-watcher.ts';
 import { pollUntil, testContext, type TestContext } from '../../../support/integration.ts';
+import { TASKS } from '../../../../lib/models/tasks.ts';
+import { readDlqHeaders } from '../../../../lib/platform/kafka/dlq.ts';
 
 const STATIONS = ['Albury', 'Canberra', 'Sydney', 'Melbourne', 'Brisbane', 'Perth', 'Adelaide', 'Hobart'];
 /**
@@ -50,6 +52,9 @@ function examples(from: number, to: number): LabeledExample[] {
           values,
           label,
           rainfallNext: label ? 3 : 0,
+          task: 'rain',
+          target: null,
+          value: null,
           probability: 0.2,
           modelVersion: 'prior',
         });
@@ -76,7 +81,9 @@ describe('trainer shell', () => {
   let codec: EventCodec;
   let producer: Producer;
   let champion: ChampionWatcher;
+  let maxTempChampion: ChampionWatcher;
   let stage: RunningStage | null = null;
+  let metrics = createMetrics();
 
   const runs = async () =>
     ctx.clickhouse.rows<RunRow>(
@@ -93,8 +100,12 @@ describe('trainer shell', () => {
       codec,
       redis: ctx.redis,
       clickhouse: ctx.clickhouse,
-      metrics: createMetrics(),
+      metrics: (metrics = createMetrics()),
       champion,
+      champions: new Map([
+        ['rain', champion],
+        ['max_temp', maxTempChampion],
+      ]),
     };
     stage = await startTrainerStage(deps);
   };
@@ -123,11 +134,20 @@ describe('trainer shell', () => {
       topics: config.topics,
       logger: ctx.logger,
     });
+    maxTempChampion = await startChampionWatcher({
+      kafka: ctx.kafka,
+      codec,
+      clickhouse: ctx.clickhouse,
+      topics: config.topics,
+      logger: ctx.logger,
+      task: TASKS.max_temp,
+    });
   });
 
   afterAll(async () => {
     await stop();
     await champion?.close();
+    await maxTempChampion?.close();
     await producer?.disconnect();
     await ctx?.cleanup();
   });
@@ -156,6 +176,29 @@ describe('trainer shell', () => {
     expect(Number(run!.rows)).toBe(4 * 7 * STATIONS.length);
     // Nothing else was due: one run only.
     expect(await runs()).toHaveLength(1);
+    // Measured like every stage: each labeled record once from its Kafka timestamp, and the run's seconds.
+    const scrape = async () => metrics.registry.metrics();
+    const text = await pollUntil(
+      async () => {
+        const t = await scrape();
+        return /^rainstream_training_run_seconds_count\{task="rain",outcome="trained"\} 1$/m.test(t)
+          ? t
+          : null;
+      },
+      { timeoutMs: 10_000, what: "the run's seconds in the metrics" },
+    );
+    expect(text).toMatch(
+      new RegExp(
+        `^rainstream_stage_event_latency_seconds_count\\{stage="trainer"\\} ${history.length}$`,
+        'm',
+      ),
+    );
+    expect(text).toMatch(/^rainstream_stage_batch_seconds_count\{stage="trainer"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^rainstream_training_runs_total\{task="rain",outcome="trained"\} 1$/m);
+    const seconds = Number(
+      /^rainstream_training_run_seconds_sum\{task="rain",outcome="trained"\} (\S+)$/m.exec(text)![1],
+    );
+    expect(seconds).toBeGreaterThan(0);
   });
 
   it('runs a command once, under its id and with its reason, however often it is delivered', async () => {
@@ -211,6 +254,42 @@ describe('trainer shell', () => {
       `SELECT version FROM models FINAL WHERE version LIKE 'logreg-%' ORDER BY version`,
     );
     expect(new Set(models.map((m) => m.version)).size).toBe(3);
+    // A command's batch is measured apart from the labeled ones (it lasts as long as the runs it waits for).
+    expect(await metrics.registry.metrics()).toMatch(
+      /^rainstream_stage_batch_seconds_count\{stage="trainer-commands"\} [1-9]\d*$/m,
+    );
+  });
+
+  it("runs a command in its task's lane, and sends a command for a task not trained here to the DLQ", async () => {
+    const maxTemp = operatorCommand({
+      id: 'ops-mt-1',
+      kind: 'retrain',
+      task: 'max_temp',
+      reason: 'new thermometers',
+      requestedBy: 'carol',
+      at: Date.now(),
+    });
+    const snow = { ...operatorCommand({ ...maxTemp, id: 'ops-snow-1' }), task: 'snow' };
+    await sendCommands([snow, maxTemp]);
+    const run = await pollUntil(
+      async () =>
+        (
+          await ctx.clickhouse.rows<{ task: string; run_id: string; request_reason: string }>(
+            `SELECT task, run_id, request_reason FROM training_runs FINAL WHERE command_id = 'ops-mt-1'`,
+          )
+        )[0],
+      { timeoutMs: 120_000, what: "max_temp's command run" },
+    );
+    // max_temp's lane has no labeled rows here: the command is recorded as run, as max_temp's.
+    expect(run).toMatchObject({ task: 'max_temp', request_reason: 'new thermometers' });
+    expect(run.run_id.startsWith('max_temp:')).toBe(true);
+    expect(await runs()).not.toContainEqual(expect.objectContaining({ command_id: 'ops-snow-1' }));
+    const [dlq] = await ctx.consume(config.topics.observationsDlq, 1);
+    expect(readDlqHeaders(dlq!.headers)).toMatchObject({
+      field: 'task',
+      reason: expect.stringMatching(/"snow" is not trained here/),
+      stage: 'trainer',
+    });
   });
 
   it('after a restart reading every command again, runs none twice and trains no week twice', async () => {

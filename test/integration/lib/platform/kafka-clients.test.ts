@@ -10,7 +10,11 @@ import { createKafka, type Kafka, type KafkaClientKind } from '../../../../lib/p
 import { runBatchConsumer, type ConsumedRecord } from '../../../../lib/platform/kafka/consumer.ts';
 import { partitionOfKey, createProducer, sendBounded } from '../../../../lib/platform/kafka/producer.ts';
 import { readToEnd } from '../../../../lib/platform/kafka/read-to-end.ts';
-import { commitTransaction, TransactionalProducers } from '../../../../lib/platform/kafka/transactions.ts';
+import {
+  commitTransaction,
+  openTransaction,
+  TransactionalProducers,
+} from '../../../../lib/platform/kafka/transactions.ts';
 import { createLogPositions } from '../../../../lib/platform/kafka/offsets.ts';
 import { pollUntil, testContext, type TestContext } from '../../../support/integration.ts';
 
@@ -153,6 +157,39 @@ describe.each(CLIENTS)('lib/platform/kafka on %s', (client) => {
       }
     } finally {
       await positions.close();
+    }
+  });
+
+  it("counts offsets sent before the commit only if it commits: aborted, they are not the group's", async () => {
+    const input = topic('early-in');
+    const output = topic('early-out');
+    await ensureTopics(kafka, [
+      { topic: input, numPartitions: 1, replicationFactor: 1, configEntries: {} },
+      { topic: output, numPartitions: 1, replicationFactor: 1, configEntries: {} },
+    ]);
+    const groupId = ctx.groupId(`${client}-early`);
+    const producers = new TransactionalProducers({ kafka, groupId, topic: input, logger: ctx.logger });
+    const positions = createLogPositions(kafka);
+    try {
+      const producer = await producers.producerFor(0);
+      const position = { groupId, topic: input, partition: 0 };
+      // Offsets first, then the outputs, then an abort (as a batch whose ClickHouse insert failed).
+      const failed = await openTransaction(producer, 'early offsets, aborted');
+      await failed.sendOffsets({ ...position, offset: '7' });
+      await failed.send([{ topic: output, messages: [{ key: 'k', value: 'aborted' }] }]);
+      expect(await failed.abort()).toBe(true);
+      expect(await positions.committed(groupId, input, 0)).toBeNull();
+      // The same order, committed: the offset and the record appear together.
+      const done = await openTransaction(producer, 'early offsets, committed');
+      await done.send([{ topic: output, messages: [{ key: 'k', value: 'committed' }] }]);
+      await done.sendOffsets({ ...position, offset: '9' });
+      await done.commit();
+      expect(await positions.committed(groupId, input, 0)).toBe(9n);
+      const out = await readToEnd(kafka, output);
+      expect(out.map((r) => r.value!.toString())).toEqual(['committed']);
+    } finally {
+      await positions.close();
+      await producers.close();
     }
   });
 

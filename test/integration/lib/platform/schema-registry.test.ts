@@ -80,6 +80,8 @@ const prediction: Prediction = {
   rainfall: 12.4,
   ingestedAt: 1_700_000_000_000,
   predictedAt: 1_700_000_000_042,
+  task: 'rain',
+  value: null,
 };
 
 const labeled: LabeledExample = {
@@ -89,11 +91,15 @@ const labeled: LabeledExample = {
   values: [NaN, NaN, 3],
   label: true,
   rainfallNext: null,
+  task: 'rain',
+  target: null,
+  value: null,
   probability: 0.2,
   modelVersion: 'm-0007',
 };
 
 const driftAlert: DriftAlert = {
+  task: 'max_temp',
   week: '2017-06-19',
   modelVersion: 'm-0007',
   kind: 'shift',

@@ -306,25 +306,43 @@ describe('Open-Meteo ingestion onto Kafka', () => {
     for (const d of daysOf('2025-01-01', '2025-01-05')) expect(counts.get(`Marrakech ${d}`)).toBe(1);
   });
 
-  it('gives every ingested day a rain forecast through the pipeline stages', async () => {
+  it('gives every ingested day a rain forecast and a max-temperature forecast through the pipeline stages', async () => {
     const pipeline = await startPipeline(ctx.config, ctx.logger, ['features', 'predictor', 'labeler']);
     try {
-      const row = await pollUntil(
+      const byTask = await pollUntil(
         async () => {
-          const [r] = await ctx.clickhouse.rows<{ n: string; days: string; first: string; last: string }>(
-            `SELECT count() AS n, uniqExact(date) AS days, toString(min(date)) AS first, toString(max(date)) AS last
-             FROM predictions WHERE location = 'Marrakech' AND date <= '2024-12-31'`,
+          const rows = await ctx.clickhouse.rows<{
+            task: string;
+            n: string;
+            days: string;
+            first: string;
+            last: string;
+          }>(
+            `SELECT task, count() AS n, uniqExact(date) AS days, toString(min(date)) AS first, toString(max(date)) AS last
+             FROM predictions FINAL WHERE location = 'Marrakech' AND date <= '2024-12-31' GROUP BY task ORDER BY task`,
           );
-          return r && Number(r.n) >= 366 ? r : undefined;
+          return rows.length === 2 && rows.every((r) => Number(r.n) >= 366) ? rows : undefined;
         },
-        { timeoutMs: 120_000, intervalMs: 500, what: '366 Marrakech predictions in ClickHouse' },
+        { timeoutMs: 120_000, intervalMs: 500, what: '366 Marrakech predictions of each task in ClickHouse' },
       );
-      expect(row).toEqual({ n: '366', days: '366', first: '2024-01-01', last: '2024-12-31' });
-      // A forecast says rain or not with a probability, from the prior until a model is promoted.
+      expect(byTask).toEqual([
+        { task: 'max_temp', n: '366', days: '366', first: '2024-01-01', last: '2024-12-31' },
+        { task: 'rain', n: '366', days: '366', first: '2024-01-01', last: '2024-12-31' },
+      ]);
+      // A rain forecast is a probability, from the prior until a model is promoted; a max-temperature
+      // forecast a temperature (persistence of the day's maximum until a model is promoted).
       const [p] = await ctx.clickhouse.rows<{ bad: string }>(
-        `SELECT countIf(probability < 0 OR probability > 1 OR isNaN(probability)) AS bad FROM predictions WHERE location = 'Marrakech'`,
+        `SELECT countIf(probability < 0 OR probability > 1 OR isNaN(probability)) AS bad FROM predictions
+         WHERE task = 'rain' AND location = 'Marrakech'`,
       );
       expect(p!.bad).toBe('0');
+      const [t] = await ctx.clickhouse.rows<{ bad: string; low: number; high: number }>(
+        `SELECT countIf(isNull(value) OR isNaN(assumeNotNull(value))) AS bad, min(value) AS low, max(value) AS high
+         FROM predictions FINAL WHERE task = 'max_temp' AND location = 'Marrakech' AND date <= '2024-12-31'`,
+      );
+      expect(t!.bad).toBe('0');
+      expect(Number(t!.low)).toBeGreaterThan(-20);
+      expect(Number(t!.high)).toBeLessThan(60);
     } finally {
       await pipeline.stop();
     }

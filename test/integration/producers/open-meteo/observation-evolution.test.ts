@@ -112,7 +112,7 @@ describe('observation schema v2 (sourcePosition)', () => {
       const row = await pollUntil(
         async () => {
           const [r] = await ctx.clickhouse.rows<{ n: string; first: string; last: string }>(
-            `SELECT count() AS n, toString(min(date)) AS first, toString(max(date)) AS last FROM predictions WHERE location = '${STATION}'`,
+            `SELECT count() AS n, toString(min(date)) AS first, toString(max(date)) AS last FROM predictions WHERE task = 'rain' AND location = '${STATION}'`,
           );
           return r && Number(r.n) >= OLD_DAYS.length + NEW_DAYS.length ? r : undefined;
         },

@@ -33,6 +33,8 @@ const prediction = (date: string, probability: number, location = 'Sydney'): Pre
   rainfall: null,
   ingestedAt: 0,
   predictedAt: 5000,
+  task: 'rain',
+  value: null,
 });
 
 describe('forecastAlerts', () => {
@@ -116,6 +118,7 @@ describe('championAlerts and driftAlerts', () => {
   it('tells drift subscribers of a drift alert', () => {
     const alerts = driftAlerts(
       {
+        task: 'rain',
         week: '2017-01-02',
         modelVersion: 'm-1',
         kind: 'feature',
@@ -135,7 +138,11 @@ describe('championAlerts and driftAlerts', () => {
       2000,
     );
     expect(alerts.map((d) => d.subscription.id)).toEqual(['d']);
-    expect(alerts[0]!.payload).toMatchObject({ type: 'drift.incident.opened', station: 'Albury' });
+    expect(alerts[0]!.payload).toMatchObject({
+      type: 'drift.incident.opened',
+      station: 'Albury',
+      task: 'rain',
+    });
   });
 });
 

@@ -8,12 +8,15 @@ import {
   parsePartitionState,
   partitionStep,
   serializePartitionState,
+  R,
+  RAIN_DRIFT_TASK,
   type PartitionContext,
 } from '../../../../consumers/drift/partition.ts';
 import { liveStream, referenceOf, syntheticReference } from '../../../support/drift-fixtures.ts';
 import { testRules } from '../../../support/rules.ts';
 
 const ctx = (source: 'predictions' | 'labeled' = 'predictions'): PartitionContext => ({
+  task: RAIN_DRIFT_TASK,
   source,
   partition: 0,
   referenceOf,
@@ -181,5 +184,46 @@ describe('checkDriftEvent', () => {
 
   it('refuses a station this deployment does not have', () => {
     expect(checkDriftEvent({ ...prediction!, location: 'Atlantis' }, rules)?.field).toBe('location');
+  });
+});
+
+describe('partitionStep of a regression task', () => {
+  const maxTemp = (source: 'predictions' | 'labeled'): PartitionContext => ({
+    task: { name: 'max_temp', type: 'regression' },
+    source,
+    partition: 0,
+    referenceOf,
+    graceDays: 2,
+  });
+  const stream = liveStream({ from: '2013-01-07', days: 10, task: 'max_temp' });
+
+  it("sums a labeled week's errors (forecast - target): rows, bias, squares and magnitudes", () => {
+    const week = stream.labeled.filter((e) => e.date <= '2013-01-13');
+    const { partials } = partitionStep(initialPartitionState(), stream.labeled, maxTemp('labeled'));
+    expect(partials.map((p) => [p.task, p.week])).toEqual([['max_temp', '2013-01-07']]);
+    const albury = partials[0]!.stations.find((s) => s.location === 'Albury')!;
+    const errors = week.filter((e) => e.location === 'Albury').map((e) => e.value! - e.target!);
+    expect(albury.values).toHaveLength(R.SIZE);
+    expect(albury.values[R.N]).toBe(7);
+    expect(albury.values[R.SUM_E]).toBeCloseTo(
+      errors.reduce((s, e) => s + e, 0),
+      9,
+    );
+    expect(albury.values[R.SUM_E2]).toBeCloseTo(
+      errors.reduce((s, e) => s + e * e, 0),
+      9,
+    );
+    expect(albury.values[R.SUM_AE]).toBeCloseTo(
+      errors.reduce((s, e) => s + Math.abs(e), 0),
+      9,
+    );
+  });
+
+  it('sums the watched columns of a prediction week as for rain, and no probability or estimate', () => {
+    const { partials } = partitionStep(initialPartitionState(), stream.predictions, maxTemp('predictions'));
+    const v = partials[0]!.stations.find((s) => s.location === 'Albury')!.values;
+    for (let b = 0; b < P.MONTHS; b++) expect(v[b]).toBe(0);
+    expect(v[P.MONTHS]).toBe(7);
+    expect(v[P.COLUMNS + C.VALUED]).toBe(7);
   });
 });

@@ -13,6 +13,7 @@ import {
   serializeCloserState,
   type DriftPartial,
   type DriftSettings,
+  type DriftTask,
   type WeekOutput,
 } from '../../../../consumers/drift/step.ts';
 import { DriftTopology } from '../../../../consumers/drift/topology.ts';
@@ -61,6 +62,7 @@ const pressureOffset = (station: string, from: string, until = '9999-12-31'): Da
 
 describe('the week closer', () => {
   const partial = (partition: number, week: string): DriftPartial => ({
+    task: 'rain',
     source: 'predictions',
     partition,
     week,
@@ -128,8 +130,8 @@ describe('drift topology', () => {
     for (const o of clean.outputs) {
       for (const r of o.performance) {
         if (r.station !== '*') continue;
-        if (r.basis === 'estimated') estimated += r.accuracy * r.n;
-        else realized += r.accuracy * r.n;
+        if (r.basis === 'estimated') estimated += r.accuracy! * r.n;
+        else realized += r.accuracy! * r.n;
         if (r.basis === 'realized') n += r.n;
       }
     }
@@ -288,5 +290,79 @@ describe('drift topology', () => {
     expect(new Set(week.stations.map((r) => r.modelVersion))).toEqual(new Set(['gbdt-next']));
     // Every station still judged on all seven days: both versions' sums are combined.
     expect(week.stations.every((r) => r.rows === 7)).toBe(true);
+  });
+});
+
+describe('drift of a regression task (max_temp)', () => {
+  const MAX_TEMP: DriftTask = { name: 'max_temp', type: 'regression' };
+  // Six stations give 168 labeled rows in a 4-week window: judged from 100 rows here (200 in production).
+  const judged: DriftSettings = {
+    ...DEFAULT_DRIFT_SETTINGS,
+    performance: { ...DEFAULT_DRIFT_SETTINGS.performance, minRows: 100 },
+  };
+  const driveMaxTemp = (o: Partial<LiveOptions> = {}, settings = judged) =>
+    drive(live({ task: 'max_temp', ...o }), settings, new DriftTopology(referenceOf, settings, 2, MAX_TEMP));
+
+  it("watches the features against its champion's reference, its incidents and alerts named by the task", () => {
+    const run = driveMaxTemp({
+      days: 84,
+      faults: [pressureOffset('Canberra', '2013-01-28', '2013-02-25')],
+    });
+    expect(opened(run.outputs)).toEqual(['shift:Canberra:pressure@2013-01-28']);
+    const alerts = run.outputs.flatMap((o) => o.alerts);
+    expect(alerts.map((a) => [a.task, a.incidentId, a.event])).toEqual([
+      ['max_temp', 'max_temp:shift:Canberra:pressure:2013-01-28', 'opened'],
+      ['max_temp', 'max_temp:shift:Canberra:pressure:2013-01-28', 'resolved'],
+    ]);
+    expect(run.outputs.every((o) => o.task === 'max_temp')).toBe(true);
+    expect(run.outputs.flatMap((o) => o.stations).some((r) => r.station === 'Canberra')).toBe(true);
+  });
+
+  it('has no estimate and no probability PSI; realizes RMSE and MAE per week beside its reference RMSE', () => {
+    const run = driveMaxTemp();
+    const performance = run.outputs.flatMap((o) => o.performance);
+    expect(performance.length).toBeGreaterThan(0);
+    expect(performance.every((r) => r.basis === 'realized' && r.accuracy === null)).toBe(true);
+    const pooled = performance.filter((r) => r.station === '*');
+    // The forecasts err by N(0, 2 °C): RMSE near 2, MAE near 2·sqrt(2/π) = 1.6.
+    for (const r of pooled) {
+      expect(r.rmse!).toBeGreaterThan(1.6);
+      expect(r.rmse!).toBeLessThan(2.5);
+      expect(r.mae!).toBeLessThan(r.rmse!);
+      expect(r.referenceRmse!).toBeCloseTo(2, 0);
+    }
+    const drift = run.outputs.flatMap((o) => o.drift);
+    expect(drift.some((d) => d.kind === 'prediction')).toBe(false);
+    const ratios = drift.filter((d) => d.kind === 'performance');
+    expect(ratios.length).toBeGreaterThan(0);
+    expect(ratios.every((d) => !d.alert)).toBe(true);
+    expect(opened(run.outputs)).toEqual([]);
+  });
+
+  it('opens a performance incident when the forecasts err far more than the reference did', () => {
+    const run = driveMaxTemp({ errorSd: (date) => (date >= '2013-02-04' ? 4 : 2) });
+    expect(opened(run.outputs)).toEqual(['performance:*:rmse@2013-02-04']);
+    const retrainless = run.outputs.flatMap((o) => o.retrain);
+    expect(retrainless).toEqual([]);
+  });
+
+  it('asks for a refit of max_temp, not rain, when retraining on drift is on', () => {
+    const settings: DriftSettings = {
+      ...judged,
+      retrain: { ...DEFAULT_DRIFT_SETTINGS.retrain, enabled: true },
+    };
+    const run = driveMaxTemp({ errorSd: (date) => (date >= '2013-02-04' ? 4 : 2) }, settings);
+    const requests = run.outputs.flatMap((o) => o.retrain);
+    expect(requests.map((r) => [r.task, r.id])).toEqual([
+      ['max_temp', 'drift:max_temp:performance:*:rmse:2013-02-04'],
+    ]);
+  });
+
+  it("a rain topology's ids and commands are as before tasks", () => {
+    const run = drive(live({ days: 84, faults: [pressureOffset('Canberra', '2013-01-28', '2013-02-25')] }));
+    expect(run.outputs.flatMap((o) => o.alerts).map((a) => [a.task, a.incidentId])[0]).toEqual([
+      'rain',
+      'shift:Canberra:pressure:2013-01-28',
+    ]);
   });
 });

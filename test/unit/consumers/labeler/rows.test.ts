@@ -16,6 +16,8 @@ describe('label join rows', () => {
         reason: 'gap',
         rainTomorrow: null,
         rainfallTomorrowMm: null,
+        task: 'rain',
+        actualValue: null,
       },
       0,
       1,
@@ -29,11 +31,49 @@ describe('label join rows', () => {
         values: [NaN],
         label: true,
         rainfallNext: 3,
+        task: 'rain',
+        target: null,
+        value: null,
         probability: 0.2,
         modelVersion: 'm',
       },
       1,
     );
     expect(joined).toMatchObject({ features: ['nan'], label: 1, rainfall_next: 3 });
+  });
+
+  it("carries the task and a regression task's values", () => {
+    const actual = actualRow(
+      {
+        task: 'max_temp',
+        location: 'X',
+        date: '2010-01-01',
+        status: 'joined',
+        reason: null,
+        rainTomorrow: false,
+        rainfallTomorrowMm: 0,
+        actualValue: 31.5,
+      },
+      0,
+      1,
+    );
+    expect(actual).toMatchObject({ task: 'max_temp', actual_value: 31.5 });
+    const labeled = labeledRow(
+      {
+        task: 'max_temp',
+        location: 'X',
+        date: '2010-01-01',
+        featureSetVersion: 'fs1',
+        values: [1],
+        label: false,
+        target: 31.5,
+        value: 29,
+        rainfallNext: 0,
+        probability: 0,
+        modelVersion: 'prior-persistence',
+      },
+      1,
+    );
+    expect(labeled).toMatchObject({ task: 'max_temp', label: 0, target: 31.5, value: 29 });
   });
 });

@@ -7,10 +7,12 @@ import {
   partitionWatermark,
   readJoinState,
   serializeJoinState,
+  stateIdOf,
   sweepExpired,
   type JoinState,
 } from '../../../../consumers/labeler/step.ts';
 import type { Prediction } from '../../../../lib/domain/events.ts';
+import { FEATURE_NAMES } from '../../../../lib/domain/features/feature-set.ts';
 import { testRules } from '../../../support/rules.ts';
 
 function prediction(date: string, rainToday: boolean | null, extra: Partial<Prediction> = {}): Prediction {
@@ -27,6 +29,8 @@ function prediction(date: string, rainToday: boolean | null, extra: Partial<Pred
     rainfall: rainToday === null ? null : rainToday ? 6.4 : 0,
     ingestedAt: 0,
     predictedAt: 0,
+    task: 'rain',
+    value: null,
     ...extra,
   };
 }
@@ -62,6 +66,9 @@ describe('labelStep', () => {
         rainfallNext: 6.4,
         probability: 0.8,
         modelVersion: 'm-2017-01-01',
+        task: 'rain',
+        target: null,
+        value: null,
       },
     ]);
     expect(actuals).toEqual([
@@ -72,6 +79,8 @@ describe('labelStep', () => {
         reason: null,
         rainTomorrow: true,
         rainfallTomorrowMm: 6.4,
+        task: 'rain',
+        actualValue: null,
       },
     ]);
     expect(state.pending?.date).toBe('2017-01-02');
@@ -96,6 +105,8 @@ describe('labelStep', () => {
         reason: 'label-unknown',
         rainTomorrow: null,
         rainfallTomorrowMm: 0.4,
+        task: 'rain',
+        actualValue: null,
       },
     ]);
   });
@@ -165,6 +176,8 @@ describe('sweepExpired', () => {
         reason: 'timeout',
         rainTomorrow: null,
         rainfallTomorrowMm: null,
+        task: 'rain',
+        actualValue: null,
       },
     ]);
     expect(swept.state).toMatchObject({ pending: null, lastDate: '2017-01-01' });
@@ -322,5 +335,73 @@ describe('labelBatchStep: the join and the sweep over a partition', () => {
     expect(readJoinState(serializeJoinState(state), 'Cobar')).toBeNull();
     expect(readJoinState('{"v":1,"location":"Albury","lastDate":"9999-99-99","pending":null}')).toBeNull();
     expect(readJoinState('not json')).toBeNull();
+  });
+});
+
+describe("the max_temp task: labeled with the next day's MaxTemp", () => {
+  const MAX = FEATURE_NAMES.indexOf('maxTemp');
+  const temp = (date: string, maxTemp: number, forecast: number, extra: Partial<Prediction> = {}) =>
+    prediction(date, false, {
+      task: 'max_temp',
+      probability: 0,
+      decision: false,
+      threshold: 0,
+      value: forecast,
+      values: FEATURE_NAMES.map((n, i) => (i === MAX ? maxTemp : 0)),
+      ...extra,
+    });
+
+  it("joins D with D+1's MaxTemp as the target and keeps D's forecast beside it", () => {
+    const { labeled, actuals, state } = run([temp('2017-01-01', 25, 24.5), temp('2017-01-02', 28.5, 27)]);
+    expect(labeled).toHaveLength(1);
+    expect(labeled[0]).toMatchObject({
+      task: 'max_temp',
+      date: '2017-01-01',
+      label: false,
+      target: 28.5,
+      value: 24.5,
+    });
+    expect(actuals).toEqual([
+      expect.objectContaining({ task: 'max_temp', status: 'joined', actualValue: 28.5, date: '2017-01-01' }),
+    ]);
+    expect(state.task).toBe('max_temp');
+  });
+
+  it('records D missing when D+1 has no MaxTemp, whatever its rain', () => {
+    const { labeled, actuals } = run([temp('2017-01-01', 25, 24.5), temp('2017-01-02', NaN, 27)]);
+    expect(labeled).toEqual([]);
+    expect(actuals[0]).toMatchObject({ task: 'max_temp', status: 'missing', reason: 'label-unknown' });
+  });
+
+  it("keeps rain's and max_temp's joins of a station apart in one batch", () => {
+    const states = new Map<string, JoinState | null>();
+    const known = new Map<string, JoinState>();
+    const events = [
+      prediction('2017-01-01', false),
+      temp('2017-01-01', 25, 24),
+      prediction('2017-01-02', true),
+      temp('2017-01-02', 27, 26),
+    ].map((event) => ({ event }));
+    const result = labelBatchStep(events, states, known, 3, testRules());
+    expect(result.labeled.map((e) => [e.task, e.date, e.label, e.target])).toEqual([
+      ['rain', '2017-01-01', true, null],
+      ['max_temp', '2017-01-01', false, 27],
+    ]);
+    expect([...result.changed.keys()].sort()).toEqual(['Albury', stateIdOf('max_temp', 'Albury')]);
+    const stored = serializeJoinState(result.changed.get('max_temp|Albury')!);
+    expect(readJoinState(stored, 'max_temp|Albury')?.task).toBe('max_temp');
+    // A stored state is read only under its own join's id.
+    expect(readJoinState(stored, 'Albury')).toBeNull();
+  });
+
+  it('refuses a prediction of an unknown task, or a max_temp one without a value, naming the field', () => {
+    const result = labelBatchStep(
+      [{ event: prediction('2017-01-01', false, { task: 'wind' }) }, { event: temp('2017-01-01', 25, NaN) }],
+      new Map(),
+      new Map(),
+      3,
+      testRules(),
+    );
+    expect(result.rejected.map((r) => r.field)).toEqual(['task', 'value']);
   });
 });

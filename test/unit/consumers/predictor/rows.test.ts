@@ -16,14 +16,18 @@ const prediction: Prediction = {
   rainfall: 0,
   ingestedAt: 1_700_000_000_000,
   predictedAt: 1_700_000_000_250,
+  task: 'rain',
+  value: null,
 };
 
 describe('prediction rows', () => {
   it('maps a prediction to its row with lag and seconds timestamps', () => {
     expect(predictionRow(prediction, 7)).toEqual({
+      task: 'rain',
       location: 'Sydney',
       date: '2016-02-29',
       probability: 0.7,
+      value: null,
       decision: 1,
       threshold: 0.5,
       model_version: 'gbdt-2016-02-22',

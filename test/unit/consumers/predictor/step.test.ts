@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   latestForecastOf,
+  latestValueForecastOf,
   PredictError,
   predictBatchStep,
   predictStep,
+  predictTasksStep,
 } from '../../../../consumers/predictor/step.ts';
+import { priorChampion } from '../../../../lib/models/champion.ts';
+import { TASKS } from '../../../../lib/models/tasks.ts';
 import { testRules } from '../../../support/rules.ts';
 import type { FeatureVector } from '../../../../lib/domain/events.ts';
 import { fitClipping } from '../../../../lib/domain/features/clipping.ts';
@@ -177,5 +181,57 @@ describe('predictBatchStep', () => {
     ]);
     expect(result.predictions).toHaveLength(1);
     expect(latestForecastOf(result.predictions[0]!).forecastFor).toBe('2017-01-02');
+  });
+});
+
+describe('one prediction per task', () => {
+  it("predicts rain and max_temp from one vector: max_temp's persistence prior forecasts today's maximum", () => {
+    const fv = featuresStep(
+      null,
+      observation({ date: '2017-01-01', maxTemp: 31.2, rainToday: false, rainfall: 0 }),
+      5,
+    ).output!;
+    const champions = [
+      prepareChampion(priorChampion(TASKS.rain)),
+      prepareChampion(priorChampion(TASKS.max_temp)),
+    ];
+    const result = predictTasksStep(fv, champions, 0.5, 9, testRules(), 'Albury');
+    if (!('predictions' in result)) throw new Error('rejected');
+    const [rain, temp] = result.predictions;
+    expect(rain).toMatchObject({ task: 'rain', value: null, modelVersion: 'prior-climatology' });
+    expect(rain!.probability).toBeGreaterThan(0);
+    expect(temp).toMatchObject({
+      task: 'max_temp',
+      value: 31.2,
+      probability: 0,
+      decision: false,
+      modelVersion: 'prior-persistence',
+      values: fv.values,
+    });
+    expect(latestValueForecastOf(temp!, '°C')).toMatchObject({
+      task: 'max_temp',
+      forecastFor: '2017-01-02',
+      value: 31.2,
+      unit: '°C',
+    });
+  });
+
+  it('refuses the whole record, naming the task, when one task cannot predict it', () => {
+    const fv = features(50);
+    const broken = prepareChampion({
+      ...priorChampion(TASKS.max_temp),
+      model: { ...priorChampion(TASKS.max_temp).model, task: 'regression', predictRow: () => NaN },
+    });
+    const result = predictTasksStep(
+      fv,
+      [prepareChampion(priorChampion()), broken],
+      0.5,
+      0,
+      testRules(),
+      'Albury',
+    );
+    expect(result).toMatchObject({ rejection: { field: 'values', kind: 'invalid' } });
+    if ('rejection' in result)
+      expect(result.rejection.reason).toMatch(/PREDICTION_NOT_FINITE.*task max_temp/);
   });
 });

@@ -10,6 +10,9 @@ const example = (location: string, date: string, values: number[], label: boolea
   values,
   label,
   rainfallNext: null,
+  task: 'rain',
+  target: null,
+  value: null,
   probability: 0.3,
   modelVersion: 'm',
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelParamsError } from '../../../../lib/ml/artifact.ts';
 import { gbdtFamily, type GbdtModel } from '../../../../lib/ml/gbdt.ts';
 import { ModelFormatError, type Dataset, type ModelArtifact } from '../../../../lib/ml/model.ts';
-import { HistArena } from '../../../../lib/ml/tree-arena.ts';
+import { claim, HistArena } from '../../../../lib/ml/tree-arena.ts';
 import { Rng } from '../../../../lib/ml/tree-rng.ts';
 
 /** Column-major data set from a row generator. */
@@ -216,6 +216,125 @@ describe('gbdtFamily regression', () => {
     expect(err).toBeLessThan(baseline / 20);
     expect(err).toBeLessThan(0.05);
   });
+
+  it('carries the root histogram between rounds: the model of a root rebuilt every round, one root built', () => {
+    const params = { ...noEarlyStop, maxIterations: 20, threads: 1 };
+    const carried = gbdtFamily.fit(train.data, train.y, 'regression', params, { seed: 1 }) as GbdtModel;
+    expect(carried.info!.rootHistograms).toBe(1);
+    // One round, then one warm round at a time: each builds its root from the rows' gradients.
+    let rebuilt = gbdtFamily.fit(
+      train.data,
+      train.y,
+      'regression',
+      { ...params, maxIterations: 1 },
+      { seed: 1 },
+    ) as GbdtModel;
+    for (let i = 1; i < 20; i++) {
+      rebuilt = gbdtFamily.fitWarm!(rebuilt, train.data, train.y, {
+        seed: 1,
+        warm: { trees: 1 },
+      }) as GbdtModel;
+      expect(rebuilt.info!.rootHistograms).toBe(1);
+    }
+    expect(rebuilt.nTrees).toBe(20);
+    const a = carried.predictBatch(test.data);
+    const b = rebuilt.predictBatch(test.data);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-9);
+    // Logloss gradients are not linear in the score: its roots are built every round.
+    const classes = Float64Array.from(train.y, (y) => (y > 3 ? 1 : 0));
+    const classifier = gbdtFamily.fit(train.data, classes, 'classification', params, {
+      seed: 1,
+    }) as GbdtModel;
+    expect(classifier.info!.rootHistograms).toBe(20);
+  });
+
+  it("runs on one thread unless told (only the children's histograms are left to share), classification on two", () => {
+    const params = { ...noEarlyStop, maxIterations: 2 };
+    const paramsOf = (task: 'regression' | 'classification', extra = {}) =>
+      gbdtFamily
+        .fit(
+          train.data,
+          task === 'regression' ? train.y : Float64Array.from(train.y, (y) => (y > 3 ? 1 : 0)),
+          task,
+          {
+            ...params,
+            ...extra,
+          },
+          { seed: 1 },
+        )
+        .toJSON().params;
+    expect(paramsOf('regression')).toMatchObject({ threads: 1 });
+    expect(paramsOf('regression', { threads: 2 })).toMatchObject({ threads: 2 });
+    expect(paramsOf('classification')).toMatchObject({ threads: 2 });
+  });
+});
+
+describe('gbdtFamily regression from a linear base', () => {
+  // A linear trend plus a bump: trees need many rounds for the trend, a ridge fit takes it at once.
+  const row = (rng: Rng) => {
+    const x = [rng.next() * 10, rng.next() < 0.1 ? NaN : rng.next() * 10, rng.next()];
+    const b = Number.isNaN(x[1]) ? 5 : x[1]!;
+    return { x, y: 2 * x[0]! - 1.5 * b + (x[2]! > 0.5 ? 3 : 0) + (rng.next() - 0.5) * 0.2 };
+  };
+  const train = makeData(3000, ['a', 'b', 'c'], 21, row);
+  const test = makeData(1000, ['a', 'b', 'c'], 22, row);
+  const params = { ...noEarlyStop, maxIterations: 30 };
+  const linear = gbdtFamily.fit(train.data, train.y, 'regression', params, { seed: 1 }) as GbdtModel;
+  const fromMean = gbdtFamily.fit(
+    train.data,
+    train.y,
+    'regression',
+    { ...params, linearBase: 0 },
+    { seed: 1 },
+  ) as GbdtModel;
+
+  it('starts from a ridge fit by default and beats the start from the mean at the same rounds', () => {
+    expect(linear.linear).not.toBeNull();
+    expect(fromMean.linear).toBeNull();
+    const errLinear = mse(linear.predictBatch(test.data), test.y);
+    expect(errLinear).toBeLessThan(mse(fromMean.predictBatch(test.data), test.y) / 2);
+    expect(errLinear).toBeLessThan(0.05);
+  });
+
+  it('predictRow gives exactly predictBatch, missing values included', () => {
+    const batch = linear.predictBatch(test.data);
+    for (let r = 0; r < 200; r++) {
+      const x = [0, 1, 2].map((f) => test.data.data[f * test.data.nRows + r]!);
+      expect(linear.predictRow(x)).toBe(batch[r]);
+    }
+  });
+
+  it('stores the base as format version 2 and round-trips it; without one the artifact stays version 1', () => {
+    const artifact = linear.toJSON();
+    expect(artifact.formatVersion).toBe(2);
+    expect((artifact.body as { linear?: unknown }).linear).toBeDefined();
+    const loaded = gbdtFamily.fromJSON(JSON.parse(JSON.stringify(artifact)) as ModelArtifact);
+    expect(loaded.predictBatch(test.data)).toEqual(linear.predictBatch(test.data));
+    expect(loaded.predictRow([1, NaN, 0.7])).toBe(linear.predictRow([1, NaN, 0.7]));
+    expect(fromMean.toJSON().formatVersion).toBe(1);
+    const xor = makeData(500, ['a', 'b', 'noise'], 23, xorRow);
+    const classifier = gbdtFamily.fit(xor.data, xor.y, 'classification', params, { seed: 1 });
+    expect(classifier.toJSON().formatVersion).toBe(1);
+    expect((classifier.toJSON().body as { linear?: unknown }).linear).toBeUndefined();
+  });
+
+  it('rejects a version 2 artifact without its base, and reads an older artifact as trained without one', () => {
+    const artifact = linear.toJSON();
+    const body = { ...(artifact.body as Record<string, unknown>) };
+    delete body.linear;
+    expect(() => gbdtFamily.fromJSON({ ...artifact, body })).toThrow(ModelFormatError);
+    const old = fromMean.toJSON();
+    const oldParams = { ...old.params };
+    delete oldParams.linearBase;
+    const loaded = gbdtFamily.fromJSON({ ...old, params: oldParams }) as GbdtModel;
+    expect(loaded.params.linearBase).toBe(0);
+    expect(loaded.predictBatch(test.data)).toEqual(fromMean.predictBatch(test.data));
+  });
+
+  it('a warm start keeps the base: no added rounds predict as before', () => {
+    const warm = gbdtFamily.fitWarm!(linear, test.data, test.y, { seed: 1, warm: { trees: 0 } });
+    expect(warm.predictBatch(train.data)).toEqual(linear.predictBatch(train.data));
+  });
 });
 
 describe('gbdtFamily structure limits', () => {
@@ -305,6 +424,17 @@ describe('gbdtFamily determinism and artifacts', () => {
 });
 
 describe('HistArena with a helper thread', () => {
+  it('claims each command once, and never one older than the last claimed (a helper back from a stale read)', () => {
+    const control = new Int32Array(new SharedArrayBuffer(64));
+    expect(claim(control, 5)).toBe(true);
+    expect(claim(control, 5)).toBe(false);
+    // The caller built command 5's upper half, then claimed 6; the helper, descheduled since it read 5,
+    // must not take 5 back (it would build 6's histogram beside the caller, every row added twice).
+    expect(claim(control, 6)).toBe(true);
+    expect(claim(control, 5)).toBe(false);
+    expect(claim(control, 7)).toBe(true);
+  });
+
   it('builds the same histograms as one thread, the helper taking half of the features', async () => {
     const n = 20_000;
     const nFeatures = 6;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ModelParamsError } from '../../../../lib/ml/artifact.ts';
-import { datasetFromRows, readRow } from '../../../../lib/ml/dataset.ts';
+import { datasetFromRows, readRow, sliceRows, sliceValues } from '../../../../lib/ml/dataset.ts';
 import { linregFamily, logregFamily } from '../../../../lib/ml/linear.ts';
 import { ModelFormatError, type ModelArtifact } from '../../../../lib/ml/model.ts';
 
@@ -110,5 +110,56 @@ describe('linregFamily', () => {
     );
     const m = linregFamily.fit(d, Float64Array.from([1, 3, 5]), 'regression', { l2: 0 }, opts);
     expect(m.predictRow([1, NaN, 3])).toBeCloseTo(7, 6);
+  });
+});
+
+describe('linreg warm start', () => {
+  const rows = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
+  const part = (idx: Int32Array) => ({ data: sliceRows(data, idx), y: sliceValues(yReg, idx) });
+  const a = part(rows(0, 150));
+  const b = part(rows(150, 220));
+  const c = part(rows(220, data.nRows));
+  const base = linregFamily.fit(a.data, a.y, 'regression', {}, opts);
+
+  it('is exact: continuing week by week equals continuing once on the same rows', () => {
+    const stepwise = linregFamily.fitWarm!(linregFamily.fitWarm!(base, b.data, b.y, opts), c.data, c.y, opts);
+    const bc = part(rows(150, data.nRows));
+    const once = linregFamily.fitWarm!(base, bc.data, bc.y, opts);
+    for (let r = 0; r < data.nRows; r += 17) {
+      const row = readRow(data, r);
+      expect(stepwise.predictRow(row)).toBeCloseTo(once.predictRow(row), 9);
+    }
+  });
+
+  it('learns the new rows as a refit on all of them would, up to the kept standardization', () => {
+    const warm = linregFamily.fitWarm!(
+      base,
+      part(rows(150, data.nRows)).data,
+      part(rows(150, data.nRows)).y,
+      opts,
+    );
+    const full = linregFamily.fit(data, yReg, 'regression', {}, opts);
+    let diff = 0;
+    let spread = 0;
+    for (let r = 0; r < data.nRows; r++) {
+      const row = readRow(data, r);
+      diff = Math.max(diff, Math.abs(warm.predictRow(row) - full.predictRow(row)));
+      spread = Math.max(spread, Math.abs(full.predictRow(row)));
+    }
+    expect(diff).toBeLessThan(0.05 * spread);
+  });
+
+  it('travels in its artifact and refuses a base without its sums', () => {
+    const loaded = linregFamily.fromJSON(base.toJSON());
+    const again = linregFamily.fitWarm!(loaded, b.data, b.y, opts);
+    expect(again.predictRow(readRow(data, 3))).toBeCloseTo(
+      linregFamily.fitWarm!(base, b.data, b.y, opts).predictRow(readRow(data, 3)),
+      12,
+    );
+    const artifact = base.toJSON();
+    const { gram: _g, zty: _z, ...older } = artifact.body as Record<string, unknown>;
+    const old = linregFamily.fromJSON({ ...artifact, body: older } as ModelArtifact);
+    expect(() => linregFamily.fitWarm!(old, b.data, b.y, opts)).toThrow(ModelParamsError);
+    expect(() => linregFamily.fitWarm!(old, b.data, b.y, opts)).toThrow(/refit/);
   });
 });

@@ -15,7 +15,12 @@ import {
   seasonMix,
   type ReferenceInput,
 } from '../../../../lib/ml/reference.ts';
-import { normals, uniforms } from '../../../support/drift-fixtures.ts';
+import {
+  normals,
+  syntheticReference,
+  syntheticRegressionReference,
+  uniforms,
+} from '../../../support/drift-fixtures.ts';
 
 /**
  * Four groups over 200 chunks of 7 rows: `x` = shared chunk signal (sd 3) + group level + row noise (sd 1);
@@ -129,11 +134,11 @@ describe('buildDriftReference', () => {
   });
 
   it('keeps the validation performance, calibration bins and the weekly gap spread', () => {
-    expect(ref.performance.n).toBe(2000);
-    expect(ref.performance.calibration).toHaveLength(10);
-    expect(ref.performance.calibration.reduce((s, b) => s + b.n, 0)).toBe(2000);
-    expect(ref.performance.gapSd).not.toBeNull();
-    expect(ref.performance.accuracy).toBeGreaterThan(0.5);
+    expect(ref.performance!.n).toBe(2000);
+    expect(ref.performance!.calibration).toHaveLength(10);
+    expect(ref.performance!.calibration.reduce((s, b) => s + b.n, 0)).toBe(2000);
+    expect(ref.performance!.gapSd).not.toBeNull();
+    expect(ref.performance!.accuracy).toBeGreaterThan(0.5);
   });
 
   it('survives JSON and parses back; refuses another format version', () => {
@@ -242,5 +247,44 @@ describe('permutationImportance', () => {
     expect(importance[1]).toBe(0);
     // The data is not changed by the shuffles.
     expect(dataset.data[0]).toBe(data[0]);
+  });
+
+  it("measures a regression model's reliance by its squared error", () => {
+    const n = 2000;
+    const random = normals(19);
+    const data = new Float64Array(2 * n);
+    const target = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      data[i] = random();
+      data[n + i] = random();
+      target[i] = 3 * data[i]!;
+    }
+    const dataset: Dataset = { featureNames: ['used', 'ignored'], nRows: n, data };
+    const predict = (d: Dataset) => Float64Array.from(d.data.subarray(0, d.nRows), (x) => 3 * x);
+    const importance = permutationImportance(predict, dataset, target, 42, 'squaredError');
+    // Shuffling x of unit variance costs E[(3x - 3x')²] = 18.
+    expect(importance[0]).toBeGreaterThan(15);
+    expect(importance[1]).toBe(0);
+  });
+});
+
+describe('the drift reference of a regression model', () => {
+  const ref = syntheticRegressionReference();
+
+  it('keeps the validation errors in place of probabilities, and the same feature side', () => {
+    expect(ref.prediction).toBeNull();
+    expect(ref.performance).toBeNull();
+    expect(ref.errors!.n).toBe(600);
+    expect(ref.errors!.rmse).toBeCloseTo(2, 0);
+    expect(ref.errors!.mae).toBeLessThan(ref.errors!.rmse);
+    expect(ref.errors!.rmseRatioSd).not.toBeNull();
+    expect(ref.columns.map((c) => c.name)).toEqual(syntheticReference().columns.map((c) => c.name));
+  });
+
+  it('survives JSON and parses back; a classifier reference without performance is refused', () => {
+    expect(parseDriftReference(JSON.parse(JSON.stringify(ref)))).toEqual(ref);
+    const classifier = JSON.parse(JSON.stringify(syntheticReference())) as Record<string, unknown>;
+    expect(() => parseDriftReference({ ...classifier, performance: null })).toThrow(DriftReferenceError);
+    expect(() => parseDriftReference({ ...ref, errors: { rmse: 'x' } })).toThrow(DriftReferenceError);
   });
 });

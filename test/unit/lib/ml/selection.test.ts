@@ -16,13 +16,20 @@ function cls(name: string, rocAuc: number, brier: number, ece: number, trainSeco
   return { name, family: name.split('@')[0]!, task: 'classification', metrics, trainSeconds, window: W };
 }
 
+/** A regression candidate: R² follows from RMSE on a window whose targets have variance 16 (sd 4). */
 function reg(name: string, rmse: number, trainSeconds: number): Candidate {
-  const metrics: RegressionReport = { task: 'regression', n: 1000, rmse, mae: rmse, r2: 0.5 };
-  return { name, family: name, task: 'regression', metrics, trainSeconds, window: W };
+  const metrics: RegressionReport = {
+    task: 'regression',
+    n: 1000,
+    rmse,
+    mae: rmse,
+    r2: 1 - (rmse * rmse) / 16,
+  };
+  return { name, family: name.split('@')[0]!, task: 'regression', metrics, trainSeconds, window: W };
 }
 
 const policy: SelectionPolicy = {
-  minPrimary: { classification: 0.8, regression: -5 },
+  minPrimary: { classification: 0.8, regression: 0 },
   brierWeight: 1,
   eceWeight: 0.5,
   costPerSecond: 0.001,
@@ -38,15 +45,39 @@ describe('scoreCandidate', () => {
     expect(row.score).toBeCloseTo(0.765, 12);
   });
 
-  it('uses -RMSE for regression, no calibration term', () => {
-    const row = scoreCandidate(reg('linreg', 2.5, 1), policy);
-    expect(row.primary).toBe(-2.5);
+  it('uses R² for regression, no calibration term', () => {
+    const row = scoreCandidate(reg('linreg', 2, 1), policy);
+    expect(row.primary).toBe(0.75);
     expect(row.calibrationPenalty).toBe(0);
-    expect(row.score).toBeCloseTo(-2.501, 12);
+    expect(row.score).toBeCloseTo(0.749, 12);
   });
 });
 
 describe('selectModel', () => {
+  it('promotes the best-scoring candidate that passes the gates, not only the top scorer', () => {
+    // logreg is better calibrated (higher score) but trails the champion's AUC; the refreshed gbdt holds.
+    const d = selectModel(
+      [cls('logreg', 0.855, 0.1, 0.01, 0.1), cls('gbdt-warm', 0.8595, 0.14, 0.05, 0.3)],
+      cls('champion@gbdt-1', 0.86, 0.14, 0.05, 0),
+      policy,
+    );
+    expect(d.table.map((r) => r.name)).toEqual(['logreg', 'gbdt-warm']);
+    expect(d.winner?.name).toBe('gbdt-warm');
+    expect(d.promote).toBe(true);
+    expect(d.reasons[0]).toMatch(/^logreg scores higher .* but does not pass: .*trails champion/);
+  });
+
+  it('names the top scorer as the challenger when no candidate passes', () => {
+    const d = selectModel(
+      [cls('logreg', 0.85, 0.1, 0.01, 0.1), cls('gbdt-warm', 0.851, 0.14, 0.05, 0.3)],
+      cls('champion@gbdt-1', 0.86, 0.14, 0.05, 0),
+      policy,
+    );
+    expect(d.winner?.name).toBe('logreg');
+    expect(d.promote).toBe(false);
+    expect(d.reasons.at(-1)).toMatch(/trails champion/);
+  });
+
   it('picks the best composite score, not the best AUC alone', () => {
     // forest has the higher AUC but is badly calibrated and slow.
     const d = selectModel(
@@ -131,11 +162,21 @@ describe('selectModel', () => {
     expect(selectModel([b, a], null, policy).winner?.name).toBe('a');
   });
 
-  it('selects regression candidates by RMSE', () => {
+  it('selects regression candidates by R² (the order RMSE gives on one window)', () => {
     const d = selectModel([reg('linreg', 3, 0.1), reg('gbdt', 2, 3)], null, policy);
     expect(d.winner?.name).toBe('gbdt');
     expect(d.promote).toBe(true);
     expect(selectModel([reg('linreg', 6, 0.1)], null, policy).promote).toBe(false);
+  });
+
+  it('with mustBeatChampion, promotes only a winner strictly better than the champion', () => {
+    const strict: SelectionPolicy = { ...policy, championTolerance: 0, mustBeatChampion: true };
+    const level = selectModel([reg('gbdt', 2, 0)], reg('champion@gbdt-1', 2, 0), strict);
+    expect(level.promote).toBe(false);
+    expect(level.reasons.at(-1)).toMatch(/does not beat champion/);
+    expect(selectModel([reg('gbdt', 1.9, 0)], reg('champion@gbdt-1', 2, 0), strict).promote).toBe(true);
+    // The same tie passes without the strict gate.
+    expect(selectModel([reg('gbdt', 2, 0)], reg('champion@gbdt-1', 2, 0), policy).promote).toBe(true);
   });
 
   it('rejects inconsistent inputs', () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { datasetFromColumns } from '../../../../lib/ml/dataset.ts';
 import { loadModel } from '../../../../lib/ml/families.ts';
@@ -56,6 +57,30 @@ describe('TrainingPool with the real worker', () => {
     expect(Array.from(model.predictBatch(validation.data))).toEqual(Array.from(out.validationPredictions!));
     // Same job in-process gives the same model: the worker adds no behaviour of its own.
     expect(runTrainJob(job()).artifact).toEqual(out.artifact);
+  });
+
+  it("lowers its workers' threads to the niceness asked, and only theirs", async () => {
+    const niceOf = (tid: number | 'self') => {
+      const stat = readFileSync(
+        tid === 'self' ? '/proc/thread-self/stat' : `/proc/self/task/${tid}/stat`,
+        'utf8',
+      );
+      // Fields after the command name (which may hold spaces): nice is the 19th field of the whole line.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const before = niceOf('self');
+    pool = new TrainingPool({ niceness: 7 });
+    const out = await pool.train(job());
+    expect(out.artifact.family).toBe('logreg');
+    const [priority] = pool.priorities;
+    expect(priority).toMatchObject({ lowered: true, niceness: 7 });
+    if (priority?.lowered) expect(niceOf(priority.tid)).toBe(7);
+    expect(niceOf('self')).toBe(before);
+    // A pool not asked keeps the process' priority and says nothing.
+    const plain = new TrainingPool();
+    await plain.train(job());
+    expect(plain.priorities).toEqual([]);
+    await plain.close();
   });
 
   it('keeps the event loop turning while a model trains', async () => {

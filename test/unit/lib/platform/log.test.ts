@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { child, createLogger } from '../../../../lib/platform/log.ts';
@@ -32,6 +35,25 @@ describe('log', () => {
     const out = lines();
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ component: 'ingest', partition: 3, n: 5, msg: 'batch done', level: 30 });
+  });
+
+  it('appends to LOG_FILE when configured, creating its directory, and keeps what was there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rainstream-log-'));
+    const file = join(dir, 'nested', 'demo.log');
+    try {
+      createLogger({ logLevel: 'info', logFile: file }).info({ n: 1 }, 'first');
+      createLogger({ logLevel: 'info', logFile: file }, undefined, { service: 'api' }).warn('second');
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines).toMatchObject([
+        { msg: 'first', n: 1, level: 30 },
+        { msg: 'second', service: 'api', level: 40 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is silent at silent', () => {

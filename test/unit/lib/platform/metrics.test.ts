@@ -29,7 +29,7 @@ describe('createMetrics', () => {
     m.inc('features_dlq', undefined, 1);
     m.inc('predictions', undefined, 5);
     m.inc('predictor_dlq', undefined, 0);
-    m.inc('training_runs', { status: 'promoted' });
+    m.inc('training_runs', { task: 'max_temp', status: 'trained' });
     const s = await samples(m);
     expect(s.get('rainstream_stage_records_in_total{stage="features"}')).toBe(8);
     expect(s.get('rainstream_stage_records_out_total{stage="features"}')).toBe(5);
@@ -37,7 +37,7 @@ describe('createMetrics', () => {
     expect(s.get('rainstream_stage_dlq_total{stage="features",reason="undecodable"}')).toBe(1);
     expect(s.get('rainstream_stage_records_in_total{stage="predictor"}')).toBe(5);
     expect(s.get('rainstream_stage_records_out_total{stage="predictor"}')).toBe(5);
-    expect(s.get('rainstream_training_runs_total{outcome="promoted"}')).toBe(1);
+    expect(s.get('rainstream_training_runs_total{task="max_temp",outcome="trained"}')).toBe(1);
   });
 
   it('exposes an unknown name as its own counter, with the labels it was first given', async () => {
@@ -76,6 +76,19 @@ describe('createMetrics', () => {
     expect(s.get('rainstream_stage_event_latency_seconds_sum{stage="features"}')).toBeCloseTo(3.3, 9);
     expect(s.get('rainstream_stage_event_latency_seconds_count{stage="predictor"}')).toBe(1);
     expect(s.get('rainstream_stage_batch_seconds_count{stage="predictor"}')).toBe(1);
+  });
+
+  it('observes training runs seconds by task and outcome', async () => {
+    const m = createMetrics();
+    m.trainingRunDone('rain', 'trained', 42);
+    m.trainingRunDone('rain', 'trained', 0.2);
+    m.trainingRunDone('max_temp', 'failed', 3);
+    const s = await samples(m);
+    expect(s.get('rainstream_training_run_seconds_count{task="rain",outcome="trained"}')).toBe(2);
+    expect(s.get('rainstream_training_run_seconds_sum{task="rain",outcome="trained"}')).toBeCloseTo(42.2, 9);
+    expect(s.get('rainstream_training_run_seconds_bucket{le="0.5",task="rain",outcome="trained"}')).toBe(1);
+    expect(s.get('rainstream_training_run_seconds_bucket{le="60",task="rain",outcome="trained"}')).toBe(2);
+    expect(s.get('rainstream_training_run_seconds_count{task="max_temp",outcome="failed"}')).toBe(1);
   });
 
   it('keeps registries apart, so two pipelines in one process do not collide', () => {

@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays } from '../../../../../../lib/domain/time.ts';
 import { loadMigrations, migrate } from '../../../../../../lib/platform/clickhouse/migrate.ts';
 import {
   averagePrecision,
@@ -18,6 +19,8 @@ import { rocAuc } from '../../../../../../lib/platform/clickhouse/queries/qualit
 import {
   latestPredictionDate,
   predictionHistory,
+  recentPredictionHistory,
+  recentPredictionHistorySql,
 } from '../../../../../../lib/platform/clickhouse/queries/prediction-history.ts';
 import {
   driftIncidents,
@@ -129,6 +132,17 @@ describe('prediction history on ClickHouse 26.x (chDB)', () => {
     expect(history[0]!.rainTomorrow).toBe(first.rain_tomorrow === 1);
     expect(await latestPredictionDate(ch, 'Albury')).toBe('2017-02-28');
     expect(await latestPredictionDate(ch, 'Nowhere')).toBeNull();
+  });
+
+  it('lists the last days up to the newest forecast in one query, as the two-step ranged one does', async () => {
+    const latest = (await latestPredictionDate(ch, 'Albury'))!;
+    const recent = await recentPredictionHistory(ch, 'Albury', 90);
+    expect(recent).toEqual(await predictionHistory(ch, 'Albury', addDays(latest, -89), latest));
+    expect(recent.at(-1)!.date).toBe(latest);
+    expect(recent[0]!.date >= addDays(latest, -89)).toBe(true);
+    expect(recent.length).toBeGreaterThan(30);
+    expect(await recentPredictionHistory(ch, 'Nowhere', 90)).toEqual([]);
+    expect(() => recentPredictionHistorySql('Albury', 0)).toThrow(RangeError);
   });
 
   it('leaves the outcome null (pending) where no actual exists', async () => {

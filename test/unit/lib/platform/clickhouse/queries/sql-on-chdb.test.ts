@@ -215,24 +215,28 @@ describe('drift tables and queries on ClickHouse 26.x (chDB)', () => {
     referenceAccuracy: 0.86,
     referenceBrier: 0.1,
     ece: basis === 'realized' ? 0.02 : null,
+    rmse: null,
+    mae: null,
+    referenceRmse: null,
   });
 
   beforeAll(async () => {
     // Rows exactly as the drift shell writes them; the incident written three times (the last wins by ver),
     // the estimate written twice (a week closed again).
     await ch.insertJson('drift_incidents', [
-      incidentRow(incident('open', '2016-02-01'), '2016-02-01'),
-      incidentRow(incident('resolved', '2016-02-22'), '2016-02-22'),
-      incidentRow(incident('open', '2016-02-08'), '2016-02-08'),
+      incidentRow('rain', incident('open', '2016-02-01'), '2016-02-01'),
+      incidentRow('rain', incident('resolved', '2016-02-22'), '2016-02-22'),
+      incidentRow('rain', incident('open', '2016-02-08'), '2016-02-08'),
     ]);
     await ch.insertJson('drift_performance', [
-      performanceRow(perf('estimated', 0.84), 1_455_000_000_000, 1),
-      performanceRow(perf('estimated', 0.84), 1_455_000_000_000, 2),
-      performanceRow(perf('realized', 0.82), 1_455_000_000_000, 1),
-      performanceRow({ ...perf('estimated', 0.9), week: '2016-02-15' }, 1_455_000_000_000, 1),
+      performanceRow('rain', perf('estimated', 0.84), 1_455_000_000_000, 1),
+      performanceRow('rain', perf('estimated', 0.84), 1_455_000_000_000, 2),
+      performanceRow('rain', perf('realized', 0.82), 1_455_000_000_000, 1),
+      performanceRow('rain', { ...perf('estimated', 0.9), week: '2016-02-15' }, 1_455_000_000_000, 1),
     ]);
     await ch.insertJson('drift', [
       driftRow(
+        'rain',
         {
           week: '2016-02-08',
           modelVersion: 'm-002',
@@ -251,6 +255,7 @@ describe('drift tables and queries on ClickHouse 26.x (chDB)', () => {
     ]);
     await ch.insertJson('drift_stations', [
       stationRow(
+        'rain',
         {
           week: '2016-02-08',
           modelVersion: 'm-002',
@@ -279,6 +284,7 @@ describe('drift tables and queries on ClickHouse 26.x (chDB)', () => {
     ]);
     await ch.insertJson('drift_calibration', [
       calibrationRow(
+        'rain',
         { week: '2016-02-08', modelVersion: 'm-002', bin: 3, n: 40, meanP: 0.35, meanY: 0.3 },
         0,
         1,
@@ -304,6 +310,52 @@ describe('drift tables and queries on ClickHouse 26.x (chDB)', () => {
       ['2016-02-08', 0.84, 0.82, 340, 340],
       ['2016-02-15', 0.9, null, 340, 0],
     ]);
+  });
+
+  it("keeps each task's drift apart: max_temp's realized RMSE and incident beside rain's, never in its reads", async () => {
+    await ch.insertJson('drift_performance', [
+      performanceRow(
+        'max_temp',
+        {
+          ...perf('realized', 0),
+          modelVersion: 'max_temp.m-003',
+          accuracy: null,
+          brier: null,
+          expectedAccuracy: null,
+          referenceAccuracy: null,
+          referenceBrier: null,
+          ece: null,
+          rmse: 2.5,
+          mae: 1.9,
+          referenceRmse: 2.1,
+        },
+        1_455_000_000_000,
+        1,
+      ),
+    ]);
+    await ch.insertJson('drift_incidents', [
+      incidentRow('max_temp', { ...incident('open', '2016-02-08'), id: 'max_temp:shift:x' }, '2016-02-08'),
+    ]);
+    const weeks = await weeklyPerformance(ch, { task: 'max_temp' });
+    expect(weeks).toEqual([
+      expect.objectContaining({
+        week: '2016-02-08',
+        modelVersion: 'max_temp.m-003',
+        nLabeled: 340,
+        realizedAccuracy: null,
+        estimatedAccuracy: null,
+        realizedRmse: 2.5,
+        realizedMae: 1.9,
+        referenceRmse: 2.1,
+      }),
+    ]);
+    expect((await weeklyPerformance(ch)).map((w) => w.modelVersion)).not.toContain('max_temp.m-003');
+    expect((await incidents(ch, { task: 'max_temp' })).map((i) => i.incidentId)).toEqual([
+      'max_temp:shift:x',
+    ]);
+    expect(await incidents(ch, { status: 'open' })).toEqual([]);
+    await ch.command(`ALTER TABLE drift_performance DELETE WHERE task = 'max_temp'`);
+    await ch.command(`ALTER TABLE drift_incidents DELETE WHERE task = 'max_temp'`);
   });
 
   it("dumps every drift table canonically, and reads a station's weeks", async () => {
