@@ -82,12 +82,23 @@ describe('outages waited out, bad records isolated', () => {
   });
 
   it('waits out ClickHouse and Redis outages mid-stream, then ends with one output per input', async () => {
-    const replaying = replay(rows, 'slice', OPTIONS, {
-      producer,
-      codec,
-      topics: ctx.config.topics,
-      logger: ctx.logger,
-    });
+    // The slice goes in three parts, each sent once the previous outage is under way or over, so every
+    // outage meets records to process: a stage notices an outage only when a batch needs the service, and
+    // a replay that had ended before the cut (a fast machine, or a stage that caught up at once) would
+    // leave nothing to notice it with.
+    const send = (from: string, to: string) =>
+      replay(
+        rows,
+        'slice',
+        { ...OPTIONS, from, to },
+        {
+          producer,
+          codec,
+          topics: ctx.config.topics,
+          logger: ctx.logger,
+        },
+      );
+    await send('2012-01-01', '2012-02-15');
     await pollUntil(
       async () => (await count(`SELECT count() AS n FROM predictions WHERE task = 'rain'`)) > 0,
       {
@@ -95,18 +106,19 @@ describe('outages waited out, bad records isolated', () => {
       },
     );
     await clickhouseProxy.cut();
+    await send('2012-02-16', '2012-03-15');
     await pollUntil(notReady('stage:predictor'), {
       timeoutMs: 60_000,
       what: 'the predictor to wait for ClickHouse',
     });
     await clickhouseProxy.restore();
     await redisProxy.cut();
+    await send('2012-03-16', '2012-04-30');
     await pollUntil(notReady('stage:features'), {
       timeoutMs: 60_000,
       what: 'the features stage to wait for Redis',
     });
     await redisProxy.restore();
-    await replaying;
     await pollUntil(
       async () => (await count(`SELECT count() AS n FROM predictions FINAL WHERE task = 'rain'`)) === events,
       {
