@@ -32,7 +32,7 @@ const OPTIONS: ReplayOptions = {
   locations: ['Albury', 'Darwin', 'Hobart'],
   from: '2011-01-01',
   to: '2011-12-31',
-  speed: 150,
+  speed: 60,
   quiet: true,
 };
 
