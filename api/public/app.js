@@ -296,7 +296,7 @@ async function loadDrift() {
   const body = await api('/drift');
   table(
     $('drift'),
-    null,
+    `Task: ${body.task}`,
     ['feature', 'statistic', 'opened', 'last week', 'weeks', 'max', 'threshold', 'state'],
     body.incidents.map((i) => [
       `${i.kind}: ${i.name}`,
