@@ -7,6 +7,7 @@ import {
   forecastUrl,
   historyUrl,
   qualityUrl,
+  valueForecastUrl,
   weeklyUrl,
 } from './first-view.js';
 
@@ -113,6 +114,33 @@ async function loadForecast() {
     $('probability').textContent = '–';
     $('decision').textContent = error.status === 404 ? 'no forecast yet' : 'unavailable';
     $('decision').className = 'decision';
+  }
+}
+
+/**
+ * The station's maximum temperature tomorrow (task max_temp). A 404 (the task is not run here, or has no
+ * forecast for the station yet) is what the tile says, not a failure of the page.
+ */
+async function loadMaxTemp() {
+  const station = state.station;
+  $('max-temp-station').textContent = station;
+  const value = $('max-temp-value');
+  try {
+    const f = await api(valueForecastUrl('max_temp', station));
+    if (station !== state.station) return;
+    value.textContent = Number.isFinite(f.value) ? `${f.value.toFixed(1)} ${f.unit || '°C'}` : '–';
+    value.className = 'big';
+    value.dataset.value = String(f.value);
+    $('max-temp-for').textContent = f.forecastFor;
+    $('max-temp-model').textContent = f.modelVersion;
+  } catch (error) {
+    if (station !== state.station) return;
+    value.textContent = error.status === 404 ? 'no forecast yet' : 'unavailable';
+    value.className = 'big none';
+    delete value.dataset.value;
+    $('max-temp-for').textContent = '–';
+    $('max-temp-model').textContent = '–';
+    if (error.status !== 404) throw error;
   }
 }
 
@@ -296,7 +324,7 @@ async function loadDrift() {
   const body = await api('/drift');
   table(
     $('drift'),
-    null,
+    `Task: ${body.task}`,
     ['feature', 'statistic', 'opened', 'last week', 'weeks', 'max', 'threshold', 'state'],
     body.incidents.map((i) => [
       `${i.kind}: ${i.name}`,
@@ -379,6 +407,7 @@ async function selectStation(station) {
   writeHash();
   await settle('station', [
     loadForecast(),
+    loadMaxTemp(),
     loadHistory(),
     // Quality rows do not depend on the station: fetched once per threshold, redrawn per station.
     state.byStation ? Promise.resolve(drawFairness()) : loadFairness(),
@@ -432,7 +461,7 @@ async function start() {
   // From navigation start to every panel filled, as the browser measures it (read by the browser test).
   performance.mark('rainstream-loaded');
   document.body.dataset.loaded = 'true';
-  setInterval(() => void settle('refresh', [loadForecast(), loadPipeline()]), 15_000);
+  setInterval(() => void settle('refresh', [loadForecast(), loadMaxTemp(), loadPipeline()]), 15_000);
 }
 
 start().catch((error) => status(`dashboard could not start: ${error.message}`));

@@ -16,6 +16,7 @@ export function firstView(
   wanted?: { station: string | null; threshold: number | null },
 ): FirstView;
 export function forecastUrl(station: string, threshold: number): string;
+export function valueForecastUrl(task: string, station: string): string;
 export function historyUrl(station: string): string;
 export function qualityUrl(groupBy: string, threshold: number): string;
 export function weeklyUrl(latestDate: string | null, threshold: number): string;

@@ -26,6 +26,10 @@ export function firstView(locations, wanted = { station: null, threshold: null }
 export const forecastUrl = (station, threshold) =>
   `/predict?location=${encodeURIComponent(station)}&threshold=${threshold}`;
 
+/** The latest forecast of a regression task (`max_temp`) at the station: its value, not a probability. */
+export const valueForecastUrl = (task, station) =>
+  `/predict?task=${encodeURIComponent(task)}&location=${encodeURIComponent(station)}`;
+
 export const historyUrl = (station) => `/predictions?location=${encodeURIComponent(station)}`;
 
 export const qualityUrl = (groupBy, threshold) => `/quality?groupBy=${groupBy}&threshold=${threshold}`;
@@ -42,7 +46,13 @@ export function weeklyUrl(latestDate, threshold) {
 export function firstViewUrls(view) {
   return [
     ...OVERVIEW_URLS,
-    ...(view.station === null ? [] : [forecastUrl(view.station, view.threshold), historyUrl(view.station)]),
+    ...(view.station === null
+      ? []
+      : [
+          forecastUrl(view.station, view.threshold),
+          valueForecastUrl('max_temp', view.station),
+          historyUrl(view.station),
+        ]),
     qualityUrl('location', view.threshold),
     qualityUrl('season', view.threshold),
     weeklyUrl(view.latestDate, view.threshold),

@@ -2,9 +2,10 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) on a real deployment: the
  * pipeline runs over a replay slice of the weatherAUS file (two stations, fifteen months, retraining on), the
  * API serves it, and the page is used as a person would: pick a station, read the forecast, move the
- * threshold with the keyboard. The numbers on the page must be the API's. A screenshot is kept in
- * .state/artifacts/dashboard.png, the first load's timing and requests in .state/artifacts/dashboard-load.json
- * (reported, never asserted).
+ * threshold with the keyboard. The numbers on the page must be the API's, tomorrow's maximum temperature
+ * included: the pipeline runs the default tasks, rain and max_temp, so the predictor writes both latest
+ * forecasts to Redis as in production. A screenshot is kept in .state/artifacts/dashboard.png, the first
+ * load's timing and requests in .state/artifacts/dashboard-load.json (reported, never asserted).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +17,7 @@ import { apiSettingsOf, buildApp } from '../../../api/app.ts';
 import { startPipeline, type Pipeline } from '../../../consumers/host/pipeline.ts';
 import { waitForDrain } from '../../../lib/deployment/drain.ts';
 import type { EventCodec } from '../../../lib/domain/events.ts';
+import { STATE_KEYS } from '../../../lib/domain/state-keys.ts';
 import { readWeatherCsvFile } from '../../../lib/domain/weather/csv.ts';
 import { startChampionWatcher } from '../../../lib/models/champion-watcher.ts';
 import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
@@ -40,6 +42,8 @@ let base: string;
 let browser: BrowserContext;
 let page: Page;
 const problems: string[] = [];
+/** The forecasts the page asked for and the API did not have (404s Chromium logs as console errors). */
+const notFound: string[] = [];
 
 async function api<T = Record<string, unknown>>(path: string): Promise<T> {
   const res = await fetch(`${base}${path}`);
@@ -47,8 +51,17 @@ async function api<T = Record<string, unknown>>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** GET /predict?task=max_temp of a station: what the page's temperature tile shows. */
+interface MaxTempForecast {
+  value: number;
+  unit: string;
+  forecastFor: string;
+  modelVersion: string;
+}
+
 beforeAll(async () => {
   ctx = await testContext('dashboard');
+  expect(ctx.config.pipeline.tasks).toContain('max_temp');
   const config = {
     ...ctx.config,
     pipeline: { ...ctx.config.pipeline, retrainMinRows: 300 },
@@ -108,7 +121,11 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    const url = m.location().url;
+    // A station without a forecast is a 404 of /predict, which the page shows and Chromium logs.
+    if (m.text().includes('status of 404') && new URL(url, base).pathname === '/predict') notFound.push(url);
+    else problems.push(`${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
@@ -156,6 +173,7 @@ describe('dashboard in Chromium', () => {
         const paths = timing.requests.map((r) => r.slice(r.indexOf(' ms ') + 4));
         expect(paths.filter((p, i) => paths.indexOf(p) !== i)).toEqual([]);
         expect(paths.filter((p) => p.startsWith('/predict?location=')).length).toBe(1);
+        expect(paths.filter((p) => p.startsWith('/predict?task=max_temp&location=')).length).toBe(1);
         mkdirSync(ARTIFACTS, { recursive: true });
         writeFileSync(
           `${ARTIFACTS}dashboard-load.json`,
@@ -195,6 +213,14 @@ describe('dashboard in Chromium', () => {
     expect(await page.textContent('#forecast-model')).toBe(forecast.modelVersion);
     expect(await page.textContent('#forecast-for')).toBe(forecast.forecastFor);
     expect(await page.textContent('#decision')).toBe(forecast.decision ? 'Rain' : 'No rain');
+
+    const maxTemp = await api<MaxTempForecast>('/predict?task=max_temp&location=Perth');
+    await expect.poll(() => page.getAttribute('#max-temp-value', 'data-value')).toBe(String(maxTemp.value));
+    expect(maxTemp.unit).toBe('°C');
+    expect(await page.textContent('#max-temp-value')).toBe(`${maxTemp.value.toFixed(1)} °C`);
+    expect(await page.textContent('#max-temp-for')).toBe(maxTemp.forecastFor);
+    expect(await page.textContent('#max-temp-model')).toBe(maxTemp.modelVersion);
+    expect(await page.textContent('#max-temp-title')).toContain("Tomorrow's maximum temperature at Perth");
 
     const history = await api<{ points: unknown[] }>('/predictions?location=Perth');
     await expect
@@ -240,6 +266,46 @@ describe('dashboard in Chromium', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('says "no forecast yet" of a station without a maximum temperature forecast, rain or none', async () => {
+    // Sydney as a deployment that does not run max_temp would have it: rain's forecast, no temperature.
+    await ctx.redis.client.del(ctx.redis.key(...STATE_KEYS.latestOf('max_temp', 'Sydney')));
+    await pollUntil(
+      async () => (await fetch(`${base}/predict?task=max_temp&location=Sydney`)).status === 404,
+      { what: "the API to have dropped Sydney's max_temp forecast", timeoutMs: 10_000 },
+    );
+    await page.selectOption('#station', 'Sydney');
+    const rain = await api<{ probability: number }>('/predict?location=Sydney');
+    await expect.poll(() => page.getAttribute('#probability', 'data-value')).toBe(String(rain.probability));
+    await expect.poll(() => page.textContent('#max-temp-value')).toBe('no forecast yet');
+    expect(await page.getAttribute('#max-temp-value', 'data-value')).toBeNull();
+    expect(await page.textContent('#max-temp-for')).toBe('–');
+    expect(await page.textContent('#max-temp-model')).toBe('–');
+
+    // A station of the registry the replay did not cover: neither forecast.
+    const [other] = (await page.locator('#station option').allTextContents()).filter((o) =>
+      o.endsWith(' (no forecast)'),
+    );
+    const station = other!.replace(' (no forecast)', '');
+    await page.selectOption('#station', station);
+    await expect.poll(() => page.textContent('#decision')).toBe('no forecast yet');
+    await expect.poll(() => page.textContent('#max-temp-value')).toBe('no forecast yet');
+    expect(await page.textContent('#max-temp-title')).toContain(station);
+    // Each 404 the page met is one of these (the 15-second refresh may have asked again).
+    const missing = () => [
+      ...new Set(
+        notFound.map((u) => {
+          const q = new URL(u).searchParams;
+          return `${q.get('task') ?? 'rain'} ${q.get('location')}`;
+        }),
+      ),
+    ];
+    await expect
+      .poll(() => missing().sort())
+      .toEqual(['max_temp Sydney', `max_temp ${station}`, `rain ${station}`].sort());
+    expect(await page.textContent('#status')).toBe('');
     expect(problems).toEqual([]);
   });
 

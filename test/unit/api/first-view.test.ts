@@ -38,6 +38,7 @@ describe('the dashboard first view', () => {
     const urls = firstViewUrls(firstView(locations, { station: "O'Connor", threshold: null }));
     expect(urls.slice(0, OVERVIEW_URLS.length)).toEqual([...OVERVIEW_URLS]);
     expect(urls).toContain("/predict?location=O'Connor&threshold=0.6");
+    expect(urls).toContain("/predict?task=max_temp&location=O'Connor");
     expect(urls).toContain("/predictions?location=O'Connor");
     expect(firstViewUrls(firstView([]))).not.toContainEqual(expect.stringMatching(/^\/predict/));
   });
