@@ -111,9 +111,16 @@ async function loadForecast() {
     $('forecast-date').textContent = f.date;
     $('forecast-model').textContent = f.modelVersion;
   } catch (error) {
+    // An answer for a station picked since is not this tile's to show.
+    if (station !== state.station) return;
     $('probability').textContent = '–';
+    delete $('probability').dataset.value;
     $('decision').textContent = error.status === 404 ? 'no forecast yet' : 'unavailable';
     $('decision').className = 'decision';
+    delete $('decision').dataset.value;
+    // The station without a forecast must not show the last station's dates and model.
+    for (const id of ['decision-threshold', 'forecast-for', 'forecast-date', 'forecast-model'])
+      $(id).textContent = '–';
   }
 }
 

@@ -293,6 +293,10 @@ describe('dashboard in Chromium', () => {
     await expect.poll(() => page.textContent('#decision')).toBe('no forecast yet');
     await expect.poll(() => page.textContent('#max-temp-value')).toBe('no forecast yet');
     expect(await page.textContent('#max-temp-title')).toContain(station);
+    // Nothing of Sydney's forecast stays on the rain tile.
+    expect(await page.getAttribute('#probability', 'data-value')).toBeNull();
+    for (const id of ['#forecast-for', '#forecast-date', '#forecast-model'])
+      expect(await page.textContent(id)).toBe('–');
     // Each 404 the page met is one of these (the 15-second refresh may have asked again).
     const missing = () => [
       ...new Set(
