@@ -2,9 +2,11 @@
  * A SqlRunner on chDB (current ClickHouse, in process): the unit tests run every query of the ClickHouse
  * layer on it as well as on the stack's 18.16, so SQL that only one version accepts is caught.
  */
-import type { Session } from 'chdb';
+import { fileURLToPath } from 'node:url';
+import { Session } from 'chdb';
+import { afterAll, beforeAll } from 'vitest';
 import type { SqlRunner } from '../../lib/platform/clickhouse/client.ts';
-import type { Migration } from '../../lib/platform/clickhouse/migrate.ts';
+import { loadMigrations, type Migration } from '../../lib/platform/clickhouse/migrate.ts';
 import { RainstreamError } from '../../lib/platform/errors.ts';
 
 export type ChdbRunner = SqlRunner & { insertJson(table: string, rows: readonly object[]): Promise<void> };
@@ -65,4 +67,41 @@ export async function forEveryCrashPoint(
     await check(ch, { where: `crash after statement ${crashAfter}`, database });
     session.query(`DROP DATABASE ${database}`);
   }
+}
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../schemas/clickhouse/', import.meta.url));
+
+export interface MigrationSandbox {
+  /** The repository's migration of this version (throws when there is none). */
+  migration(version: number): Migration;
+  /** forEveryCrashPoint on this file's session, after every migration before `migration`. */
+  forEveryCrashPoint(
+    migration: Migration,
+    databasePrefix: string,
+    seed: (ch: ChdbRunner) => Promise<void>,
+    check: (ch: ChdbRunner, at: { where: string; database: string }) => Promise<void>,
+  ): Promise<void>;
+}
+
+/**
+ * The repository's migrations and one chDB session for a test file, opened before its tests and closed
+ * after them: what each copying migration's crash-point proof starts from.
+ */
+export function migrationSandbox(): MigrationSandbox {
+  let session: Session;
+  let migrations: Migration[];
+  beforeAll(async () => {
+    session = new Session();
+    migrations = await loadMigrations(MIGRATIONS_DIR);
+  });
+  afterAll(() => session.close());
+  return {
+    migration(version) {
+      const found = migrations.find((m) => m.version === version);
+      if (!found) throw new Error(`no migration ${version} in ${MIGRATIONS_DIR}`);
+      return found;
+    },
+    forEveryCrashPoint: (migration, databasePrefix, seed, check) =>
+      forEveryCrashPoint(session, migrations, migration, databasePrefix, seed, check),
+  };
 }

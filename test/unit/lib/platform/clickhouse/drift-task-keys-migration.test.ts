@@ -3,23 +3,12 @@
  * and gives drift_performance a regression week's columns. Proven on chDB for every crash point, as 037:
  * each table ends with every row once, as rain's, and a max_temp row of the same key beside it.
  */
-import { fileURLToPath } from 'node:url';
-import { Session } from 'chdb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, type Migration } from '../../../../../lib/platform/clickhouse/migrate.ts';
-import { forEveryCrashPoint, type ChdbRunner } from '../../../../support/chdb.ts';
+import { describe, expect, it } from 'vitest';
+import { migrationSandbox, type ChdbRunner } from '../../../../support/chdb.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../schemas/clickhouse/', import.meta.url));
 const VERSION = 38;
 
-let session: Session;
-let migrations: Migration[];
-
-beforeAll(async () => {
-  session = new Session();
-  migrations = await loadMigrations(MIGRATIONS_DIR);
-});
-afterAll(() => session.close());
+const sandbox = migrationSandbox();
 
 const common = { week: '2016-02-08', model_version: 'm-1', computed_at: '2026-12-01 00:00:00' };
 
@@ -84,11 +73,9 @@ async function storeBefore(ch: ChdbRunner): Promise<void> {
 
 describe('migration 038 (task in the drift keys)', () => {
   it('keeps every row once as rain, whichever statement a crash interrupted', async () => {
-    const copy = migrations.find((m) => m.version === VERSION)!;
+    const copy = sandbox.migration(VERSION);
     expect(copy.name).toBe('drift_task_keys');
-    await forEveryCrashPoint(
-      session,
-      migrations,
+    await sandbox.forEveryCrashPoint(
       copy,
       'drift_tasks_crash',
       storeBefore,

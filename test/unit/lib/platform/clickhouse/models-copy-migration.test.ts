@@ -3,23 +3,12 @@
  * statement: the migrator may die after any of them and run the whole migration again at the next start.
  * Proven on chDB for every crash point: the registry ends with every model, once, in the new table.
  */
-import { fileURLToPath } from 'node:url';
-import { Session } from 'chdb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrations, type Migration } from '../../../../../lib/platform/clickhouse/migrate.ts';
-import { forEveryCrashPoint, type ChdbRunner } from '../../../../support/chdb.ts';
+import { describe, expect, it } from 'vitest';
+import { migrationSandbox, type ChdbRunner } from '../../../../support/chdb.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../../../../../schemas/clickhouse/', import.meta.url));
 const COPY_VERSION = 36;
 
-let session: Session;
-let migrations: Migration[];
-
-beforeAll(async () => {
-  session = new Session();
-  migrations = await loadMigrations(MIGRATIONS_DIR);
-});
-afterAll(() => session.close());
+const sandbox = migrationSandbox();
 
 function modelRow(version: string, status: string, ver: number): Record<string, unknown> {
   return {
@@ -55,11 +44,9 @@ async function registryBeforeCopy(ch: ChdbRunner): Promise<void> {
 
 describe('migration 036 (the registry copied into fine granules)', () => {
   it('keeps every model once, whichever statement a crash interrupted', async () => {
-    const copy = migrations.find((m) => m.version === COPY_VERSION)!;
+    const copy = sandbox.migration(COPY_VERSION);
     expect(copy.name).toBe('models_fine_granules');
-    await forEveryCrashPoint(
-      session,
-      migrations,
+    await sandbox.forEveryCrashPoint(
       copy,
       'copy_crash',
       registryBeforeCopy,
