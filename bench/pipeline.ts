@@ -5,25 +5,27 @@
  * produce to last ClickHouse row, events/s per stage, end-to-end lag (observation in Kafka → prediction).
  * Then, in a deployment of its own, the last months of the file replayed paced at 1,000 events/s, so
  * that the lag measured there is the pipeline's latency, not queueing behind a flood (paced_lag_p99_ms).
+ * The replays run as the product's `replay` command in a process of their own, as an operator runs them:
+ * this process holds the pipeline (in its threads) and no copy of the file, so its peak RSS is the
+ * pipeline's.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createClickHouse } from '../lib/platform/clickhouse/client.ts';
 import { ensureTopics } from '../lib/platform/kafka/admin.ts';
 import { createKafka } from '../lib/platform/kafka/client.ts';
-import { createProducer } from '../lib/platform/kafka/producer.ts';
-import { readWeatherCsvFile } from '../lib/domain/weather/csv.ts';
-import { createSchemaRegistry } from '../lib/platform/schema-registry.ts';
-
-import { replay } from '../producers/replay/replay.ts';
-import { planReplay } from '../producers/replay/plan.ts';
-import type { CsvRow } from '../lib/domain/weather/csv.ts';
+import type { ReplaySummary } from '../producers/replay/replay.ts';
 import { waitForDrain } from '../lib/deployment/drain.ts';
 import { benchDeployment, ROOT } from './lib/deployment.ts';
 import { fmt, formatTable, peakRssMb, phaseRows, progress, summaryLine } from './lib/report.ts';
-import { registerEvents } from '../lib/domain/events.ts';
 import { removeDeployment } from '../lib/deployment/teardown.ts';
 import { predictionLagQuantiles } from '../lib/platform/clickhouse/queries/pipeline.ts';
 import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts';
+
+/**
+ * How the stages are hosted: BENCH_PIPELINE_THREADS=1 puts every stage on one event loop, as `rainstream
+ * pipeline` does by default; 2 (default here) splits them as its `--threads 2`.
+ */
+const THREAD_GROUPS = process.env.BENCH_PIPELINE_THREADS === '1' ? [TWO_THREADS.flat()] : TWO_THREADS;
 
 /** The paced replay: rate, and the slice of the file it replays (about 13,000 events, 13 s). */
 const PACED_EVENTS_PER_S = 1_000;
@@ -42,6 +44,31 @@ function kafkaClasspath(): string {
   const classpath = r.stdout?.trim().split('\n').at(-1);
   if (r.status !== 0 || !classpath) throw new Error('ops/stack kafka-classpath failed');
   return classpath;
+}
+
+/**
+ * `rainstream replay` with `args`, in a process of its own with the deployment's `env`; resolves with the
+ * summary it prints last (its JSON log lines, at warn, come before it).
+ */
+function replayProcess(env: Record<string, string>, args: readonly string[]): Promise<ReplaySummary> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['ops/rainstream.ts', 'replay', '--quiet', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{"events"')) {
+        reject(new Error(`replay exited with ${code}: ${last.slice(0, 300)}`));
+        return;
+      }
+      resolve(JSON.parse(last) as ReplaySummary);
+    });
+  });
 }
 
 /** Kafka's own ProducerPerformance, same machine, same broker, same record count: the ceiling. */
@@ -102,27 +129,19 @@ interface PacedResult {
  * own. The replay paces whole days (one send per day, then a wait), so the rate is an average with
  * bursts of one day's stations (about 49 events).
  */
-async function pacedRun(rows: readonly CsvRow[], file: string): Promise<PacedResult> {
-  const { config, logger } = await benchDeployment('paced', { RETRAIN_ENABLED: 'false' });
+async function pacedRun(): Promise<PacedResult> {
+  const { config, logger, env } = await benchDeployment('paced', { RETRAIN_ENABLED: 'false' });
   try {
-    const plan = planReplay(rows, { from: PACED_FROM });
-    const daysPerS = PACED_EVENTS_PER_S / (plan.events / plan.days.length);
-    const pipeline = await startPipelineThreads(config, TWO_THREADS);
-    const codec = await registerEvents(createSchemaRegistry(config), config.topics);
+    const pipeline = await startPipelineThreads(config, THREAD_GROUPS);
     const clickhouse = createClickHouse(config.clickhouse);
-    const producer = createProducer(createKafka(config, logger, { clientId: 'bench-replay-paced' }));
-    await producer.connect();
-    progress(
-      `paced: ${plan.events} observations from ${PACED_FROM} at ${PACED_EVENTS_PER_S} events/s (${daysPerS.toFixed(1)} days/s)`,
-    );
-    const summary = await replay(
-      rows,
-      file,
-      { from: PACED_FROM, speed: daysPerS, quiet: true },
-      { producer, codec, topics: config.topics, logger },
-    );
+    progress(`paced: the file from ${PACED_FROM} at ${PACED_EVENTS_PER_S} events/s`);
+    const summary = await replayProcess(env, [
+      '--from',
+      PACED_FROM,
+      '--events-per-s',
+      String(PACED_EVENTS_PER_S),
+    ]);
     await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 200 });
-    await producer.disconnect();
     const final = await pipeline.stop();
     await clickhouse.close();
     const lag = Float64Array.from(final.samples.prediction_lag_ms ?? []).sort();
@@ -138,16 +157,11 @@ async function pacedRun(rows: readonly CsvRow[], file: string): Promise<PacedRes
   }
 }
 
-const { config, logger, id } = await benchDeployment('pipeline', { RETRAIN_ENABLED: 'false' });
-const rows = await readWeatherCsvFile(config.dataFile);
+const { config, logger, id, env } = await benchDeployment('pipeline', { RETRAIN_ENABLED: 'false' });
 
 try {
-  const pipeline = await startPipelineThreads(config, TWO_THREADS);
-  const codec = await registerEvents(createSchemaRegistry(config), config.topics);
+  const pipeline = await startPipelineThreads(config, THREAD_GROUPS);
   const clickhouse = createClickHouse(config.clickhouse);
-  const kafka = createKafka(config, logger, { clientId: 'bench-replay' });
-  const producer = createProducer(kafka);
-  await producer.connect();
 
   // Stage completion times, from the stages' own counters.
   const stageTotals: Record<string, (c: Record<string, number>) => number> = {
@@ -158,30 +172,21 @@ try {
   };
   const sumPrefix = (c: Record<string, number>, prefix: string) =>
     Object.entries(c).reduce((s, [k, v]) => (k.startsWith(prefix) ? s + v : s), 0);
+  // Epoch milliseconds: the replay runs in another process and says when it produced its first record.
   const lastChange: Record<string, { at: number; value: number }> = {};
   const sampler = setInterval(() => {
     const counters = pipeline.counters();
-    const now = performance.now();
+    const now = Date.now();
     for (const [stage, total] of Object.entries(stageTotals)) {
       const value = total(counters);
       if (lastChange[stage]?.value !== value) lastChange[stage] = { at: now, value };
     }
   }, 50);
 
-  progress(`replaying ${config.dataFile} as fast as possible (retraining off)`);
-  const t0 = performance.now();
-  const summary = await replay(
-    rows,
-    config.dataFile,
-    { speed: 0, quiet: true },
-    {
-      producer,
-      codec,
-      topics: config.topics,
-      logger,
-    },
-  );
-  const producedS = (performance.now() - t0) / 1000;
+  progress(`replaying ${config.dataFile} as fast as possible (retraining off), in a process of its own`);
+  const summary = await replayProcess(env, ['--speed', '0']);
+  const t0 = summary.firstProducedAt ?? Date.now();
+  const producedS = summary.seconds;
   progress(`produced ${summary.events} observations in ${producedS.toFixed(2)} s; waiting for ClickHouse`);
   const counts = await waitForDrain(clickhouse, { predictions: summary.events, pollMs: 200 });
   // waitForDrain returns a second after the last change; the wall time ends at the last change.
@@ -189,7 +194,6 @@ try {
   clearInterval(sampler);
   const wallS = (drainedAt - t0) / 1000;
   const lag = await predictionLagQuantiles(clickhouse);
-  await producer.disconnect();
   const final = await pipeline.stop();
   await clickhouse.close();
   const lagSamples = final.samples.prediction_lag_ms ?? new Float64Array(0);
@@ -210,7 +214,7 @@ try {
   await admin.deleteTopics({ topics: [perfTopic] }).catch(() => undefined);
   await admin.disconnect();
 
-  const paced = await pacedRun(rows, config.dataFile);
+  const paced = await pacedRun();
 
   const stageRows = Object.entries(stageTotals).map(([stage]) => {
     const done = lastChange[stage];
@@ -218,7 +222,8 @@ try {
     return [stage, done?.value ?? 0, fmt(seconds, 2), fmt((done?.value ?? 0) / seconds, 0)];
   });
   console.log(
-    `\nbench:pipeline — ${summary.events} observations, every stage in one process, retraining off\n`,
+    `\nbench:pipeline — ${summary.events} observations, every stage in one process ` +
+      `(${THREAD_GROUPS.length} thread${THREAD_GROUPS.length === 1 ? '' : 's'}), retraining off\n`,
   );
   console.log(
     formatTable(
@@ -246,7 +251,7 @@ try {
         ['paced replay events/s (whole days per send)', fmt(paced.eventsPerS, 0)],
         ['paced lag observation → prediction p50 ms', fmt(paced.lagP50, 0)],
         ['paced lag observation → prediction p99 ms', fmt(paced.lagP99, 0)],
-        ['peak RSS MB (pipeline process)', fmt(peakRssMb(), 0)],
+        ['peak RSS MB (this process: the pipeline, replays in their own)', fmt(peakRssMb(), 0)],
       ],
     ),
   );

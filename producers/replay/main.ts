@@ -35,6 +35,7 @@ order; invalid rows go to the DLQ with the reason; RainTomorrow is never sent.
   --locations A,B       only these stations
   --limit N             at most N events
   --speed DAYS_PER_S    pace after the warm-up; 0 (default) = as fast as Kafka takes them
+  --events-per-s N      pace as N events per second on average instead (whole days per send)
   --warmup-until DATE   full speed up to DATE, then wait for the first trained champion
   --max-lead-days N     never run more than N days ahead of the weekly retraining
   --resume              skip what an earlier run of this replay already put in the log (read back from

@@ -43,6 +43,11 @@ export const replayOptionsSchema = z.strictObject({
     .optional(),
   /** Days per second; 0 (default) replays as fast as Kafka takes it. */
   speed: z.coerce.number().min(0).default(0),
+  /**
+   * Events per second on average, in place of `speed`: the days per second follow from the replayed
+   * slice's events per day (whole days are still sent at once).
+   */
+  eventsPerS: z.coerce.number().positive().optional(),
   /** Replay up to this date at full speed, then wait for the first trained champion before going on. */
   warmupUntil: isoDate.optional(),
   limit: z.coerce.number().int().positive().optional(),
@@ -137,6 +142,10 @@ export async function replay(
     limit: options.limit,
   };
   const plan = planReplay(rows, filter, deps.stations);
+  const daysPerS =
+    options.eventsPerS === undefined
+      ? options.speed
+      : options.eventsPerS / Math.max(1, plan.events / Math.max(1, plan.days.length));
   // Each event says where it was read (schema v2's sourcePosition): the file's name and the row's line.
   const lineOf = new Map<Observation, number>();
   for (const r of rows) if (r.ok) lineOf.set(r.observation, r.line);
@@ -272,12 +281,12 @@ export async function replay(
         },
       });
     }
-    if (!warmupDone || options.speed === 0) {
+    if (!warmupDone || daysPerS === 0) {
       if (pending.length >= SEND_EVENTS) await flush();
     } else {
       await settle();
       pacedDays++;
-      const wait = paceStart + (pacedDays * 1000) / options.speed - clock();
+      const wait = paceStart + (pacedDays * 1000) / daysPerS - clock();
       if (wait > 0) await sleep(wait);
     }
     deps.progress?.update(queued + pending.length, day.date);

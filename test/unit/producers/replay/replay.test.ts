@@ -85,6 +85,29 @@ describe('replay', () => {
     expect(sleeps).toEqual([500, 500, 500]);
   });
 
+  it('paces by events per second: the days per second follow from the events per day', async () => {
+    const r = recorder();
+    let now = 0;
+    const sleeps: number[] = [];
+    // Two stations a day: 4 events/s is 2 days/s, a day every 500 ms.
+    await replay(
+      rows,
+      'f.csv',
+      { speed: 0, eventsPerS: 4, quiet: true },
+      {
+        ...r,
+        topics,
+        logger,
+        clock: () => now,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          now += ms;
+        },
+      },
+    );
+    expect(sleeps).toEqual([500, 500, 500, 500, 500]);
+  });
+
   it('says where each event was read: the file name and the CSV line (schema v2 sourcePosition)', async () => {
     const r = recorder();
     const encoded: { date: string; location: string; sourcePosition?: string | null }[] = [];
