@@ -506,8 +506,8 @@ export async function runStage<K extends EventKind, S>(
     // its own transactional producer.
     partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
     autoCommit: false,
-    // A transaction costs a few round trips per batch: by default fetches wait up to 200 ms for 256 kB
-    // (about 1,500 records) rather than returning each trickle of records as its own batch.
+    // A transaction costs a few round trips per batch: fetches wait for STAGE_FETCH_MIN_BYTES (256 kB, about
+    // 1,500 records) or STAGE_FETCH_MAX_WAIT_MS rather than returning each trickle of records as its own batch.
     minBytes: config.pipeline.fetch.minBytes,
     maxWaitTimeMs: config.pipeline.fetch.maxWaitMs,
     health,
