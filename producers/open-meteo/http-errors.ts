@@ -8,16 +8,28 @@ import { RainstreamError } from '../../lib/platform/errors.ts';
 import { apiErrorReason, boundReason } from './response.ts';
 
 /**
- * Retry-After as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * Undefined when absent or unreadable; never negative.
+ * The longest Retry-After taken at its word: the free tier's longest window. No limit of Open-Meteo
+ * needs a longer wait, and the limiter holds every later call for it, so an absurd value (years, or
+ * digits past a double's range) would stall the daily scheduler for good.
+ */
+export const MAX_RETRY_AFTER_MS = 86_400_000;
+
+/**
+ * Retry-After as milliseconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3), at most
+ * MAX_RETRY_AFTER_MS. Undefined when absent or unreadable; never negative.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  if (!/[A-Za-z]/.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  let ms: number;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
+  else if (!/[A-Za-z]/.test(text)) return undefined;
+  else {
+    const at = Date.parse(text);
+    if (Number.isNaN(at)) return undefined;
+    ms = Math.max(0, at - now);
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
 }
 
 function reasonOf(body: string): { reason: string; apiError: boolean } {
@@ -50,7 +62,7 @@ export function errorOfAnswer(answer: HttpAnswer, url: string, now: number): Rai
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(answer.retryAfter, now);
     return new RainstreamError('RATE_LIMITED', `Open-Meteo rate limit (HTTP 429): ${reason}`, {
-      details: { ...details, retryAfterMs },
+      details: { ...details, retryAfterMs, retryAfter: answer.retryAfter ?? null },
     });
   }
   if (status >= 500 || status === 408) {

@@ -19,6 +19,15 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('1.5', NOW)).toBeUndefined();
     expect(parseRetryAfter('soon', NOW)).toBeUndefined();
   });
+
+  it('never asks for more than a day, however absurd the value (a pause past it would stall every later call)', () => {
+    const day = 86_400_000;
+    expect(parseRetryAfter('86401', NOW)).toBe(day);
+    expect(parseRetryAfter('99999999999', NOW)).toBe(day);
+    // Digits past a double's range read as Infinity: still a day, never a pause without end.
+    expect(parseRetryAfter('9'.repeat(400), NOW)).toBe(day);
+    expect(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', NOW)).toBe(day);
+  });
 });
 
 describe('errorOfAnswer', () => {
