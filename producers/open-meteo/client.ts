@@ -5,6 +5,7 @@
  * wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
  */
 import { describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
+import { BROKER_MAX_MESSAGE_BYTES } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import { abortableSleep, retry, type RetryOptions } from '../../lib/platform/retry.ts';
 import type { OpenMeteoCounters } from './counters.ts';
@@ -24,6 +25,8 @@ export interface OpenMeteoClientDeps {
   retry?: Partial<
     Pick<RetryOptions, 'retries' | 'initialDelayMs' | 'maxDelayMs' | 'factor' | 'jitter' | 'random'>
   >;
+  /** Largest body accepted (default MAX_BODY_BYTES); a larger one is a non-retriable MESSAGE_TOO_LARGE. */
+  maxBodyBytes?: number;
   /** A Retry-After longer than this is not waited out inside the call: the 429 goes to the caller. */
   maxRetryAfterMs?: number;
   logger?: Logger;
@@ -53,6 +56,47 @@ export interface FetchedAnswer {
   /** Weight of one attempt. */
   weight: number;
   attempts: number;
+}
+
+/**
+ * The largest body kept: every answer is one record of the raw topic (with its URL and a few fields),
+ * and a record past the broker's limit could never be written. A year's chunk is about 0.5 MB.
+ */
+export const MAX_BODY_BYTES = BROKER_MAX_MESSAGE_BYTES - 64 * 1024;
+
+/**
+ * The body as UTF-8 text (as `Response.text()` decodes it), read no further than `maxBytes`: a larger
+ * answer is refused after at most that much, whatever it announces, so a huge or endless body costs
+ * neither the memory nor a raw record the broker would refuse. An error answer (not 2xx) is only read
+ * for its reason: a long one is cut, and its status still decides whether to retry.
+ */
+async function readBody(response: Response, maxBytes: number, url: string): Promise<string> {
+  const tooLarge = (bytes: string) =>
+    new RainstreamError(
+      'MESSAGE_TOO_LARGE',
+      `Open-Meteo answered ${bytes} bytes, larger than the ${maxBytes} an answer may have (ask for fewer days)`,
+      { details: { url, status: response.status, maxBytes } },
+    );
+  const announced = Number(response.headers.get('content-length'));
+  if (response.ok && announced > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(String(announced));
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  // Leaving the loop early (a throw, a break) cancels the stream and closes the connection.
+  for await (const chunk of response.body) {
+    if (bytes + chunk.byteLength > maxBytes) {
+      if (response.ok) throw tooLarge(`more than ${maxBytes}`);
+      chunks.push(chunk.subarray(0, maxBytes - bytes));
+      bytes = maxBytes;
+      break;
+    }
+    chunks.push(chunk);
+    bytes += chunk.byteLength;
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, bytes));
 }
 
 function retryAfterMsOf(error: unknown): number | undefined {
@@ -88,9 +132,13 @@ export async function fetchOpenMeteo(
       status = response.status;
       contentType = response.headers.get('content-type');
       retryAfter = response.headers.get('retry-after');
-      body = await response.text();
+      body = await readBody(response, deps.maxBodyBytes ?? MAX_BODY_BYTES, url);
     } catch (error) {
       if (deps.signal?.aborted) throw deps.signal.reason ?? error;
+      if (error instanceof RainstreamError) {
+        counters.httpErrors++;
+        throw error;
+      }
       if (timeout.aborted) {
         counters.timeouts++;
         throw new RainstreamError('TIMEOUT', `Open-Meteo did not answer within ${deps.timeoutMs} ms`, {

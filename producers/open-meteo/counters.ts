@@ -19,7 +19,7 @@ export interface OpenMeteoCounters {
   rateLimited: number;
   /** Open-Meteo error bodies `{"error": true, "reason": ...}` (any status). */
   apiErrors: number;
-  /** Other non-2xx answers. */
+  /** Other non-2xx answers, redirect loops, and answers too large to keep. */
   httpErrors: number;
   /** Connection refused, reset, DNS: no HTTP answer at all. */
   networkErrors: number;

@@ -28,6 +28,8 @@ export type Fault =
   | { kind: 'hang' }
   /** Any status with any body (a 500 page, a recorded answer, a truncated body). */
   | { kind: 'raw'; status: number; body: string; contentType?: string }
+  /** HTTP 200 and the first `bytes` of the normal answer, then nothing more on an open socket. */
+  | { kind: 'stall-body'; bytes: number }
   /** The normal answer, altered as JSON (a duplicated day, a wrong unit, an out-of-range value). */
   | { kind: 'transform'; transform: (answer: Record<string, unknown>) => unknown };
 
@@ -489,6 +491,12 @@ export async function startOpenMeteoStandIn(options: StandInOptions = {}): Promi
       return send(res, 500, errorBody(`stand-in failure: ${(error as Error).message}`));
     }
     if (fault?.kind === 'transform') body = JSON.stringify(fault.transform(JSON.parse(body)));
+    if (fault?.kind === 'stall-body') {
+      answers.push({ status: 200, body: body.slice(0, fault.bytes) });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.write(body.slice(0, fault.bytes));
+      return; // the rest never comes; the socket stays open until close()
+    }
     send(res, 200, body);
   };
 

@@ -94,6 +94,45 @@ describe('fetchOpenMeteo against the stand-in', () => {
     expect(h.deps.limiter.delayFor(1, NOW)).toBe(3_600_000);
   });
 
+  it('caps an absurd Retry-After at a day, so the limiter does not hold every later call for good', async () => {
+    h = await startHarness({ now: NOW });
+    for (const retryAfter of ['9'.repeat(400), 'Fri, 31 Dec 9999 23:59:59 GMT']) {
+      h.server.inject({ kind: 'rate-limit', retryAfter });
+      const e = await failure(fetchOpenMeteo(request, h.deps));
+      expect(e.code).toBe('RATE_LIMITED');
+      expect(e.retriable).toBe(true);
+      expect(e.details.retryAfter).toBe(retryAfter);
+      const wait = h.deps.limiter.delayFor(1, h.clock.now());
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(86_400_000);
+      h.clock.slept.push(wait);
+      await h.clock.sleep(wait);
+    }
+    // A day later the API is called again.
+    expect((await fetchOpenMeteo(request, h.deps)).status).toBe(200);
+  });
+
+  it('refuses an answer too large to keep on the raw topic without reading it whole, after one attempt', async () => {
+    h = await startHarness({ now: NOW });
+    const body = `{"pad":"${'x'.repeat(3_000_000)}"}`;
+    h.server.inject({ kind: 'raw', status: 200, body });
+    const e = await failure(fetchOpenMeteo(request, h.deps));
+    expect(e.code).toBe('MESSAGE_TOO_LARGE');
+    expect(e.retriable).toBe(false);
+    expect(e.message).toMatch(/larger than/);
+    expect(e.details.url).toContain('/v1/archive');
+    expect(h.server.requests).toHaveLength(1);
+    expect(h.deps.counters).toMatchObject({ retries: 0, failedRequests: 1, responsesOk: 0 });
+  });
+
+  it('retries a 503 whatever the size of its page', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject({ kind: 'raw', status: 503, body: `<html>${'busy '.repeat(1_000_000)}</html>` });
+    const answer = await fetchOpenMeteo(request, h.deps);
+    expect(answer.attempts).toBe(2);
+    expect(h.deps.counters).toMatchObject({ httpErrors: 1, retries: 1, responsesOk: 1 });
+  });
+
   it('recovers from 500s, and gives up after its retries with the last cause', async () => {
     h = await startHarness({ now: NOW, retry: { retries: 2 } });
     h.server.inject(
@@ -118,6 +157,15 @@ describe('fetchOpenMeteo against the stand-in', () => {
     h.server.inject({ kind: 'hang' });
     const answer = await fetchOpenMeteo(request, h.deps);
     expect(answer.attempts).toBe(2);
+    expect(h.deps.counters).toMatchObject({ timeouts: 1, retries: 1, responsesOk: 1 });
+  });
+
+  it('times out a body that stops midway, and retries', async () => {
+    h = await startHarness({ now: NOW, timeoutMs: 300 });
+    h.server.inject({ kind: 'stall-body', bytes: 1000 });
+    const answer = await fetchOpenMeteo(request, h.deps);
+    expect(answer.attempts).toBe(2);
+    expect(answer.body).toBe(h.server.answers[1]!.body);
     expect(h.deps.counters).toMatchObject({ timeouts: 1, retries: 1, responsesOk: 1 });
   });
 

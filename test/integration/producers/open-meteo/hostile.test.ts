@@ -1,0 +1,81 @@
+/**
+ * Hostile answers against the ingestion on the real stack: whatever the API sends, the run goes on, the
+ * bad call or day ends in the DLQ with its reason and source, the good days land, and a later run fills
+ * what was refused without a day twice on the topic.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventCodec } from '../../../../lib/domain/events.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
+import { runBackfill } from '../../../../producers/open-meteo/backfill.ts';
+import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
+import { testContext, type TestContext } from '../../../support/integration.ts';
+import { marrakech, virtualClock, type VirtualClock } from './harness.ts';
+import {
+  countsByDay,
+  dlqOnTopic,
+  fetchDepsFor,
+  observationsOnTopic,
+  withIngestion,
+} from './kafka-harness.ts';
+
+const NOW = Date.UTC(2025, 2, 1, 12);
+
+function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+describe('Open-Meteo ingestion against hostile answers', () => {
+  let ctx: TestContext;
+  let codec: EventCodec;
+  let server: OpenMeteoStandIn;
+  let clock: VirtualClock;
+
+  const backfill = (from: string, to: string) =>
+    withIngestion(ctx, codec, ['Marrakech'], (ingestion) =>
+      runBackfill(
+        { stations: [marrakech], from, to },
+        { ingestion, fetch: fetchDepsFor(server, clock), logger: ctx.logger },
+      ),
+    );
+
+  beforeAll(async () => {
+    ctx = await testContext('om-hostile');
+    await ctx.ensureTopics();
+    codec = await ctx.registerSchemas();
+    clock = virtualClock(NOW);
+    server = await startOpenMeteoStandIn({ now: clock.now });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await ctx?.cleanup();
+  });
+
+  it('refuses a huge answer into the DLQ, goes on, and fills them in later', async () => {
+    // January's call answers 3 MB (more than a raw record may hold); February's is normal.
+    server.inject({ kind: 'raw', status: 200, body: `{"pad":"${'x'.repeat(3_000_000)}"}` });
+    const first = await backfill('2024-01-01', '2024-02-29');
+    expect(first.reports[0]).toMatchObject({ ingested: 29, rejected: 0, answers: 1 });
+    expect(first.reports[0]!.failures).toMatchObject([
+      { from: '2024-01-01', to: '2024-01-31', code: 'MESSAGE_TOO_LARGE', retriable: false },
+    ]);
+
+    const dlq = (await dlqOnTopic(ctx)).filter((d) => d.key === 'Marrakech');
+    expect(dlq.map((d) => [d.headers.field, d.value.code])).toEqual([['request', 'MESSAGE_TOO_LARGE']]);
+    expect(dlq[0]!.headers.reason).toMatch(/larger than/);
+    expect(dlq[0]!.url).toContain('start_date=2023-12-31&end_date=2024-01-31');
+
+    // Asked again, January answers normally: it lands, and no day is on the topic twice.
+    const requests = server.requests.length;
+    const second = await backfill('2024-01-01', '2024-02-29');
+    expect(server.requests.length).toBeGreaterThan(requests);
+    expect(second.reports[0]!.failures).toEqual([]);
+    const counts = countsByDay(await observationsOnTopic(ctx, codec));
+    expect([...counts.keys()].sort()).toEqual(
+      daysOf('2024-01-01', '2024-02-29').map((d) => `Marrakech ${d}`),
+    );
+    expect(Math.max(...counts.values())).toBe(1);
+  });
+});
