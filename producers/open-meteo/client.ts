@@ -4,7 +4,7 @@
  * backoff and jitter (lib/retry.ts), a 429's Retry-After holds back every later call too, and what went
  * wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
  */
-import { describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
+import { causeChain, describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
 import { BROKER_MAX_MESSAGE_BYTES } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import { abortableSleep, retry, type RetryOptions } from '../../lib/platform/retry.ts';
@@ -99,6 +99,11 @@ async function readBody(response: Response, maxBytes: number, url: string): Prom
   return new TextDecoder().decode(Buffer.concat(chunks, bytes));
 }
 
+/** Fetch's own refusal to follow redirects any further (a loop): the URL, not the network, is at fault. */
+function isRedirectLoop(error: unknown): boolean {
+  return causeChain(error).some((e) => e instanceof Error && /redirect count exceeded/i.test(e.message));
+}
+
 function retryAfterMsOf(error: unknown): number | undefined {
   if (!(error instanceof RainstreamError) || error.code !== 'RATE_LIMITED') return undefined;
   const ms = error.details.retryAfterMs;
@@ -145,6 +150,17 @@ export async function fetchOpenMeteo(
           cause: error,
           details: { url },
         });
+      }
+      if (isRedirectLoop(error)) {
+        counters.httpErrors++;
+        throw new RainstreamError(
+          'UPSTREAM_REJECTED',
+          `Open-Meteo redirects in a loop: ${describeError(error)}`,
+          {
+            cause: error,
+            details: { url },
+          },
+        );
       }
       counters.networkErrors++;
       throw new RainstreamError('UPSTREAM_UNAVAILABLE', `Open-Meteo unreachable: ${describeError(error)}`, {

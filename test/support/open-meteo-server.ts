@@ -30,6 +30,8 @@ export type Fault =
   | { kind: 'raw'; status: number; body: string; contentType?: string }
   /** HTTP 200 and the first `bytes` of the normal answer, then nothing more on an open socket. */
   | { kind: 'stall-body'; bytes: number }
+  /** HTTP 302 to `location` (default: a path that redirects to itself, a redirect loop). */
+  | { kind: 'redirect'; location?: string }
   /** The normal answer, altered as JSON (a duplicated day, a wrong unit, an out-of-range value). */
   | { kind: 'transform'; transform: (answer: Record<string, unknown>) => unknown };
 
@@ -436,6 +438,8 @@ export interface OpenMeteoStandIn {
   close(): Promise<void>;
 }
 
+const LOOP_PATH = '/v1/redirect-loop';
+
 export async function startOpenMeteoStandIn(options: StandInOptions = {}): Promise<OpenMeteoStandIn> {
   const now = options.now ?? (() => Date.now());
   let labels: Labelling = options.labels ?? 'fixed-offset';
@@ -456,9 +460,11 @@ export async function startOpenMeteoStandIn(options: StandInOptions = {}): Promi
     const endpoint =
       url.pathname === '/v1/archive' ? 'archive' : url.pathname === '/v1/forecast' ? 'forecast' : null;
     requests.push({ endpoint: url.pathname, params: url.searchParams });
+    if (url.pathname === LOOP_PATH) return send(res, 302, '', { location: LOOP_PATH });
     if (endpoint === null) return send(res, 404, errorBody(`no such endpoint ${url.pathname}`));
     const fault = faults.shift();
     if (fault?.kind === 'hang') return; // the socket stays open until close()
+    if (fault?.kind === 'redirect') return send(res, 302, '', { location: fault.location ?? LOOP_PATH });
     if (fault?.kind === 'error-body') return send(res, fault.status ?? 400, errorBody(fault.reason));
     if (fault?.kind === 'rate-limit') {
       const headers: Record<string, string> =

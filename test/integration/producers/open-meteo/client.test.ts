@@ -112,6 +112,25 @@ describe('fetchOpenMeteo against the stand-in', () => {
     expect((await fetchOpenMeteo(request, h.deps)).status).toBe(200);
   });
 
+  it('refuses a redirect loop after one attempt, not as an outage to retry', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject({ kind: 'redirect' });
+    const e = await failure(fetchOpenMeteo(request, h.deps));
+    expect(e.code).toBe('UPSTREAM_REJECTED');
+    expect(e.retriable).toBe(false);
+    expect(e.message).toMatch(/redirect/);
+    expect(h.deps.counters).toMatchObject({ retries: 0, failedRequests: 1 });
+  });
+
+  it('follows a single redirect', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject({ kind: 'redirect', location: new URL(h.deps.archiveUrl).pathname + '?moved=1' });
+    // The redirect drops the query: the stand-in refuses it with its error body, which is what we see.
+    const e = await failure(fetchOpenMeteo(request, h.deps));
+    expect(e.code).toBe('UPSTREAM_REJECTED');
+    expect(e.details.apiError).toBe(true);
+  });
+
   it('refuses an answer too large to keep on the raw topic without reading it whole, after one attempt', async () => {
     h = await startHarness({ now: NOW });
     const body = `{"pad":"${'x'.repeat(3_000_000)}"}`;

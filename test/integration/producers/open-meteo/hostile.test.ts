@@ -53,7 +53,7 @@ describe('Open-Meteo ingestion against hostile answers', () => {
     await ctx?.cleanup();
   });
 
-  it('refuses a huge answer into the DLQ, goes on, and fills them in later', async () => {
+  it('refuses a huge answer and a redirect loop into the DLQ, goes on, and fills them in later', async () => {
     // January's call answers 3 MB (more than a raw record may hold); February's is normal.
     server.inject({ kind: 'raw', status: 200, body: `{"pad":"${'x'.repeat(3_000_000)}"}` });
     const first = await backfill('2024-01-01', '2024-02-29');
@@ -62,16 +62,27 @@ describe('Open-Meteo ingestion against hostile answers', () => {
       { from: '2024-01-01', to: '2024-01-31', code: 'MESSAGE_TOO_LARGE', retriable: false },
     ]);
 
-    const dlq = (await dlqOnTopic(ctx)).filter((d) => d.key === 'Marrakech');
-    expect(dlq.map((d) => [d.headers.field, d.value.code])).toEqual([['request', 'MESSAGE_TOO_LARGE']]);
-    expect(dlq[0]!.headers.reason).toMatch(/larger than/);
-    expect(dlq[0]!.url).toContain('start_date=2023-12-31&end_date=2024-01-31');
-
-    // Asked again, January answers normally: it lands, and no day is on the topic twice.
-    const requests = server.requests.length;
+    // Asked again, January's call is redirected in a loop: refused at once, not retried as an outage.
+    server.inject({ kind: 'redirect' });
     const second = await backfill('2024-01-01', '2024-02-29');
+    expect(second.reports[0]).toMatchObject({ ingested: 0, answers: 0 });
+    expect(second.reports[0]!.failures).toMatchObject([
+      { from: '2024-01-01', to: '2024-01-31', code: 'UPSTREAM_REJECTED', retriable: false },
+    ]);
+    const dlq = (await dlqOnTopic(ctx)).filter((d) => d.key === 'Marrakech');
+    expect(dlq.map((d) => [d.headers.field, d.value.code])).toEqual([
+      ['request', 'MESSAGE_TOO_LARGE'],
+      ['request', 'UPSTREAM_REJECTED'],
+    ]);
+    expect(dlq[0]!.headers.reason).toMatch(/larger than/);
+    expect(dlq[1]!.headers.reason).toMatch(/redirect/);
+    for (const d of dlq) expect(d.url).toContain('start_date=2023-12-31&end_date=2024-01-31');
+
+    // The third time January answers normally: it lands, and no day is on the topic twice.
+    const requests = server.requests.length;
+    const third = await backfill('2024-01-01', '2024-02-29');
     expect(server.requests.length).toBeGreaterThan(requests);
-    expect(second.reports[0]!.failures).toEqual([]);
+    expect(third.reports[0]!.failures).toEqual([]);
     const counts = countsByDay(await observationsOnTopic(ctx, codec));
     expect([...counts.keys()].sort()).toEqual(
       daysOf('2024-01-01', '2024-02-29').map((d) => `Marrakech ${d}`),
