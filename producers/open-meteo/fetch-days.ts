@@ -205,7 +205,12 @@ export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Pro
         fetchedAt: answer.fetchedAt,
         attempts: answer.attempts,
       });
-      const days = mapOpenMeteoBody(answer.body, station, { from: call.from, to: call.to });
+      const days = mapOpenMeteoBody(
+        answer.body,
+        station,
+        { from: call.from, to: call.to },
+        { fetchedAt: answer.fetchedAt },
+      );
       mapped.push(...days.observations);
       out.rejections.push(...days.rejections);
     }
@@ -223,11 +228,18 @@ export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Pro
 }
 
 /** Maps a raw answer again (after a mapping fix, from the raw topic), deduped as fetchDays does. */
-export function remapRawAnswer(raw: Pick<RawAnswer, 'station' | 'from' | 'to' | 'body'>): {
+export function remapRawAnswer(
+  raw: Pick<RawAnswer, 'station' | 'from' | 'to' | 'body'> & Partial<Pick<RawAnswer, 'fetchedAt'>>,
+): {
   observations: Observation[];
   rejections: DayRejection[];
 } {
-  const days = mapOpenMeteoBody(raw.body, raw.station, { from: raw.from, to: raw.to });
+  const days = mapOpenMeteoBody(
+    raw.body,
+    raw.station,
+    { from: raw.from, to: raw.to },
+    raw.fetchedAt === undefined ? {} : { fetchedAt: raw.fetchedAt },
+  );
   const { unique, conflicts } = dedupeByDate(days.observations);
   return { observations: unique, rejections: [...days.rejections, ...conflicts] };
 }

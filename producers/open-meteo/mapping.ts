@@ -26,7 +26,7 @@ import { addDays, dayNumber, daysBetween } from '../../lib/domain/time.ts';
 import { NUMERIC_FIELDS, type NumericField, type Observation } from '../../lib/domain/weather/observation.ts';
 import { checkMeasurement, checkMeasurements, firstIssue } from '../../lib/domain/weather/validation.ts';
 import { cloudPercentToOktas, roundTo, secondsToHours, windDirection, windSpeedKmh } from './conversions.ts';
-import { formatWallClock, instantOfLocal, parseWallClock, sameTimeZone } from './local-time.ts';
+import { formatWallClock, instantOfLocal, offsetMsAt, parseWallClock, sameTimeZone } from './local-time.ts';
 import { parseOpenMeteoBody, type OpenMeteoResponse } from './response.ts';
 import type { HourlyVariable } from './request.ts';
 import type { LiveStation } from './stations.ts';
@@ -342,14 +342,57 @@ function isCalendarDay(date: string): boolean {
   }
 }
 
+export interface MapOptions {
+  /** ISO instant the answer was fetched: Open-Meteo labels it at the zone's offset of that time. */
+  fetchedAt?: string;
+}
+
+const DAY_MS = 86_400_000;
+const WEEK_MS = 7 * DAY_MS;
+
+/**
+ * Whether the zone has the offset at some time within a year of the range (weekly, so daylight saving
+ * and Ramadan are seen), or on the day the answer was fetched: the offsets Open-Meteo may label it at.
+ * Any other offset puts every hourly label at another hour of the station's clock: its 9am readings
+ * would be another hour's, silently, so the answer is refused.
+ */
+function isOffsetOfZone(
+  offsetSeconds: number,
+  timeZone: string,
+  range: DayRange,
+  fetchedAt?: string,
+): boolean {
+  const offsetMs = offsetSeconds * 1000;
+  const fetched = fetchedAt === undefined ? NaN : Date.parse(fetchedAt);
+  if (!Number.isNaN(fetched)) {
+    for (const at of [fetched - DAY_MS, fetched, fetched + DAY_MS]) {
+      if (offsetMsAt(at, timeZone) === offsetMs) return true;
+    }
+  }
+  const end = (dayNumber(range.to) + 366) * DAY_MS;
+  for (let at = (dayNumber(range.from) - 366) * DAY_MS; at <= end; at += WEEK_MS) {
+    if (offsetMsAt(at, timeZone) === offsetMs) return true;
+  }
+  return false;
+}
+
 /** Maps a parsed answer; days outside `range` (the extra day before it, a forecast's today) are skipped. */
 export function mapOpenMeteoResponse(
   r: OpenMeteoResponse,
   station: LiveStation,
   range: DayRange,
+  options: MapOptions = {},
 ): MappedDays {
   if (!sameTimeZone(r.timezone, station.timezone)) {
     return rejectAll(station, range, 'timezone', `answered in ${r.timezone}, asked for ${station.timezone}`);
+  }
+  if (!isOffsetOfZone(r.utcOffsetSeconds, station.timezone, range, options.fetchedAt)) {
+    return rejectAll(
+      station,
+      range,
+      'utc_offset_seconds',
+      `${r.utcOffsetSeconds} s is not an offset of ${station.timezone} near these days or when fetched`,
+    );
   }
   const dLat = Math.abs(r.latitude - station.latitude);
   const dLon = Math.abs(((r.longitude - station.longitude + 540) % 360) - 180);
@@ -400,8 +443,13 @@ function mapOne(r: OpenMeteoResponse, hours: HourlyIndex, i: number, station: Li
 }
 
 /** Maps the text of an answer as fetched (or as read back from the raw topic). */
-export function mapOpenMeteoBody(body: string, station: LiveStation, range: DayRange): MappedDays {
+export function mapOpenMeteoBody(
+  body: string,
+  station: LiveStation,
+  range: DayRange,
+  options: MapOptions = {},
+): MappedDays {
   const parsed = parseOpenMeteoBody(body);
   if (!parsed.ok) return rejectAll(station, range, parsed.field, parsed.reason);
-  return mapOpenMeteoResponse(parsed.response, station, range);
+  return mapOpenMeteoResponse(parsed.response, station, range, options);
 }

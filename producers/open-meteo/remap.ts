@@ -69,7 +69,7 @@ export async function runRemap(
       longitude: raw.longitude,
       timezone: raw.timezone,
     };
-    const mapped = remapRawAnswer({ station, ...days, body: raw.body });
+    const mapped = remapRawAnswer({ station, ...days, body: raw.body, fetchedAt: raw.fetchedAt });
     const report = reports.get(raw.station)!;
     report.answers++;
     addOutcome(

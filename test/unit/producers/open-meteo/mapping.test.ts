@@ -68,6 +68,7 @@ function edit(body: string, change: (json: Answer) => void): string {
 
 interface Answer {
   latitude: number;
+  utc_offset_seconds: number;
   timezone: string;
   hourly: Record<string, (number | null | string)[]> & { time: string[] };
   daily: Record<string, (number | null | string)[]> & { time: string[] };
@@ -571,5 +572,42 @@ describe('mapOpenMeteoBody: nulls and rejections', () => {
       expect(rejections[0]!.reason).toMatch(/^answer unusable: /);
       expect(rejections[0]!.reason).toMatch(reason);
     }
+  });
+
+  it('rejects an answer labelled at an offset its zone never has: its 9am would be another hour', () => {
+    const JUNE = { from: '2024-06-10', to: '2024-06-11' };
+    const june = archiveBody(sydney, JUNE.from, JUNE.to, { now: WINTER_2025 });
+    for (const offset of [0, 1800, -36_000, 3600 * 14]) {
+      const body = edit(june, (a) => (a.utc_offset_seconds = offset));
+      const { observations, rejections } = mapOpenMeteoBody(body, sydney, JUNE);
+      expect(observations, String(offset)).toEqual([]);
+      expect(rejections.map((r) => r.field)).toEqual(['utc_offset_seconds', 'utc_offset_seconds']);
+      expect(rejections[0]!.reason).toMatch(new RegExp(`${offset} s is not an offset of Australia/Sydney`));
+    }
+    // Either of Sydney's offsets may label June (Open-Meteo labels at the offset of the time of asking).
+    for (const offset of [36_000, 39_600]) {
+      const body = edit(june, (a) => (a.utc_offset_seconds = offset));
+      expect(mapOpenMeteoBody(body, sydney, JUNE).rejections.map((r) => r.field)).not.toContain(
+        'utc_offset_seconds',
+      );
+    }
+  });
+
+  it("accepts the offset of the time the answer was fetched, though the zone's rules have changed since its days", () => {
+    // Samoa moved across the date line at the end of 2011: UTC-11/-10 before, +13/+14 after.
+    const apia: LiveStation = {
+      name: 'ApiaLive',
+      latitude: -13.83,
+      longitude: -171.76,
+      timezone: 'Pacific/Apia',
+    };
+    const range = { from: '2009-06-10', to: '2009-06-11' };
+    const body = archiveBody(apia, range.from, range.to, { now: Date.UTC(2009, 6, 1) });
+    const relabelled = edit(body, (a) => (a.utc_offset_seconds = 13 * 3600));
+    expect(mapOpenMeteoBody(relabelled, apia, range).rejections[0]?.field).toBe('utc_offset_seconds');
+    const fetchedAt = '2025-07-01T00:00:00.000Z';
+    expect(
+      mapOpenMeteoBody(relabelled, apia, range, { fetchedAt }).rejections.map((r) => r.field),
+    ).not.toContain('utc_offset_seconds');
   });
 });
