@@ -54,6 +54,7 @@ export interface MappedDays {
 }
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /**
  * Positions of the hourly series by time. Open-Meteo labels every hour of a response at one fixed UTC
@@ -81,7 +82,7 @@ class HourlyIndex {
     });
   }
 
-  static build(labels: readonly string[], offsetSeconds: number): HourlyIndex | string {
+  static build(labels: readonly string[], offsetSeconds: number, timeZone: string): HourlyIndex | string {
     const wall = new Float64Array(labels.length);
     let uniform = true;
     for (let i = 0; i < labels.length; i++) {
@@ -92,7 +93,14 @@ class HourlyIndex {
       if (step < 0 || step > 2 * HOUR_MS) {
         return `hourly.time jumps from ${labels[i - 1]} to ${labels[i]}: not consecutive hours`;
       }
-      if (step !== HOUR_MS) uniform = false;
+      if (step !== HOUR_MS) {
+        // Only a clock change repeats or skips an hour: anywhere else the series lacks or doubles one,
+        // and read by its labels the day would have 23 or 25 hours of rain.
+        if (offsetMsAt(wall[i]! - DAY_MS, timeZone) === offsetMsAt(wall[i]! + DAY_MS, timeZone)) {
+          return `hourly.time goes from ${labels[i - 1]} to ${labels[i]}, with no daylight-saving change of ${timeZone} near`;
+        }
+        uniform = false;
+      }
     }
     return new HourlyIndex(labels, offsetSeconds, uniform ? 'fixed-offset' : 'wall-clock');
   }
@@ -347,7 +355,6 @@ export interface MapOptions {
   fetchedAt?: string;
 }
 
-const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
 
 /**
@@ -404,7 +411,7 @@ export function mapOpenMeteoResponse(
       `grid cell ${r.latitude}, ${r.longitude} is more than 1° from the station ${station.latitude}, ${station.longitude}`,
     );
   }
-  const hours = HourlyIndex.build(r.hourly.time, r.utcOffsetSeconds);
+  const hours = HourlyIndex.build(r.hourly.time, r.utcOffsetSeconds, station.timezone);
   if (typeof hours === 'string') return rejectAll(station, range, 'hourly.time', hours);
 
   const out: MappedDays = { observations: [], rejections: [] };

@@ -610,4 +610,26 @@ describe('mapOpenMeteoBody: nulls and rejections', () => {
       mapOpenMeteoBody(relabelled, apia, range, { fetchedAt }).rejections.map((r) => r.field),
     ).not.toContain('utc_offset_seconds');
   });
+
+  it('rejects an hourly series with an hour missing or repeated away from a daylight-saving change', () => {
+    // A regular January answer of Marrakech, one hour (10 January, 13:00) dropped or doubled in every
+    // column: read by labels, its rainfall day would be 23 or 25 hours long.
+    const drop = (a: Answer, i: number) => {
+      for (const key of Object.keys(a.hourly)) a.hourly[key]!.splice(i, 1);
+    };
+    const double = (a: Answer, i: number) => {
+      for (const key of Object.keys(a.hourly)) a.hourly[key]!.splice(i, 0, a.hourly[key]![i]!);
+    };
+    for (const change of [drop, double]) {
+      const body = edit(base(), (a) => {
+        const i = a.hourly.time.indexOf('2024-01-10T13:00');
+        expect(i).toBeGreaterThan(0);
+        change(a, i);
+      });
+      const { observations, rejections } = one(body);
+      expect(observations, change.name).toEqual([]);
+      expect(rejections.map((r) => r.field)).toEqual(['hourly.time', 'hourly.time']);
+      expect(rejections[0]!.reason).toMatch(/no daylight-saving change/);
+    }
+  });
 });
