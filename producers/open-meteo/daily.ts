@@ -1,8 +1,8 @@
 /**
  * `ingest daily`: the long-running scheduler. Each day at the configured local time of each station
  * (06:00 by default) it fetches the days that station owes: yesterday, and after downtime every day since
- * the last one the state says was ingested (schedule.ts missedDays). So its first run after a start is
- * the catch-up. It sleeps on an injected clock until the next station's time, and stops at the abort
+ * the last one the state says was ingested, and the days of the last week it still lacks between ingested
+ * ones (rejected when asked: schedule.ts owedDays). So its first run after a start is the catch-up. It sleeps on an injected clock until the next station's time, and stops at the abort
  * signal (SIGINT/SIGTERM in the CLI) between runs or inside one, leaving no transaction open.
  */
 import type { Metrics } from '../../lib/platform/metrics.ts';
@@ -15,11 +15,10 @@ import {
   type IngestDaysDeps,
   type StationReport,
 } from './ingest-days.ts';
-import { lastIngestedDate } from './ingestion-state.ts';
 import type { Ingestion } from './ingestion.ts';
 import { localDateAt } from './local-time.ts';
 import type { Clock } from './rate-limiter.ts';
-import { missedDays, nextRunAt } from './schedule.ts';
+import { nextRunAt, owedDays } from './schedule.ts';
 import type { LiveStation } from './stations.ts';
 
 /** After a run that could not fetch everything (API or Kafka away), try again this soon. */
@@ -67,7 +66,7 @@ async function runOnce(stations: readonly LiveStation[], deps: DailyDeps): Promi
   const reports: StationReport[] = [];
   for (const station of stations) {
     const ingestion = deps.ingestion.stations.get(station.name)!;
-    const days = missedDays(lastIngestedDate(ingestion.state()), at, station.timezone, deps.dailyAt);
+    const days = owedDays(ingestion.state().days, at, station.timezone, deps.dailyAt);
     owed[station.name] = days;
     if (days.length === 0) continue;
     const report = emptyStationReport(station.name);

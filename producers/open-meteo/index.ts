@@ -32,7 +32,15 @@ export {
   type RateWindow,
 } from './rate-limiter.ts';
 export { callWeight, type FetchMode } from './request.ts';
-export { latestDueDay, missedDays, nextRunAt, planFetches, type PlannedFetch } from './schedule.ts';
+export {
+  latestDueDay,
+  missedDays,
+  nextRunAt,
+  owedDays,
+  planFetches,
+  REASK_DAYS,
+  type PlannedFetch,
+} from './schedule.ts';
 export { loadLiveStations, parseLiveStations, selectStations, type LiveStation } from './stations.ts';
 export { MERGE_GAP_DAYS, runBackfill, type BackfillDeps, type BackfillRequest } from './backfill.ts';
 export { runDaily, type DailyDeps, type DailyRun } from './daily.ts';

@@ -48,6 +48,41 @@ export function missedDays(
   return days;
 }
 
+/**
+ * How long a day the API answered badly (rejected, in the DLQ, not ingested) is asked for again by the
+ * daily runs after it, once a later day is in: within a week the re-asked days fit the forecast call
+ * the run makes anyway (its weight grows only past 14 days). An older hole is left to a backfill.
+ */
+export const REASK_DAYS = 7;
+
+/**
+ * Days owed at `now`, oldest first: the missed days (missedDays after the last one ingested), and the
+ * days of the last `reaskDays` up to the latest due day that are still not ingested although a later
+ * one is (the answer for them was rejected), from the first day ever ingested on.
+ */
+export function owedDays(
+  ingested: { has(date: string): boolean; keys(): Iterable<string>; readonly size: number },
+  now: number,
+  timeZone: string,
+  dailyAt = '06:00',
+  reaskDays = REASK_DAYS,
+): string[] {
+  let first: string | null = null;
+  let last: string | null = null;
+  for (const date of ingested.keys()) {
+    if (first === null || date < first) first = date;
+    if (last === null || date > last) last = date;
+  }
+  const missed = missedDays(last, now, timeZone, dailyAt);
+  if (first === null || last === null) return missed;
+  const windowStart = addDays(latestDueDay(now, timeZone, dailyAt), 1 - reaskDays);
+  const holes: string[] = [];
+  for (let d = windowStart > first ? windowStart : first; d < last; d = addDays(d, 1)) {
+    if (!ingested.has(d)) holes.push(d);
+  }
+  return [...holes, ...missed];
+}
+
 /** The next instant after `now` at which the station's clock reads the daily time. */
 export function nextRunAt(now: number, timeZone: string, dailyAt: string): number {
   const at = parseDailyAt(dailyAt);

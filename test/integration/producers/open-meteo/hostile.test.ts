@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventCodec } from '../../../../lib/domain/events.ts';
 import { addDays } from '../../../../lib/domain/time.ts';
 import { runBackfill } from '../../../../producers/open-meteo/backfill.ts';
+import { runDaily, type DailyRun } from '../../../../producers/open-meteo/daily.ts';
 import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
 import { testContext, type TestContext } from '../../../support/integration.ts';
 import { marrakech, virtualClock, type VirtualClock } from './harness.ts';
@@ -87,6 +88,45 @@ describe('Open-Meteo ingestion against hostile answers', () => {
     expect([...counts.keys()].sort()).toEqual(
       daysOf('2024-01-01', '2024-02-29').map((d) => `Marrakech ${d}`),
     );
+    expect(Math.max(...counts.values())).toBe(1);
+  });
+
+  it('asks the daily run again for a day rejected between two ingested ones, so no gap stays', async () => {
+    // Marrakech ingested up to June 11; at 07:00 on June 15 the daily run owes June 12, 13 and 14, and
+    // the answer has June 13 broken (MaxTemp far below MinTemp).
+    clock = virtualClock(Date.UTC(2025, 5, 15, 6));
+    await server.close();
+    server = await startOpenMeteoStandIn({ now: clock.now });
+    await backfill('2025-06-01', '2025-06-11');
+    server.setOverrides([
+      { section: 'daily', variable: 'temperature_2m_max', time: '2025-06-13', value: -40 },
+    ]);
+    const runs: DailyRun[] = [];
+    const abort = new AbortController();
+    await withIngestion(ctx, codec, ['Marrakech'], (ingestion) =>
+      runDaily([marrakech], {
+        ingestion,
+        fetch: fetchDepsFor(server, clock),
+        logger: ctx.logger,
+        clock,
+        dailyAt: '06:00',
+        signal: abort.signal,
+        onRun: (run) => {
+          runs.push(run);
+          server.setOverrides([]); // the API answers June 13 right from now on
+          if (runs.length === 2) abort.abort();
+        },
+      }),
+    );
+    expect(runs.map((r) => [r.owed.Marrakech, r.reports[0]?.ingested, r.reports[0]?.rejected])).toEqual([
+      [['2025-06-12', '2025-06-13', '2025-06-14'], 2, 1],
+      [['2025-06-13', '2025-06-15'], 2, 0],
+    ]);
+    const dlq = (await dlqOnTopic(ctx)).filter((d) => d.value.date === '2025-06-13');
+    expect(dlq).toHaveLength(1);
+    const counts = countsByDay(await observationsOnTopic(ctx, codec));
+    const june = [...counts.keys()].filter((k) => k.startsWith('Marrakech 2025-06')).sort();
+    expect(june).toEqual(daysOf('2025-06-01', '2025-06-15').map((d) => `Marrakech ${d}`));
     expect(Math.max(...counts.values())).toBe(1);
   });
 });

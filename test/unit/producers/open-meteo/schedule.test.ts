@@ -3,6 +3,7 @@ import {
   latestDueDay,
   missedDays,
   nextRunAt,
+  owedDays,
   parseDailyAt,
   planFetches,
 } from '../../../../producers/open-meteo/schedule.ts';
@@ -42,6 +43,36 @@ describe('missedDays', () => {
   it('owes only the latest due day when nothing was ingested yet', () => {
     expect(missedDays(null, at0700, CASA)).toEqual(['2024-01-09']);
     expect(missedDays(null, at0700, CASA, '08:00')).toEqual(['2024-01-08']);
+  });
+});
+
+describe('owedDays', () => {
+  const at0700 = Date.UTC(2024, 0, 10, 6); // 07:00 in Marrakech: 9 January is due
+  const days = (...dates: string[]) => new Set(dates);
+
+  it('owes the missed days, and the days of the last week between ingested ones (rejected before)', () => {
+    expect(owedDays(days(), at0700, CASA)).toEqual(['2024-01-09']);
+    expect(owedDays(days('2024-01-05', '2024-01-06', '2024-01-07'), at0700, CASA)).toEqual([
+      '2024-01-08',
+      '2024-01-09',
+    ]);
+    expect(owedDays(days('2024-01-05', '2024-01-07', '2024-01-09'), at0700, CASA)).toEqual([
+      '2024-01-06',
+      '2024-01-08',
+    ]);
+  });
+
+  it('leaves to a backfill the days before the first ingested one and those over a week old', () => {
+    expect(owedDays(days('2024-01-08'), at0700, CASA)).toEqual(['2024-01-09']);
+    expect(owedDays(days('2023-12-20', '2024-01-01', '2024-01-09'), at0700, CASA)).toEqual([
+      '2024-01-03',
+      '2024-01-04',
+      '2024-01-05',
+      '2024-01-06',
+      '2024-01-07',
+      '2024-01-08',
+    ]);
+    expect(owedDays(days('2024-01-09'), at0700, CASA)).toEqual([]);
   });
 });
 
