@@ -10,8 +10,9 @@ import type { Metrics } from '../../lib/platform/metrics.ts';
 import {
   emptyStationReport,
   ingestRange,
-  rateLimited,
+  notAttempted,
   reportRun,
+  stoppingFailure,
   type IngestDaysDeps,
   type StationReport,
 } from './ingest-days.ts';
@@ -77,16 +78,9 @@ export async function runBackfill(
   for (const { station, today, ranges } of plans) {
     const report = emptyStationReport(station.name);
     reports.push(report);
-    if (reports.some(rateLimited)) {
-      report.failures.push(
-        ...ranges.map((r) => ({
-          station: station.name,
-          ...r,
-          code: 'RATE_LIMITED',
-          retriable: true,
-          reason: 'not attempted: Open-Meteo asked to slow down',
-        })),
-      );
+    const stop = stoppingFailure(reports);
+    if (stop) {
+      report.failures.push(...ranges.map((r) => notAttempted(station.name, r, stop)));
       continue;
     }
     for (const range of ranges) {

@@ -10,8 +10,9 @@ import { describeError } from '../../lib/platform/errors.ts';
 import {
   emptyStationReport,
   ingestRange,
-  rateLimited,
+  notAttempted,
   reportRun,
+  stoppingFailure,
   type IngestDaysDeps,
   type StationReport,
 } from './ingest-days.ts';
@@ -72,14 +73,9 @@ async function runOnce(stations: readonly LiveStation[], deps: DailyDeps): Promi
     const report = emptyStationReport(station.name);
     reports.push(report);
     const range = { from: days[0]!, to: days[days.length - 1]! };
-    if (reports.some(rateLimited)) {
-      report.failures.push({
-        station: station.name,
-        ...range,
-        code: 'RATE_LIMITED',
-        retriable: true,
-        reason: 'not attempted: Open-Meteo asked to slow down',
-      });
+    const stop = stoppingFailure(reports);
+    if (stop) {
+      report.failures.push(notAttempted(station.name, range, stop));
       continue;
     }
     try {

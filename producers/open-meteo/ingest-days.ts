@@ -36,14 +36,44 @@ export function emptyStationReport(station: string): StationReport {
   return { station, ...emptyOutcome(), answers: 0, failures: [] };
 }
 
-/** True once a call was refused for rate (HTTP 429 with a long Retry-After): stop calling for now. */
-export function rateLimited(report: StationReport): boolean {
-  return report.failures.some((f) => f.code === 'RATE_LIMITED');
+/** Open-Meteo did not answer a call through all its retries (down, unreachable, or hanging). */
+function away(failure: FetchFailure): boolean {
+  return failure.retriable && (failure.code === 'TIMEOUT' || failure.code === 'UPSTREAM_UNAVAILABLE');
+}
+
+/**
+ * The failure after which a run makes no more calls, if any: a 429 asking to wait longer than the
+ * client's patience, or a call Open-Meteo left unanswered through all its retries. Each later call would
+ * spend its own retries and timeouts on a server that is away (minutes per call, stations after
+ * stations); the run reports the rest not attempted, and the next run (the daily scheduler's, 30 minutes
+ * later) tries again.
+ */
+export function stoppingFailure(reports: readonly StationReport[]): FetchFailure | undefined {
+  for (const report of reports) {
+    const failure =
+      report.failures.find((f) => f.code === 'RATE_LIMITED') ?? report.failures.find((f) => away(f));
+    if (failure) return failure;
+  }
+  return undefined;
+}
+
+/** The failure of days not asked for, after `stop`. */
+export function notAttempted(station: string, range: DayRange, stop: FetchFailure): FetchFailure {
+  return {
+    station,
+    ...range,
+    code: stop.code,
+    retriable: true,
+    reason:
+      stop.code === 'RATE_LIMITED'
+        ? 'not attempted: Open-Meteo asked to slow down'
+        : `not attempted: Open-Meteo did not answer an earlier call (${stop.reason})`,
+  };
 }
 
 /**
  * Fetches and ingests `range` of `station` as seen on the station's `today` (complete days only),
- * into `report`. Stops early, reporting the rest failed, when Open-Meteo says to slow down.
+ * into `report`. Stops early, reporting the rest failed, when Open-Meteo says to slow down or is away.
  */
 export async function ingestRange(
   station: LiveStation,
@@ -58,14 +88,9 @@ export async function ingestRange(
     const calls =
       planned.mode === 'archive' ? chunkDateRange(planned.from, planned.to, chunkDays) : [planned];
     for (const call of calls) {
-      if (rateLimited(report)) {
-        report.failures.push({
-          station: station.name,
-          ...call,
-          code: 'RATE_LIMITED',
-          retriable: true,
-          reason: 'not attempted: Open-Meteo asked to slow down',
-        });
+      const stop = stoppingFailure([report]);
+      if (stop) {
+        report.failures.push(notAttempted(station.name, { from: call.from, to: call.to }, stop));
         continue;
       }
       const [result] = await fetchDays(

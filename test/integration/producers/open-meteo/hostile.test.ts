@@ -129,4 +129,34 @@ describe('Open-Meteo ingestion against hostile answers', () => {
     expect(june).toEqual(daysOf('2025-06-01', '2025-06-15').map((d) => `Marrakech ${d}`));
     expect(Math.max(...counts.values())).toBe(1);
   });
+
+  it('stops calling for the run once a call went unanswered through all its retries, and a rerun fills in', async () => {
+    // Every attempt of April's call hangs: May and June are not asked of a server that is away.
+    const hanging = { ...fetchDepsFor(server, clock), timeoutMs: 200 };
+    server.inject(...Array.from({ length: 5 }, () => ({ kind: 'hang' }) as const));
+    const requests = server.requests.length;
+    const first = await withIngestion(ctx, codec, ['Marrakech'], (ingestion) =>
+      runBackfill(
+        { stations: [marrakech], from: '2024-04-01', to: '2024-06-30' },
+        { ingestion, fetch: hanging, logger: ctx.logger },
+      ),
+    );
+    expect(server.requests.length - requests).toBe(5);
+    expect(first.reports[0]!.ingested).toBe(0);
+    expect(
+      first.reports[0]!.failures.map((f) => [f.from, f.code, f.retriable, f.reason.slice(0, 15)]),
+    ).toEqual([
+      ['2024-04-01', 'TIMEOUT', true, 'gave up after 5'],
+      ['2024-05-02', 'TIMEOUT', true, 'not attempted: '],
+      ['2024-06-02', 'TIMEOUT', true, 'not attempted: '],
+    ]);
+    // Retriable: nothing in the DLQ for them; the next run asks for all three months.
+    expect(
+      (await dlqOnTopic(ctx)).filter((d) => /^2024-0[456]/.test(String(d.value.from ?? d.value.date))),
+    ).toHaveLength(0);
+    const second = await backfill('2024-04-01', '2024-06-30');
+    expect(second.reports[0]).toMatchObject({ ingested: 91, failures: [] });
+    const counts = countsByDay(await observationsOnTopic(ctx, codec));
+    expect(Math.max(...counts.values())).toBe(1);
+  });
 });
