@@ -139,11 +139,45 @@ export function apiServerOptions(logger?: Logger): FastifyServerOptions {
       ? {}
       : { loggerInstance: logger.child({}, { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }) }),
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024,
+    bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // A URL the router cannot decode is refused before any route or hook: answered here in the API's
+    // shape and with its headers, instead of Fastify's own body (its error code, the path echoed back).
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(FRAMEWORK_ERROR_HEADERS);
+      return apiErrorHandler(error, request, reply);
+    },
   };
 }
+
+const BODY_LIMIT = 16 * 1024;
+const MAX_PARAM_LENGTH = 100;
+const FRAMEWORK_ERROR_HEADERS = apiSecurityHeaders();
+
+/**
+ * Fastify's own refusals (body parsing, URL decoding), worded as the API's: the part of the request at
+ * fault and why. Their messages name no field, and two of them echo the client's path.
+ */
+const FRAMEWORK_REFUSALS: Readonly<Record<string, { field: string; reason: string }>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'must be application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    field: 'body',
+    reason: 'must not be empty when content-type is application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    field: 'body',
+    reason: 'must be one JSON value, without __proto__ or constructor.prototype keys',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { field: 'body', reason: `must be at most ${BODY_LIMIT} bytes` },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'must be the size of the body' },
+  FST_ERR_BAD_URL: { field: 'url', reason: 'must be percent-encoded UTF-8' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    field: 'url',
+    reason: `must not hold a path parameter longer than ${MAX_PARAM_LENGTH} characters`,
+  },
+};
 
 function statusOf(error: FastifyError | ApiError | RainstreamError): number {
   const status = 'statusCode' in error ? error.statusCode : undefined;
@@ -167,6 +201,11 @@ export function apiErrorHandler(
     return reply.code(400).send(body);
   }
   const status = statusOf(error);
+  const refusal = status < 500 ? FRAMEWORK_REFUSALS[error.code] : undefined;
+  if (refusal !== undefined) {
+    const body: ErrorBody = { error: 'invalid request', ...refusal };
+    return reply.code(status).send(body);
+  }
   if (error.code === 'FST_UNDER_PRESSURE') {
     // Shedding load is the plan working, not a failure: counted by the request histogram, not logged.
     return reply.code(503).send({ error: 'service unavailable', reason: 'overloaded; retry later' });

@@ -1,0 +1,138 @@
+/**
+ * Hostile HTTP input the corpus (test/hostile/corpus.ts) does not send: framework-level refusals (body
+ * parsing, URL decoding, path parameters), content encodings and charsets, free text and headers that end
+ * up in Kafka or ClickHouse. Every refusal is a 4xx naming the part of the request at fault and why, in
+ * the API's own shape (no framework codes, no echo of internals), and nothing refused reaches a store.
+ * The app runs on the real Redis, ClickHouse and Kafka of the local stack, through `app.inject`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiSettingsOf, buildApp } from '../../../api/app.ts';
+import { createProducer } from '../../../lib/platform/kafka/producer.ts';
+import { createClickHouse } from '../../../lib/platform/clickhouse/client.ts';
+import { createRedis } from '../../../lib/platform/redis.ts';
+import { priorChampion, type Champion, type ChampionSource } from '../../../lib/models/champion.ts';
+import { TASKS } from '../../../lib/models/tasks.ts';
+import { testContext, type TestContext } from '../../support/integration.ts';
+
+const TOKEN = 'hostile-admin-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const json = { 'content-type': 'application/json' };
+const observation = {
+  location: 'Sydney',
+  date: '2017-06-11',
+  minTemp: 10,
+  maxTemp: 20,
+  rainfall: 0,
+  rainToday: false,
+};
+
+const source = (champion: Champion): ChampionSource => ({
+  current: () => champion,
+  close: async () => undefined,
+});
+
+let ctx: TestContext;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  ctx = await testContext('api-hostile');
+  await ctx.ensureTopics();
+  const codec = await ctx.registerSchemas();
+  const producer = createProducer(ctx.kafka);
+  await producer.connect();
+  app = buildApp({
+    redis: createRedis(ctx.config.redis),
+    clickhouse: createClickHouse(ctx.config.clickhouse),
+    champions: source(priorChampion(TASKS.rain)),
+    taskChampions: new Map([['max_temp', source(priorChampion(TASKS.max_temp))]]),
+    decisionThreshold: 0.5,
+    kafka: { kafka: ctx.kafka, producer, codec, registryUrl: ctx.config.registry.url },
+    settings: { ...apiSettingsOf(ctx.config), adminToken: TOKEN, allowedHosts: ['example.com'] },
+  });
+  await app.ready();
+});
+
+afterAll(async () => {
+  await app?.close();
+  await ctx?.cleanup();
+});
+
+/** A refusal in the API's shape: the status, the field at fault, a reason, nothing of the framework. */
+function expectRefusal(
+  res: { statusCode: number; body: string; headers: Record<string, unknown> },
+  status: number,
+  field: string,
+  what: string,
+) {
+  expect(res.statusCode, what).toBe(status);
+  const body = JSON.parse(res.body) as Record<string, unknown>;
+  expect(body, what).toMatchObject({ error: 'invalid request', field });
+  expect(typeof body.reason, what).toBe('string');
+  expect(res.body, what).not.toMatch(/FST_|statusCode|stack|node_modules/);
+  // The API's security headers go on every answer, refusals included.
+  expect(res.headers['x-content-type-options'], what).toBe('nosniff');
+}
+
+describe('refusals of the framework, in the API shape', () => {
+  it('a body that is not JSON, empty, too large or of another length than announced names it', async () => {
+    const post = (payload: string, headers: Record<string, string> = json) =>
+      app.inject({ method: 'POST', url: '/predict', payload, headers });
+    expectRefusal(await post('{"location":'), 400, 'body', 'cut JSON');
+    expectRefusal(await post('{"location":"Sydney"}trailing'), 400, 'body', 'text after the JSON');
+    expectRefusal(await post('{"humidity3pm":0x32}'), 400, 'body', 'hex literal');
+    expectRefusal(
+      await post('{"location":"Sydney","date":"2017-06-11","__proto__":{"polluted":1}}'),
+      400,
+      'body',
+      '__proto__ key',
+    );
+    expectRefusal(await post(''), 400, 'body', 'empty body');
+    expectRefusal(
+      await post(JSON.stringify({ ...observation, source: 'x'.repeat(20_000) })),
+      413,
+      'body',
+      'big',
+    );
+    expectRefusal(
+      await post(JSON.stringify(observation), { ...json, 'content-length': '5' }),
+      400,
+      'content-length',
+      'content-length smaller than the body',
+    );
+  });
+
+  it('a media type the route does not read names content-type', async () => {
+    for (const type of [
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'text/json',
+      '',
+    ]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/predict',
+        payload: JSON.stringify(observation),
+        headers: { 'content-type': type },
+      });
+      expectRefusal(res, 415, 'content-type', `content-type ${JSON.stringify(type)}`);
+    }
+  });
+
+  it('a URL that is not percent-encoded UTF-8, or a path parameter past its length, names the url', async () => {
+    for (const url of [
+      '/models/%E0',
+      '/models/%c0%ae%c0%ae',
+      '/assets/%c0%ae%c0%ae/package.json',
+      '/admin/subscriptions/%ff',
+    ]) {
+      expectRefusal(await app.inject({ url, headers: auth }), 400, 'url', url);
+    }
+    const long = await app.inject(`/models/${'a'.repeat(200)}`);
+    expect(long.statusCode).toBeGreaterThanOrEqual(400);
+    expect(long.statusCode).toBeLessThan(500);
+    expectRefusal(long, long.statusCode, 'url', 'a 200-character version');
+    // The path is not echoed back (it is the client's own text, possibly megabytes of it).
+    expect(long.body).not.toContain('a'.repeat(150));
+  });
+});
