@@ -228,6 +228,36 @@ export function apiErrorHandler(
   return reply.code(status).send(body);
 }
 
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
+/**
+ * A body the parsers would read as something it is not: compressed (they read the bytes as they are, so a
+ * gzip body was answered "not JSON" and a plain body labelled gzip was accepted), or text in a charset
+ * other than UTF-8 (read as UTF-8 all the same). Refused with 415 naming the header, before any byte of it
+ * is read.
+ */
+async function refuseMisreadBodies(request: FastifyRequest): Promise<void> {
+  const { headers } = request;
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return;
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    throw new ApiError(415, 'UNSUPPORTED_ENCODING', 'must be identity: compressed bodies are not read', {
+      field: 'content-encoding',
+    });
+  }
+  const charset = CHARSET.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_CHARSET',
+      'must have charset utf-8 or none: bodies are read as UTF-8',
+      {
+        field: 'content-type',
+      },
+    );
+  }
+}
+
 export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const clock = deps.clock ?? Date.now;
   const settings: ApiSettings = { ...DEFAULT_SETTINGS, ...deps.settings };
@@ -276,6 +306,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     await Promise.all([deps.redis.close(), deps.clickhouse.close()]);
   });
 
+  app.addHook('preParsing', refuseMisreadBodies);
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(createSerializerCompiler());
   app.setErrorHandler(apiErrorHandler);

@@ -136,3 +136,48 @@ describe('refusals of the framework, in the API shape', () => {
     expect(long.body).not.toContain('a'.repeat(150));
   });
 });
+
+describe('bodies the API would misread', () => {
+  const post = (payload: string | Buffer, headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: '/predict', payload, headers: { ...json, ...headers } });
+
+  it('a compressed body (any Content-Encoding but identity) is refused naming content-encoding', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const text = JSON.stringify(observation);
+    for (const [encoding, payload] of [
+      ['gzip', gzipSync(text)],
+      ['gzip', Buffer.from('not gzip at all')],
+      ['gzip', text],
+      ['br', text],
+      ['deflate, gzip', text],
+    ] as const) {
+      expectRefusal(
+        await post(payload, { 'content-encoding': encoding }),
+        415,
+        'content-encoding',
+        `${encoding} ${typeof payload === 'string' ? 'plain' : 'bytes'}`,
+      );
+    }
+    // identity is no encoding at all.
+    expect((await post(text, { 'content-encoding': 'identity' })).statusCode).toBe(200);
+  });
+
+  it('a charset other than UTF-8 is refused naming content-type', async () => {
+    const text = JSON.stringify(observation);
+    for (const [type, payload] of [
+      ['application/json; charset=utf-16le', Buffer.from(text, 'utf16le')],
+      ['application/json; charset=latin1', Buffer.from(text, 'latin1')],
+      ['application/json; charset="iso-8859-1"', text],
+      ['text/plain; charset=utf-16', text],
+    ] as const) {
+      expectRefusal(await post(payload, { 'content-type': type }), 415, 'content-type', type);
+    }
+    for (const type of [
+      'application/json; charset=utf-8',
+      'application/json; charset="UTF-8"',
+      'application/json',
+    ]) {
+      expect((await post(text, { 'content-type': type })).statusCode, type).toBe(200);
+    }
+  });
+});
