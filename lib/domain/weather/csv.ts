@@ -6,7 +6,7 @@
  * fault and the reason: never dropped silently, never coerced to a default.
  */
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../platform/config.ts';
 import { RainstreamError } from '../../platform/errors.ts';
 import { loadStationRegistry, quoted } from '../stations.ts';
@@ -258,11 +258,70 @@ export function parseWeatherCsv(
   return rows;
 }
 
-/** Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. */
+/**
+ * Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. A .gz file cut short or corrupt
+ * keeps the rows before the damage; the record the damage falls in (or, between records, the end of the
+ * file) is a rejected row at its line, so the loss is on the DLQ rather than the whole file refused.
+ * Throws a VALIDATION error naming `file` when no gzip data can be read at all.
+ */
 export async function readWeatherCsvFile(
   path: string,
   options: CsvParseOptions | string = {},
 ): Promise<CsvRow[]> {
   const bytes = await readFile(path);
-  return parseWeatherCsv(path.endsWith('.gz') ? gunzipSync(bytes) : bytes, options);
+  if (!path.endsWith('.gz')) return parseWeatherCsv(bytes, options);
+  const { text, error } = await gunzipLeniently(bytes);
+  if (error === null) return parseWeatherCsv(text, options);
+  const damage = `the gzip data is cut short or corrupt after ${text.length} bytes of text (${error.message})`;
+  // Only whole lines are parsed: a record the damage cuts could otherwise pass for a row (19.6 read as 19).
+  const whole = text.lastIndexOf(LF) + 1;
+  if (whole === 0) {
+    throw new RainstreamError('VALIDATION', `${path}: ${damage}, before the end of the header`, {
+      details: { field: 'file' },
+    });
+  }
+  const rows = parseWeatherCsv(text.subarray(0, whole), options);
+  const tail = text.subarray(whole);
+  let line = 1;
+  for (let i = text.indexOf(LF); i >= 0 && i < whole; i = text.indexOf(LF, i + 1)) line++;
+  rows.push({
+    ok: false,
+    line,
+    raw: tail.toString('utf8'),
+    bytes: tail,
+    field: tail.length > 0 ? 'row' : 'file',
+    reason:
+      tail.length > 0
+        ? `${damage}: this record is incomplete, nothing after it can be read`
+        : `${damage}: the file may go on after this line, nothing more can be read`,
+  });
+  return rows;
+}
+
+const LF = 10;
+
+/** The gunzipped bytes, or as many as can be read and why the rest cannot. */
+async function gunzipLeniently(bytes: Buffer): Promise<{ text: Buffer; error: Error | null }> {
+  try {
+    return { text: gunzipSync(bytes), error: null };
+  } catch (thrown) {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    // A sync flush at the end gives what the input holds up to a cut instead of failing on it.
+    const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH });
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      gunzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+      gunzip.on('end', resolve);
+      gunzip.on('error', () => resolve());
+      gunzip.end(bytes);
+    });
+    const text = Buffer.concat(chunks);
+    if (text.length === 0) {
+      throw new RainstreamError('VALIDATION', `not readable gzip data (${error.message})`, {
+        cause: error,
+        details: { field: 'file' },
+      });
+    }
+    return { text, error };
+  }
 }
