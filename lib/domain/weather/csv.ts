@@ -64,11 +64,35 @@ const COLUMN_OF: Readonly<Record<string, string>> = {
   ...DIRECTION_FIELDS,
 };
 
+/**
+ * A CSV none of whose rows can be read: empty, its header unreadable or without a required column
+ * (`field` header), or a .gz file without readable gzip data (`field` file). `bytes` is its first line.
+ */
 export class CsvHeaderError extends RainstreamError {
-  constructor(message: string) {
-    super('VALIDATION', message, { details: { field: 'header' } });
+  readonly field: 'header' | 'file';
+  readonly bytes: Uint8Array;
+  constructor(
+    message: string,
+    options: { field?: 'header' | 'file'; bytes?: Uint8Array; cause?: unknown } = {},
+  ) {
+    const field = options.field ?? 'header';
+    super('VALIDATION', message, { details: { field }, cause: options.cause });
     this.name = 'CsvHeaderError';
+    this.field = field;
+    this.bytes = options.bytes ?? new Uint8Array(0);
   }
+}
+
+/** The refusal of a whole file as a rejected row at line 1, for the DLQ: its rows are not read. */
+export function fileRejection(error: CsvHeaderError): RejectedCsvRow {
+  return {
+    ok: false,
+    line: 1,
+    raw: Buffer.from(error.bytes.buffer, error.bytes.byteOffset, error.bytes.byteLength).toString('utf8'),
+    bytes: error.bytes,
+    field: error.field,
+    reason: `${error.message}; no row of the file is read`,
+  };
 }
 
 /** True when `date` is a real calendar day in `YYYY-MM-DD` form. */
@@ -102,7 +126,7 @@ function yesNo(value: string): boolean | null | undefined {
 
 /**
  * Parses weatherAUS-shaped CSV text or bytes. Throws CsvHeaderError when the header lacks a column (no row
- * could be read); every other problem is a rejected row.
+ * could be read; `fileRejection` makes it a rejected row); every other problem is a rejected row.
  */
 export function parseWeatherCsv(
   input: string | Uint8Array,
@@ -117,16 +141,23 @@ export function parseWeatherCsv(
 
   const first = records.next();
   if (first.done) throw new CsvHeaderError('the CSV is empty: no header');
+  const headerBytes = buffer.subarray(first.value.start, first.value.end);
+  const refuse = (message: string) => new CsvHeaderError(message, { bytes: headerBytes });
   const headerFields = first.value.fields;
-  if (headerFields === null) throw new CsvHeaderError(`the CSV header cannot be read: ${first.value.error}`);
+  if (headerFields === null) throw refuse(`the CSV header cannot be read: ${first.value.error}`);
   const header = headerFields.map((name) => name.trim());
   const index = new Map<string, number>();
-  for (const [i, name] of header.entries()) {
-    if (index.has(name)) throw new CsvHeaderError(`the CSV header names ${quoted(name)} twice`);
-    index.set(name, i);
-  }
+  const twice = header.find((name, i) => header.indexOf(name) !== i);
+  for (const [i, name] of header.entries()) if (!index.has(name)) index.set(name, i);
   const missing = REQUIRED_COLUMNS.filter((c) => !index.has(c));
-  if (missing.length > 0) throw new CsvHeaderError(`CSV header lacks columns: ${missing.join(', ')}`);
+  if (missing.length > 0) {
+    // A file without its header line: its first row is read as one, and lacks every column.
+    const data = isCalendarDate(header[0] ?? '')
+      ? ' (line 1 is a data row: the file has no header line)'
+      : '';
+    throw refuse(`CSV header lacks columns: ${missing.join(', ')}${data}`);
+  }
+  if (twice !== undefined) throw refuse(`the CSV header names ${quoted(twice)} twice`);
   const at = (name: string) => index.get(name)!;
   // NUMERIC_FIELDS and DIRECTION_FIELDS are in Observation order; the literal below relies on it.
   const numeric = Object.entries(NUMERIC_FIELDS).map(([key, f]) => ({
@@ -262,7 +293,7 @@ export function parseWeatherCsv(
  * Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. A .gz file cut short or corrupt
  * keeps the rows before the damage; the record the damage falls in (or, between records, the end of the
  * file) is a rejected row at its line, so the loss is on the DLQ rather than the whole file refused.
- * Throws a VALIDATION error naming `file` when no gzip data can be read at all.
+ * Throws CsvHeaderError naming `file` when no gzip data can be read at all.
  */
 export async function readWeatherCsvFile(
   path: string,
@@ -276,9 +307,7 @@ export async function readWeatherCsvFile(
   // Only whole lines are parsed: a record the damage cuts could otherwise pass for a row (19.6 read as 19).
   const whole = text.lastIndexOf(LF) + 1;
   if (whole === 0) {
-    throw new RainstreamError('VALIDATION', `${path}: ${damage}, before the end of the header`, {
-      details: { field: 'file' },
-    });
+    throw new CsvHeaderError(`${damage}, before the end of the header`, { field: 'file', bytes: text });
   }
   const rows = parseWeatherCsv(text.subarray(0, whole), options);
   const tail = text.subarray(whole);
@@ -317,9 +346,9 @@ async function gunzipLeniently(bytes: Buffer): Promise<{ text: Buffer; error: Er
     });
     const text = Buffer.concat(chunks);
     if (text.length === 0) {
-      throw new RainstreamError('VALIDATION', `not readable gzip data (${error.message})`, {
+      throw new CsvHeaderError(`the file is not readable gzip data (${error.message})`, {
+        field: 'file',
         cause: error,
-        details: { field: 'file' },
       });
     }
     return { text, error };
