@@ -443,6 +443,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
           codec: deps.kafka.codec,
           topics: settings.topics,
           allowList: parseAllowList(settings.allowedHosts),
+          stations,
           clock,
         })
       : null,
