@@ -21,6 +21,7 @@ import {
   retrainBodySchema,
   rollbackBodySchema,
   subscriptionBodySchema,
+  subscriptionHeadersSchema,
   subscriptionParamsSchema,
   subscriptionsSchema,
   versionParamsSchema,
@@ -116,6 +117,7 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
           'and an `idempotency-key` header, retried with backoff; the URL host must be on WEBHOOK_ALLOWED_HOSTS.',
         tags,
         security: bearerSecurity,
+        headers: subscriptionHeadersSchema,
         body: subscriptionBodySchema,
         response: { 201: createdSubscriptionSchema, 400: errorSchema, ...refused },
       },
@@ -123,9 +125,7 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
     async (request, reply) =>
       reply
         .code(201)
-        .send(
-          await admin().subscribe(request.body, request.headers['x-requested-by']?.toString() ?? 'admin-api'),
-        ),
+        .send(await admin().subscribe(request.body, request.headers['x-requested-by'] ?? 'admin-api')),
   );
   app.delete(
     '/admin/subscriptions/:id',

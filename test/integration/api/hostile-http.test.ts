@@ -181,3 +181,93 @@ describe('bodies the API would misread', () => {
     }
   });
 });
+
+describe('admin input that would reach Kafka and ClickHouse', () => {
+  const postAdmin = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.inject({
+      method: 'POST',
+      url,
+      payload: JSON.stringify(body),
+      headers: { ...json, ...auth, ...headers },
+    });
+  const subscriptionIds = async () =>
+    (
+      (await app.inject({ url: '/admin/subscriptions', headers: auth })).json() as {
+        subscriptions: { id: string }[];
+      }
+    ).subscriptions.map((s) => s.id);
+  const forecast = { kind: 'forecast', threshold: 0.5, url: 'https://example.com/hook' };
+
+  it('a forecast subscription names a station of the deployment', async () => {
+    const before = await subscriptionIds();
+    for (const location of ['Atlantis', 'sydney']) {
+      expectRefusal(
+        await postAdmin('/admin/subscriptions', { ...forecast, location }),
+        400,
+        'location',
+        location,
+      );
+    }
+    expect(await subscriptionIds()).toEqual(before);
+    expect((await postAdmin('/admin/subscriptions', { ...forecast, location: 'Sydney' })).statusCode).toBe(
+      201,
+    );
+  });
+
+  it('free text is text: no control characters, no unpaired surrogates', async () => {
+    const before = await subscriptionIds();
+    for (const reason of ['\ud800', 'a\u0000b', 'bell\u0007', 'x\udc00y']) {
+      const what = JSON.stringify(reason);
+      expectRefusal(await postAdmin('/admin/retrain', { reason }), 400, 'reason', `reason ${what}`);
+      expectRefusal(
+        await postAdmin('/admin/retrain', { reason: 'ok', requestedBy: reason }),
+        400,
+        'requestedBy',
+        `requestedBy ${what}`,
+      );
+      expectRefusal(
+        await postAdmin('/admin/models/rollback', { reason }),
+        400,
+        'reason',
+        `rollback reason ${what}`,
+      );
+      expectRefusal(
+        await postAdmin('/admin/subscriptions', {
+          kind: 'champion',
+          url: 'https://example.com/h',
+          description: reason,
+        }),
+        400,
+        'description',
+        `description ${what}`,
+      );
+    }
+    // A secret with an unpaired surrogate would be another key once encoded: signatures would not verify.
+    expectRefusal(
+      await postAdmin('/admin/subscriptions', {
+        kind: 'champion',
+        url: 'https://example.com/h',
+        secret: `${'k'.repeat(16)}\ud800`,
+      }),
+      400,
+      'secret',
+      'secret',
+    );
+    // Line breaks and tabs are text.
+    expect((await postAdmin('/admin/retrain', { reason: 'line one\n\tline two' })).statusCode).toBe(202);
+    expect(await subscriptionIds()).toEqual(before);
+  });
+
+  it('x-requested-by, stored as the subscription creator, is a short printable name', async () => {
+    const before = await subscriptionIds();
+    const body = { kind: 'champion', url: 'https://example.com/h' };
+    for (const value of ['x'.repeat(1000), 'caf\u00e9', ' ']) {
+      const res = await postAdmin('/admin/subscriptions', body, { 'x-requested-by': value });
+      expectRefusal(res, 400, 'x-requested-by', `x-requested-by ${JSON.stringify(value.slice(0, 20))}`);
+    }
+    expect(await subscriptionIds()).toEqual(before);
+    const ok = await postAdmin('/admin/subscriptions', body, { 'x-requested-by': 'ops-bot' });
+    expect(ok.statusCode).toBe(201);
+    expect(ok.json()).toMatchObject({ createdBy: 'ops-bot' });
+  });
+});
