@@ -37,7 +37,13 @@ const refused = { 401: errorSchema, 403: errorSchema, 429: errorSchema, 503: err
 
 export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  app.addHook('preHandler', adminGuard(options.token));
+  // The token is checked when the request arrives, before its body is read or validated (a client without
+  // it learns nothing of the routes' schemas), and after the rate limiter (the parent's onRoute hooks run
+  // first), so refused guesses count against the limit.
+  const guard = adminGuard(options.token);
+  app.addHook('onRoute', (route) => {
+    route.onRequest = [...[route.onRequest ?? []].flat(), guard];
+  });
   const config = { rateLimit: { max: options.rateLimitPerMinute, timeWindow: 60_000 } };
   const admin = (): AdminService => {
     if (options.admin === null)

@@ -271,3 +271,39 @@ describe('admin input that would reach Kafka and ClickHouse', () => {
     expect(ok.json()).toMatchObject({ createdBy: 'ops-bot' });
   });
 });
+
+describe('admin routes', () => {
+  it('refuse a client without the token before reading what it sends', async () => {
+    const cases: [Record<string, string>, number][] = [
+      [{}, 401],
+      [{ authorization: 'Basic abc' }, 401],
+      [{ authorization: 'Bearer wrong-token' }, 403],
+    ];
+    for (const [headers, status] of cases) {
+      for (const payload of ['{"reason":', '{"nope":1}', '[]']) {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/admin/retrain',
+          payload,
+          headers: { ...json, ...headers },
+        });
+        // Neither the body's parse error nor its validation reaches a client that is not an operator.
+        expect(res.statusCode, `${JSON.stringify(headers)} ${payload}`).toBe(status);
+        expect(res.json(), payload).toMatchObject({ field: 'authorization' });
+      }
+      const params = await app.inject({ method: 'DELETE', url: '/admin/subscriptions/zzz', headers });
+      expect(params.statusCode).toBe(status);
+    }
+  });
+
+  // Last in the file: it spends this client's admin budget.
+  it('count refused guesses of the token against the admin rate limit', async () => {
+    let status = 0;
+    for (let i = 0; i < 200 && status !== 429; i++) {
+      status = (
+        await app.inject({ url: '/admin/deliveries', headers: { authorization: `Bearer guess-${i}` } })
+      ).statusCode;
+    }
+    expect(status).toBe(429);
+  });
+});
