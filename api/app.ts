@@ -8,6 +8,8 @@
  * rate limits per client (@fastify/rate-limit; tighter on /admin), load shedding when the event loop or
  * heap is saturated (@fastify/under-pressure), and a request histogram for /metrics.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -149,7 +151,38 @@ export function apiServerOptions(logger?: Logger): FastifyServerOptions {
       reply.headers(FRAMEWORK_ERROR_HEADERS);
       return apiErrorHandler(error, request, reply);
     },
+    clientErrorHandler,
   };
+}
+
+/**
+ * A request Node's HTTP parser refuses (a raw space or control character in the URL, a malformed header or
+ * chunk, headers past 16 kB, a request not received in time): no route, hook or reply exists for it, so it
+ * is answered on the socket, in the API's shape, and the connection closed.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, field, reason] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request', 'was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers', 'must be at most 16 kB in all']
+        : [
+            400,
+            'request',
+            'must be well-formed HTTP/1.1: no raw spaces or control characters in the URL or headers',
+          ];
+  const body = JSON.stringify({ error: 'invalid request', field, reason });
+  const headers = Object.entries(FRAMEWORK_ERROR_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 const BODY_LIMIT = 16 * 1024;

@@ -272,6 +272,48 @@ describe('admin input that would reach Kafka and ClickHouse', () => {
   });
 });
 
+describe('requests Node refuses to parse', () => {
+  /** Raw bytes to the listening server, and what comes back before it closes the connection. */
+  const raw = async (request: string): Promise<string> => {
+    const { connect } = await import('node:net');
+    const address = app.server.address() as { port: number };
+    return new Promise((resolve) => {
+      const socket = connect(address.port, '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', () => undefined);
+      socket.end(Buffer.from(request, 'latin1'));
+    });
+  };
+
+  it('answer in the API shape, naming the request or its headers', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const cases: [string, number, string][] = [
+      ['GET /predict?location=Syd\u0000ney HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'request'],
+      ['GET /predict?location=Syd ney HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'request'],
+      [
+        'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+        400,
+        'request',
+      ],
+      [
+        'GET /predict?location=Sydney HTTP/1.1\r\nHost: x\r\nX-Big: ' + 'a'.repeat(20_000) + '\r\n\r\n',
+        431,
+        'headers',
+      ],
+    ];
+    for (const [request, status, field] of cases) {
+      const answer = await raw(request);
+      const what = JSON.stringify(request.slice(0, 60));
+      expect(answer, what).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      expect(body, what).toMatchObject({ error: 'invalid request', field, reason: expect.any(String) });
+      expect(answer, what).toMatch(/\r\nx-content-type-options: nosniff\r\n/i);
+    }
+  });
+});
+
 describe('admin routes', () => {
   it('refuse a client without the token before reading what it sends', async () => {
     const cases: [Record<string, string>, number][] = [
