@@ -257,8 +257,33 @@ export function apiErrorHandler(
   const body: ErrorBody =
     field === undefined
       ? { error: error.message }
-      : { error: 'invalid request', field, reason: error.message };
+      : {
+          error: status === 404 ? 'not found' : status === 409 ? 'conflict' : 'invalid request',
+          field,
+          reason: error.message,
+        };
   return reply.code(status).send(body);
+}
+
+/** The methods each route pattern takes, to tell a path of no route (404) from a method it refuses (405). */
+function createRouteMethods() {
+  const routes: { pattern: RegExp; methods: readonly string[] }[] = [];
+  return {
+    add(url: string, method: string | readonly string[]) {
+      const source = url
+        .split(/(:[A-Za-z0-9_]+|\*)/)
+        .map((part) =>
+          part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('');
+      routes.push({ pattern: new RegExp(`^${source}$`), methods: [method].flat() });
+    },
+    of(path: string): string[] {
+      const methods = new Set<string>();
+      for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+      return [...methods].sort();
+    },
+  };
 }
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
@@ -385,14 +410,35 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     };
     route.onRequest = route.onRequest === undefined ? [setHeaders] : [setHeaders, route.onRequest].flat();
     route.onResponse = route.onResponse === undefined ? [measure] : [route.onResponse, measure].flat();
+    routeMethods.add(route.url, route.method);
   });
+  const routeMethods = createRouteMethods();
   const unmatched = http.route('unmatched');
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // A path some route serves, asked with another method: 405 naming the methods it takes.
+    const allowed = routeMethods.of(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      unmatched(request.method, 405, reply.elapsedTime / 1000);
+      return reply
+        .headers(apiHeaders)
+        .header('allow', allowed.join(', '))
+        .code(405)
+        .send({
+          error: 'method not allowed',
+          field: 'method',
+          reason: `must be ${allowed.join(', ')} for ${path}, not ${request.method}`,
+        });
+    }
     unmatched(request.method, 404, reply.elapsedTime / 1000);
-    reply
+    return reply
       .headers(apiHeaders)
       .code(404)
-      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+      .send({
+        error: `no route ${request.method} ${path}`,
+        field: 'url',
+        reason: 'names no route of this API',
+      });
   });
   await app.register(rateLimit, {
     max: settings.rateLimitPerMinute,

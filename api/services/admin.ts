@@ -76,7 +76,7 @@ export interface AdminService {
 function promotionError(error: unknown): never {
   if (error instanceof PromotionError) {
     throw new ApiError(error.code === 'MODEL_NOT_FOUND' ? 404 : 409, error.code, error.message, {
-      ...(error.code === 'WRONG_TASK' && { field: 'task' }),
+      field: error.code === 'MODEL_NOT_FOUND' ? 'version' : 'task',
     });
   }
   throw error;
@@ -180,7 +180,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
     },
     async unsubscribe(id) {
       const existing = (await listSubscriptions(deps.clickhouse)).find((s) => s.id === id);
-      if (!existing) throw new ApiError(404, 'SUBSCRIPTION_NOT_FOUND', `no subscription ${id}`);
+      if (!existing) {
+        throw new ApiError(404, 'SUBSCRIPTION_NOT_FOUND', `no subscription ${id}`, { field: 'id' });
+      }
       await deps.producer.send({ topic: deps.topics.subscriptions, messages: [{ key: id, value: null }] });
       await upsertSubscriptions(deps.clickhouse, [subscriptionViewOf(id, null, deps.clock())]);
     },

@@ -272,6 +272,62 @@ describe('admin input that would reach Kafka and ClickHouse', () => {
   });
 });
 
+describe('every refusal names what is at fault', () => {
+  it('a method a path does not take is a 405 naming the method, with the ones it takes', async () => {
+    for (const [method, url, allowed] of [
+      ['PUT', '/predict?location=Sydney', ['GET', 'HEAD', 'POST']],
+      ['DELETE', '/models', ['GET', 'HEAD']],
+      ['OPTIONS', '/', ['GET', 'HEAD']],
+      ['PATCH', '/admin/subscriptions/aaaaaaaa-aaaa', ['DELETE']],
+      ['POST', '/assets/app.js', ['GET', 'HEAD']],
+    ] as const) {
+      const res = await app.inject({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow, `${method} ${url}`).toBe(allowed.join(', '));
+      expect(res.json(), `${method} ${url}`).toMatchObject({ field: 'method', reason: expect.any(String) });
+    }
+  });
+
+  it('a path of no route, a model or a subscription that is not there, name url, version and id', async () => {
+    const none = await app.inject('/nowhere?x=1');
+    expect(none.statusCode).toBe(404);
+    expect(none.json()).toMatchObject({ field: 'url', reason: expect.any(String) });
+    const model = await app.inject('/models/no-such-version');
+    expect(model.statusCode).toBe(404);
+    expect(model.json()).toMatchObject({
+      field: 'version',
+      reason: expect.stringContaining('no-such-version'),
+    });
+    const promote = await app.inject({
+      method: 'POST',
+      url: '/admin/models/no-such-version/promote',
+      payload: '{}',
+      headers: { ...json, ...auth },
+    });
+    expect(promote.statusCode).toBe(404);
+    expect(promote.json()).toMatchObject({ field: 'version' });
+    const rollback = await app.inject({
+      method: 'POST',
+      url: '/admin/models/rollback',
+      payload: '{}',
+      headers: { ...json, ...auth },
+    });
+    expect(rollback.statusCode).toBe(409);
+    expect(rollback.json()).toMatchObject({
+      field: 'task',
+      reason: expect.stringContaining('previous version'),
+    });
+    const id = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+    const unsubscribe = await app.inject({
+      method: 'DELETE',
+      url: `/admin/subscriptions/${id}`,
+      headers: auth,
+    });
+    expect(unsubscribe.statusCode).toBe(404);
+    expect(unsubscribe.json()).toMatchObject({ field: 'id', reason: expect.stringContaining(id) });
+  });
+});
+
 describe('requests Node refuses to parse', () => {
   /** Raw bytes to the listening server, and what comes back before it closes the connection. */
   const raw = async (request: string): Promise<string> => {
