@@ -289,6 +289,15 @@ describe('every refusal names what is at fault', () => {
   });
 
   it('a path of no route, a model or a subscription that is not there, name url, version and id', async () => {
+    for (const location of ['Atlantis', 'sydney']) {
+      const station = await app.inject(`/predict?location=${location}`);
+      expect(station.statusCode).toBe(404);
+      expect(station.json()).toMatchObject({
+        field: 'location',
+        knownStation: false,
+        reason: expect.any(String),
+      });
+    }
     const none = await app.inject('/nowhere?x=1');
     expect(none.statusCode).toBe(404);
     expect(none.json()).toMatchObject({ field: 'url', reason: expect.any(String) });
