@@ -145,6 +145,9 @@ export function parseWeatherCsv(
   const refuse = (message: string) => new CsvHeaderError(message, { bytes: headerBytes });
   const headerFields = first.value.fields;
   if (headerFields === null) throw refuse(`the CSV header cannot be read: ${first.value.error}`);
+  if (headerFields.some((name) => name.includes('\r'))) {
+    throw refuse('the line breaks are CR alone (old Mac text): records must end in LF or CRLF');
+  }
   const header = headerFields.map((name) => name.trim());
   const index = new Map<string, number>();
   const twice = header.find((name, i) => header.indexOf(name) !== i);

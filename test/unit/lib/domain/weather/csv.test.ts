@@ -143,6 +143,13 @@ describe('parseWeatherCsv', () => {
     });
   });
 
+  it('names what is wrong with a header it refuses', () => {
+    // Old Mac line breaks: the whole file is one line, its header running into the rows.
+    expect(() => parse(`${HEADER}\r${GOOD}\r${GOOD}\r`)).toThrow(/line breaks are CR alone/);
+    // No header line: the first row is read as one.
+    expect(() => parse(`${GOOD}\n${GOOD}\n`)).toThrow(/line 1 is a data row: the file has no header line/);
+  });
+
   it('refuses a file without the required columns', () => {
     expect(() => parse('Date,Location\n2008-12-01,Albury')).toThrow(CsvHeaderError);
     expect(() => parse('')).toThrow(CsvHeaderError);
