@@ -189,6 +189,8 @@ const BODY_LIMIT = 16 * 1024;
 const MAX_PARAM_LENGTH = 100;
 const FRAMEWORK_ERROR_HEADERS = apiSecurityHeaders();
 
+const STATIC_REFUSAL = { field: 'url', reason: 'must name a file of the dashboard' };
+
 /**
  * Fastify's own refusals (body parsing, URL decoding), worded as the API's: the part of the request at
  * fault and why. Their messages name no field, and two of them echo the client's path.
@@ -206,6 +208,7 @@ const FRAMEWORK_REFUSALS: Readonly<Record<string, { field: string; reason: strin
   FST_ERR_CTP_BODY_TOO_LARGE: { field: 'body', reason: `must be at most ${BODY_LIMIT} bytes` },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'must be the size of the body' },
   FST_ERR_BAD_URL: { field: 'url', reason: 'must be percent-encoded UTF-8' },
+  FST_STATIC_FORBIDDEN_PATH: { field: 'url', reason: 'must name a file of the dashboard' },
   FST_ERR_MAX_PARAM_LENGTH: {
     field: 'url',
     reason: `must not hold a path parameter longer than ${MAX_PARAM_LENGTH} characters`,
@@ -234,7 +237,12 @@ export function apiErrorHandler(
     return reply.code(400).send(body);
   }
   const status = statusOf(error);
-  const refusal = status < 500 ? FRAMEWORK_REFUSALS[error.code] : undefined;
+  const refusal =
+    status >= 500
+      ? undefined
+      : (FRAMEWORK_REFUSALS[error.code] ??
+        // The only 403 not the API's own: the dashboard's files refusing a path (a directory, '..', a NUL).
+        (status === 403 && !(error instanceof ApiError) ? STATIC_REFUSAL : undefined));
   if (refusal !== undefined) {
     const body: ErrorBody = { error: 'invalid request', ...refusal };
     return reply.code(status).send(body);

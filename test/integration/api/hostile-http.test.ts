@@ -298,6 +298,16 @@ describe('every refusal names what is at fault', () => {
         reason: expect.any(String),
       });
     }
+    for (const url of [
+      '/assets/',
+      '/assets/app.js%00.png',
+      '/assets/....//package.json',
+      '/assets/%5c..%5cpackage.json',
+    ]) {
+      const refused = await app.inject(url);
+      expect(refused.statusCode, url).toBe(403);
+      expect(refused.json(), url).toMatchObject({ field: 'url', reason: expect.any(String) });
+    }
     const none = await app.inject('/nowhere?x=1');
     expect(none.statusCode).toBe(404);
     expect(none.json()).toMatchObject({ field: 'url', reason: expect.any(String) });
