@@ -30,7 +30,7 @@ export function checkBearer(header: string | undefined, expected: string | undef
   return timingSafeEqual(digest(match[1]!), digest(expected)) ? 'ok' : 'wrong';
 }
 
-/** A preHandler for the admin routes. */
+/** An onRequest hook of the admin routes. */
 export function adminGuard(expected: string | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const check = checkBearer(request.headers.authorization, expected);

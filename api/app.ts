@@ -8,6 +8,8 @@
  * rate limits per client (@fastify/rate-limit; tighter on /admin), load shedding when the event loop or
  * heap is saturated (@fastify/under-pressure), and a request histogram for /metrics.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -139,11 +141,79 @@ export function apiServerOptions(logger?: Logger): FastifyServerOptions {
       ? {}
       : { loggerInstance: logger.child({}, { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }) }),
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024,
+    bodyLimit: BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // A URL the router cannot decode is refused before any route or hook: answered here in the API's
+    // shape and with its headers, instead of Fastify's own body (its error code, the path echoed back).
+    frameworkErrors: (error, request, reply) => {
+      reply.headers(FRAMEWORK_ERROR_HEADERS);
+      return apiErrorHandler(error, request, reply);
+    },
+    clientErrorHandler,
   };
 }
+
+/**
+ * A request Node's HTTP parser refuses (a raw space or control character in the URL, a malformed header or
+ * chunk, headers past 16 kB, a request not received in time): no route, hook or reply exists for it, so it
+ * is answered on the socket, in the API's shape, and the connection closed.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, field, reason] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request', 'was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers', 'must be at most 16 kB in all']
+        : [
+            400,
+            'request',
+            'must be well-formed HTTP/1.1: no raw spaces or control characters in the URL or headers',
+          ];
+  const body = JSON.stringify({ error: 'invalid request', field, reason });
+  const headers = Object.entries(FRAMEWORK_ERROR_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+const BODY_LIMIT = 16 * 1024;
+const MAX_PARAM_LENGTH = 100;
+const FRAMEWORK_ERROR_HEADERS = apiSecurityHeaders();
+
+const STATIC_REFUSAL = { field: 'url', reason: 'must name a file of the dashboard' };
+
+/**
+ * Fastify's own refusals (body parsing, URL decoding), worded as the API's: the part of the request at
+ * fault and why. Their messages name no field, and two of them echo the client's path.
+ */
+const FRAMEWORK_REFUSALS: Readonly<Record<string, { field: string; reason: string }>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { field: 'content-type', reason: 'must be application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    field: 'body',
+    reason: 'must not be empty when content-type is application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    field: 'body',
+    reason: 'must be one JSON value, without __proto__ or constructor.prototype keys',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { field: 'body', reason: `must be at most ${BODY_LIMIT} bytes` },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { field: 'content-length', reason: 'must be the size of the body' },
+  FST_ERR_BAD_URL: { field: 'url', reason: 'must be percent-encoded UTF-8' },
+  FST_STATIC_FORBIDDEN_PATH: { field: 'url', reason: 'must name a file of the dashboard' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    field: 'url',
+    reason: `must not hold a path parameter longer than ${MAX_PARAM_LENGTH} characters`,
+  },
+};
 
 function statusOf(error: FastifyError | ApiError | RainstreamError): number {
   const status = 'statusCode' in error ? error.statusCode : undefined;
@@ -167,6 +237,16 @@ export function apiErrorHandler(
     return reply.code(400).send(body);
   }
   const status = statusOf(error);
+  const refusal =
+    status >= 500
+      ? undefined
+      : (FRAMEWORK_REFUSALS[error.code] ??
+        // The only 403 not the API's own: the dashboard's files refusing a path (a directory, '..', a NUL).
+        (status === 403 && !(error instanceof ApiError) ? STATIC_REFUSAL : undefined));
+  if (refusal !== undefined) {
+    const body: ErrorBody = { error: 'invalid request', ...refusal };
+    return reply.code(status).send(body);
+  }
   if (error.code === 'FST_UNDER_PRESSURE') {
     // Shedding load is the plan working, not a failure: counted by the request histogram, not logged.
     return reply.code(503).send({ error: 'service unavailable', reason: 'overloaded; retry later' });
@@ -185,8 +265,63 @@ export function apiErrorHandler(
   const body: ErrorBody =
     field === undefined
       ? { error: error.message }
-      : { error: 'invalid request', field, reason: error.message };
+      : {
+          error: status === 404 ? 'not found' : status === 409 ? 'conflict' : 'invalid request',
+          field,
+          reason: error.message,
+        };
   return reply.code(status).send(body);
+}
+
+/** The methods each route pattern takes, to tell a path of no route (404) from a method it refuses (405). */
+function createRouteMethods() {
+  const routes: { pattern: RegExp; methods: readonly string[] }[] = [];
+  return {
+    add(url: string, method: string | readonly string[]) {
+      const source = url
+        .split(/(:[A-Za-z0-9_]+|\*)/)
+        .map((part) =>
+          part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+        )
+        .join('');
+      routes.push({ pattern: new RegExp(`^${source}$`), methods: [method].flat() });
+    },
+    of(path: string): string[] {
+      const methods = new Set<string>();
+      for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+      return [...methods].sort();
+    },
+  };
+}
+
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
+/**
+ * A body the parsers would read as something it is not: compressed (they read the bytes as they are, so a
+ * gzip body was answered "not JSON" and a plain body labelled gzip was accepted), or text in a charset
+ * other than UTF-8 (read as UTF-8 all the same). Refused with 415 naming the header, before any byte of it
+ * is read.
+ */
+async function refuseMisreadBodies(request: FastifyRequest): Promise<void> {
+  const { headers } = request;
+  if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return;
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
+    throw new ApiError(415, 'UNSUPPORTED_ENCODING', 'must be identity: compressed bodies are not read', {
+      field: 'content-encoding',
+    });
+  }
+  const charset = CHARSET.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ApiError(
+      415,
+      'UNSUPPORTED_CHARSET',
+      'must have charset utf-8 or none: bodies are read as UTF-8',
+      {
+        field: 'content-type',
+      },
+    );
+  }
 }
 
 export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
@@ -237,6 +372,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     await Promise.all([deps.redis.close(), deps.clickhouse.close()]);
   });
 
+  app.addHook('preParsing', refuseMisreadBodies);
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(createSerializerCompiler());
   app.setErrorHandler(apiErrorHandler);
@@ -282,14 +418,35 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     };
     route.onRequest = route.onRequest === undefined ? [setHeaders] : [setHeaders, route.onRequest].flat();
     route.onResponse = route.onResponse === undefined ? [measure] : [route.onResponse, measure].flat();
+    routeMethods.add(route.url, route.method);
   });
+  const routeMethods = createRouteMethods();
   const unmatched = http.route('unmatched');
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // A path some route serves, asked with another method: 405 naming the methods it takes.
+    const allowed = routeMethods.of(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
+      unmatched(request.method, 405, reply.elapsedTime / 1000);
+      return reply
+        .headers(apiHeaders)
+        .header('allow', allowed.join(', '))
+        .code(405)
+        .send({
+          error: 'method not allowed',
+          field: 'method',
+          reason: `must be ${allowed.join(', ')} for ${path}, not ${request.method}`,
+        });
+    }
     unmatched(request.method, 404, reply.elapsedTime / 1000);
-    reply
+    return reply
       .headers(apiHeaders)
       .code(404)
-      .send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+      .send({
+        error: `no route ${request.method} ${path}`,
+        field: 'url',
+        reason: 'names no route of this API',
+      });
   });
   await app.register(rateLimit, {
     max: settings.rateLimitPerMinute,
@@ -373,6 +530,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
           codec: deps.kafka.codec,
           topics: settings.topics,
           allowList: parseAllowList(settings.allowedHosts),
+          stations,
           clock,
         })
       : null,

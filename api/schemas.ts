@@ -494,6 +494,20 @@ export type PipelineBody = z.infer<typeof pipelineSchema>;
 
 // ---- admin ----
 
+/** A control character but tab and line feed, or an unpaired surrogate (UTF-8 has none: it would be stored as U+FFFD). */
+const NOT_TEXT = /(?![\t\n])\p{Cc}|\p{Cs}/u;
+
+/** Free text an operator writes (reasons, descriptions), stored in Kafka and ClickHouse as it is. */
+function textSchema(min: number, max: number) {
+  return z
+    .string()
+    .min(min)
+    .max(max)
+    .refine((text) => !NOT_TEXT.test(text), {
+      error: 'must be text: no control characters but tab and line feed, no unpaired surrogates',
+    });
+}
+
 export const bearerSecurity = [{ adminToken: [] as string[] }];
 
 export const promoteBodySchema = z.strictObject({
@@ -502,11 +516,11 @@ export const promoteBodySchema = z.strictObject({
     .enum(['champion', 'challenger'])
     .default('champion')
     .describe("the task's champion or challenger alias (max_temp's are max_temp.champion, ...)"),
-  reason: z.string().min(1).max(500).default('promoted by an operator'),
+  reason: textSchema(1, 500).default('promoted by an operator'),
 });
 export const rollbackBodySchema = z.strictObject({
   task: taskSchema,
-  reason: z.string().min(1).max(500).default('rolled back by an operator'),
+  reason: textSchema(1, 500).default('rolled back by an operator'),
 });
 export const aliasChangeSchema = z.object({
   task: z.enum(TASK_NAMES),
@@ -519,8 +533,8 @@ export const aliasChangeSchema = z.object({
 
 export const retrainBodySchema = z.strictObject({
   task: taskSchema,
-  reason: z.string().min(1).max(500),
-  requestedBy: z.string().min(1).max(128).default('admin-api'),
+  reason: textSchema(1, 500),
+  requestedBy: textSchema(1, 128).default('admin-api'),
 });
 export const commandSchema = z.object({
   id: z.string(),
@@ -542,15 +556,22 @@ export const subscriptionBodySchema = z.strictObject({
     .optional()
     .describe('forecast: alert when the probability crosses it upwards'),
   url: z.string().max(2048).describe('webhook URL (http or https), its host on WEBHOOK_ALLOWED_HOSTS'),
-  secret: z
-    .string()
-    .min(16)
-    .max(256)
+  secret: textSchema(16, 256)
     .optional()
     .describe('HMAC-SHA256 key of the signature header; generated (and returned once) when absent'),
-  description: z.string().max(500).default(''),
+  description: textSchema(0, 500).default(''),
 });
 export type SubscriptionBody = z.infer<typeof subscriptionBodySchema>;
+/** Who creates a subscription (stored as its creator); the other headers pass as they are. */
+export const subscriptionHeadersSchema = z.looseObject({
+  'x-requested-by': z
+    .string()
+    .regex(/^[\x21-\x7e](?:[\x20-\x7e]{0,126}[\x21-\x7e])?$/, {
+      error: 'must be 1 to 128 printable ASCII characters',
+    })
+    .optional()
+    .describe("who asks, stored as the subscription's creator; default admin-api"),
+});
 
 export const subscriptionViewSchema = z.object({
   id: z.string(),

@@ -21,6 +21,7 @@ import {
   retrainBodySchema,
   rollbackBodySchema,
   subscriptionBodySchema,
+  subscriptionHeadersSchema,
   subscriptionParamsSchema,
   subscriptionsSchema,
   versionParamsSchema,
@@ -36,7 +37,13 @@ const refused = { 401: errorSchema, 403: errorSchema, 429: errorSchema, 503: err
 
 export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  app.addHook('preHandler', adminGuard(options.token));
+  // The token is checked when the request arrives, before its body is read or validated (a client without
+  // it learns nothing of the routes' schemas), and after the rate limiter (the parent's onRoute hooks run
+  // first), so refused guesses count against the limit.
+  const guard = adminGuard(options.token);
+  app.addHook('onRoute', (route) => {
+    route.onRequest = [...[route.onRequest ?? []].flat(), guard];
+  });
   const config = { rateLimit: { max: options.rateLimitPerMinute, timeWindow: 60_000 } };
   const admin = (): AdminService => {
     if (options.admin === null)
@@ -116,6 +123,7 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
           'and an `idempotency-key` header, retried with backoff; the URL host must be on WEBHOOK_ALLOWED_HOSTS.',
         tags,
         security: bearerSecurity,
+        headers: subscriptionHeadersSchema,
         body: subscriptionBodySchema,
         response: { 201: createdSubscriptionSchema, 400: errorSchema, ...refused },
       },
@@ -123,9 +131,7 @@ export async function adminRoutes(fastify: FastifyInstance, options: AdminRoutes
     async (request, reply) =>
       reply
         .code(201)
-        .send(
-          await admin().subscribe(request.body, request.headers['x-requested-by']?.toString() ?? 'admin-api'),
-        ),
+        .send(await admin().subscribe(request.body, request.headers['x-requested-by'] ?? 'admin-api')),
   );
   app.delete(
     '/admin/subscriptions/:id',

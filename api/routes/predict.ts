@@ -55,10 +55,13 @@ export async function predictRoutes(fastify: FastifyInstance, options: PredictRo
           ? await forecasts.latestJson(location)
           : await forecasts.latestValueJson(task, location);
       if (json === null) {
+        const knownStation = isKnownStation(location, forecasts.stations);
         return reply.code(404).send({
           error: 'no forecast',
+          // A name that is no station is the request's fault, and says so like every refusal.
+          ...(!knownStation && { field: 'location' }),
           location,
-          knownStation: isKnownStation(location, forecasts.stations),
+          knownStation,
           reason: noForecastReason(location, forecasts.stations),
         });
       }

@@ -33,6 +33,7 @@ import { ApiError } from '../errors.ts';
 import type { SubscriptionBody } from '../schemas.ts';
 import { TASKS, type TaskName } from '../../lib/models/tasks.ts';
 import type { Alias } from '../../lib/models/registry.ts';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
 
 export interface AdminDeps {
   clickhouse: ClickHouse;
@@ -40,6 +41,8 @@ export interface AdminDeps {
   codec: EventCodec;
   topics: Topics;
   allowList: AllowList;
+  /** The stations a forecast subscription may name: the ones the API serves. */
+  stations: StationRegistry;
   clock: () => number;
 }
 
@@ -73,7 +76,7 @@ export interface AdminService {
 function promotionError(error: unknown): never {
   if (error instanceof PromotionError) {
     throw new ApiError(error.code === 'MODEL_NOT_FOUND' ? 404 : 409, error.code, error.message, {
-      ...(error.code === 'WRONG_TASK' && { field: 'task' }),
+      field: error.code === 'MODEL_NOT_FOUND' ? 'version' : 'task',
     });
   }
   throw error;
@@ -83,10 +86,14 @@ function promotionError(error: unknown): never {
 export function subscriptionProblem(
   body: SubscriptionBody,
   allowList: AllowList,
+  stations: StationRegistry,
 ): { field: string; reason: string } | null {
   if (body.kind === 'forecast') {
     if (body.location === undefined)
       return { field: 'location', reason: 'is required for a forecast subscription' };
+    // A station the stream does not know never has a forecast: the subscription could never fire.
+    const station = stations.check(body.location);
+    if (station !== null) return { field: 'location', reason: station.reason };
     if (body.threshold === undefined)
       return { field: 'threshold', reason: 'is required for a forecast subscription' };
   } else {
@@ -148,7 +155,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       return { ...command, topic: deps.topics.commands };
     },
     async subscribe(body, createdBy) {
-      const problem = subscriptionProblem(body, deps.allowList);
+      const problem = subscriptionProblem(body, deps.allowList, deps.stations);
       if (problem !== null) throw new ApiError(400, 'VALIDATION', problem.reason, { field: problem.field });
       const subscription: Subscription = {
         id: randomUUID(),
@@ -173,7 +180,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
     },
     async unsubscribe(id) {
       const existing = (await listSubscriptions(deps.clickhouse)).find((s) => s.id === id);
-      if (!existing) throw new ApiError(404, 'SUBSCRIPTION_NOT_FOUND', `no subscription ${id}`);
+      if (!existing) {
+        throw new ApiError(404, 'SUBSCRIPTION_NOT_FOUND', `no subscription ${id}`, { field: 'id' });
+      }
       await deps.producer.send({ topic: deps.topics.subscriptions, messages: [{ key: id, value: null }] });
       await upsertSubscriptions(deps.clickhouse, [subscriptionViewOf(id, null, deps.clock())]);
     },

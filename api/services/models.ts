@@ -65,7 +65,9 @@ export function createModelService(
       ...ALIASES.map((a) => aliasHistory(clickhouse, a, HISTORY)),
     ]);
     if (model === null)
-      throw new ApiError(404, 'MODEL_NOT_FOUND', `no model version ${version} in the registry`);
+      throw new ApiError(404, 'MODEL_NOT_FOUND', `no model version ${version} in the registry`, {
+        field: 'version',
+      });
     const current = rest.slice(0, ALIASES.length) as Awaited<ReturnType<typeof currentAlias>>[];
     const histories = rest.slice(ALIASES.length) as Awaited<ReturnType<typeof aliasHistory>>[];
     return {

@@ -4,7 +4,7 @@
  */
 import { registerEvents } from '../../lib/domain/events.ts';
 import { loadStationRegistry } from '../../lib/domain/stations.ts';
-import { readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
+import { CsvHeaderError, fileRejection, readWeatherCsvFile } from '../../lib/domain/weather/csv.ts';
 import { observationRules } from '../../lib/domain/weather/validation.ts';
 import { createProgress } from '../../lib/platform/cli/progress.ts';
 import { runCommand } from '../../lib/platform/cli/command.ts';
@@ -71,7 +71,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     try {
       const stations = loadStationRegistry(config.openMeteo.stationsFile);
       const rules = observationRules({ eventTime: config.eventTime, stations, now: Date.now() });
-      const rows = await readWeatherCsvFile(file, { rules });
+      // A file none of whose rows can be read is one rejected row, on the DLQ like any other: the replay
+      // accounts for it and ends normally (a missing file or a read error still fails the command).
+      const rows = await readWeatherCsvFile(file, { rules }).catch((error: unknown) => {
+        if (!(error instanceof CsvHeaderError)) throw error;
+        logger.error({ file, field: error.field, reason: error.message }, 'no row of the file can be read');
+        return [fileRejection(error)];
+      });
       const codec = await waitFor('the schema registry', () =>
         registerEvents(createSchemaRegistry(config), config.topics),
       );

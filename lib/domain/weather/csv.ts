@@ -6,7 +6,7 @@
  * fault and the reason: never dropped silently, never coerced to a default.
  */
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { loadConfig } from '../../platform/config.ts';
 import { RainstreamError } from '../../platform/errors.ts';
 import { loadStationRegistry, quoted } from '../stations.ts';
@@ -64,11 +64,35 @@ const COLUMN_OF: Readonly<Record<string, string>> = {
   ...DIRECTION_FIELDS,
 };
 
+/**
+ * A CSV none of whose rows can be read: empty, its header unreadable or without a required column
+ * (`field` header), or a .gz file without readable gzip data (`field` file). `bytes` is its first line.
+ */
 export class CsvHeaderError extends RainstreamError {
-  constructor(message: string) {
-    super('VALIDATION', message, { details: { field: 'header' } });
+  readonly field: 'header' | 'file';
+  readonly bytes: Uint8Array;
+  constructor(
+    message: string,
+    options: { field?: 'header' | 'file'; bytes?: Uint8Array; cause?: unknown } = {},
+  ) {
+    const field = options.field ?? 'header';
+    super('VALIDATION', message, { details: { field }, cause: options.cause });
     this.name = 'CsvHeaderError';
+    this.field = field;
+    this.bytes = options.bytes ?? new Uint8Array(0);
   }
+}
+
+/** The refusal of a whole file as a rejected row at line 1, for the DLQ: its rows are not read. */
+export function fileRejection(error: CsvHeaderError): RejectedCsvRow {
+  return {
+    ok: false,
+    line: 1,
+    raw: Buffer.from(error.bytes.buffer, error.bytes.byteOffset, error.bytes.byteLength).toString('utf8'),
+    bytes: error.bytes,
+    field: error.field,
+    reason: `${error.message}; no row of the file is read`,
+  };
 }
 
 /** True when `date` is a real calendar day in `YYYY-MM-DD` form. */
@@ -102,7 +126,7 @@ function yesNo(value: string): boolean | null | undefined {
 
 /**
  * Parses weatherAUS-shaped CSV text or bytes. Throws CsvHeaderError when the header lacks a column (no row
- * could be read); every other problem is a rejected row.
+ * could be read; `fileRejection` makes it a rejected row); every other problem is a rejected row.
  */
 export function parseWeatherCsv(
   input: string | Uint8Array,
@@ -117,16 +141,26 @@ export function parseWeatherCsv(
 
   const first = records.next();
   if (first.done) throw new CsvHeaderError('the CSV is empty: no header');
+  const headerBytes = buffer.subarray(first.value.start, first.value.end);
+  const refuse = (message: string) => new CsvHeaderError(message, { bytes: headerBytes });
   const headerFields = first.value.fields;
-  if (headerFields === null) throw new CsvHeaderError(`the CSV header cannot be read: ${first.value.error}`);
+  if (headerFields === null) throw refuse(`the CSV header cannot be read: ${first.value.error}`);
+  if (headerFields.some((name) => name.includes('\r'))) {
+    throw refuse('the line breaks are CR alone (old Mac text): records must end in LF or CRLF');
+  }
   const header = headerFields.map((name) => name.trim());
   const index = new Map<string, number>();
-  for (const [i, name] of header.entries()) {
-    if (index.has(name)) throw new CsvHeaderError(`the CSV header names ${quoted(name)} twice`);
-    index.set(name, i);
-  }
+  const twice = header.find((name, i) => header.indexOf(name) !== i);
+  for (const [i, name] of header.entries()) if (!index.has(name)) index.set(name, i);
   const missing = REQUIRED_COLUMNS.filter((c) => !index.has(c));
-  if (missing.length > 0) throw new CsvHeaderError(`CSV header lacks columns: ${missing.join(', ')}`);
+  if (missing.length > 0) {
+    // A file without its header line: its first row is read as one, and lacks every column.
+    const data = isCalendarDate(header[0] ?? '')
+      ? ' (line 1 is a data row: the file has no header line)'
+      : '';
+    throw refuse(`CSV header lacks columns: ${missing.join(', ')}${data}`);
+  }
+  if (twice !== undefined) throw refuse(`the CSV header names ${quoted(twice)} twice`);
   const at = (name: string) => index.get(name)!;
   // NUMERIC_FIELDS and DIRECTION_FIELDS are in Observation order; the literal below relies on it.
   const numeric = Object.entries(NUMERIC_FIELDS).map(([key, f]) => ({
@@ -258,11 +292,68 @@ export function parseWeatherCsv(
   return rows;
 }
 
-/** Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. */
+/**
+ * Reads a weatherAUS CSV file, gunzipping when the name ends in `.gz`. A .gz file cut short or corrupt
+ * keeps the rows before the damage; the record the damage falls in (or, between records, the end of the
+ * file) is a rejected row at its line, so the loss is on the DLQ rather than the whole file refused.
+ * Throws CsvHeaderError naming `file` when no gzip data can be read at all.
+ */
 export async function readWeatherCsvFile(
   path: string,
   options: CsvParseOptions | string = {},
 ): Promise<CsvRow[]> {
   const bytes = await readFile(path);
-  return parseWeatherCsv(path.endsWith('.gz') ? gunzipSync(bytes) : bytes, options);
+  if (!path.endsWith('.gz')) return parseWeatherCsv(bytes, options);
+  const { text, error } = await gunzipLeniently(bytes);
+  if (error === null) return parseWeatherCsv(text, options);
+  const damage = `the gzip data is cut short or corrupt after ${text.length} bytes of text (${error.message})`;
+  // Only whole lines are parsed: a record the damage cuts could otherwise pass for a row (19.6 read as 19).
+  const whole = text.lastIndexOf(LF) + 1;
+  if (whole === 0) {
+    throw new CsvHeaderError(`${damage}, before the end of the header`, { field: 'file', bytes: text });
+  }
+  const rows = parseWeatherCsv(text.subarray(0, whole), options);
+  const tail = text.subarray(whole);
+  let line = 1;
+  for (let i = text.indexOf(LF); i >= 0 && i < whole; i = text.indexOf(LF, i + 1)) line++;
+  rows.push({
+    ok: false,
+    line,
+    raw: tail.toString('utf8'),
+    bytes: tail,
+    field: tail.length > 0 ? 'row' : 'file',
+    reason:
+      tail.length > 0
+        ? `${damage}: this record is incomplete, nothing after it can be read`
+        : `${damage}: the file may go on after this line, nothing more can be read`,
+  });
+  return rows;
+}
+
+const LF = 10;
+
+/** The gunzipped bytes, or as many as can be read and why the rest cannot. */
+async function gunzipLeniently(bytes: Buffer): Promise<{ text: Buffer; error: Error | null }> {
+  try {
+    return { text: gunzipSync(bytes), error: null };
+  } catch (thrown) {
+    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    // A sync flush at the end gives what the input holds up to a cut instead of failing on it.
+    const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH });
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve) => {
+      gunzip.on('data', (chunk: Buffer) => chunks.push(chunk));
+      gunzip.on('end', resolve);
+      gunzip.on('error', () => resolve());
+      gunzip.end(bytes);
+    });
+    const text = Buffer.concat(chunks);
+    if (text.length === 0) {
+      throw new CsvHeaderError(`the file is not readable gzip data (${error.message})`, {
+        field: 'file',
+        cause: error,
+      });
+    }
+    return { text, error };
+  }
 }

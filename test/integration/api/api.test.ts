@@ -699,6 +699,10 @@ describe('unknown routes', () => {
   it('answer 404 in JSON', async () => {
     const res = await app.inject('/nope?x=1');
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({ error: 'no route GET /nope' });
+    expect(res.json()).toEqual({
+      error: 'no route GET /nope',
+      field: 'url',
+      reason: 'names no route of this API',
+    });
   });
 });

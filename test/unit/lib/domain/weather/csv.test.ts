@@ -1,7 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
 import { STORABLE_DATES } from '../../../../../lib/platform/config.ts';
 import { stationRegistry } from '../../../../../lib/domain/stations.ts';
-import { CsvHeaderError, isIsoDate, parseWeatherCsv } from '../../../../../lib/domain/weather/csv.ts';
+import {
+  CsvHeaderError,
+  isIsoDate,
+  parseWeatherCsv,
+  readWeatherCsvFile,
+} from '../../../../../lib/domain/weather/csv.ts';
 import { observationRules } from '../../../../../lib/domain/weather/validation.ts';
 
 const rules = observationRules({
@@ -134,6 +143,13 @@ describe('parseWeatherCsv', () => {
     });
   });
 
+  it('names what is wrong with a header it refuses', () => {
+    // Old Mac line breaks: the whole file is one line, its header running into the rows.
+    expect(() => parse(`${HEADER}\r${GOOD}\r${GOOD}\r`)).toThrow(/line breaks are CR alone/);
+    // No header line: the first row is read as one.
+    expect(() => parse(`${GOOD}\n${GOOD}\n`)).toThrow(/line 1 is a data row: the file has no header line/);
+  });
+
   it('refuses a file without the required columns', () => {
     expect(() => parse('Date,Location\n2008-12-01,Albury')).toThrow(CsvHeaderError);
     expect(() => parse('')).toThrow(CsvHeaderError);
@@ -144,5 +160,75 @@ describe('parseWeatherCsv', () => {
     expect(isIsoDate('2016-02-29')).toBe(true);
     expect(isIsoDate('2017-02-29')).toBe(false);
     expect(isIsoDate('2017-1-01')).toBe(false);
+  });
+});
+
+describe('readWeatherCsvFile of a damaged .csv.gz', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'csv-gz-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, bytes: Uint8Array) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  // 40 days of Albury: lines 2..41.
+  const days = Array.from({ length: 40 }, (_, i) =>
+    withCell('Date', `2009-01-${String(1 + (i % 28)).padStart(2, '0')}`).replace(
+      'Albury',
+      i < 28 ? 'Albury' : 'Cobar',
+    ),
+  );
+  const text = `${HEADER}\n${days.join('\n')}\n`;
+  const gz = gzipSync(text);
+
+  it('reads a whole file as before', async () => {
+    const rows = await readWeatherCsvFile(file('whole.csv.gz', gz), { rules });
+    expect(rows.every((r) => r.ok)).toBe(true);
+    expect(rows).toHaveLength(40);
+  });
+
+  it('keeps the rows before the cut of a truncated file, and rejects the cut record naming its line', async () => {
+    // Cut where the text stops inside a record: the part of it read must not pass for a row.
+    let cut = Math.floor(gz.length * 0.7);
+    let rows = await readWeatherCsvFile(file('cut.csv.gz', gz.subarray(0, cut)), { rules });
+    while (rows.at(-1)?.ok !== false || (rows.at(-1) as { bytes: Uint8Array }).bytes.length === 0) {
+      cut--;
+      rows = await readWeatherCsvFile(file('cut.csv.gz', gz.subarray(0, cut)), { rules });
+    }
+    const good = rows.filter((r) => r.ok);
+    expect(good.length).toBeGreaterThan(0);
+    // Every row kept is a whole line of the file, read as it was written.
+    for (const row of good) {
+      expect(row.ok && `${row.observation.date},${row.observation.location}`).toBe(
+        days[row.line - 2]!.split(',').slice(0, 2).join(','),
+      );
+    }
+    const last = rows.at(-1)!;
+    expect(last).toMatchObject({ ok: false, field: 'row', line: good.at(-1)!.line + 1 });
+    expect(!last.ok && last.reason).toMatch(/gzip/);
+    expect(!last.ok && days[last.line - 2]!.startsWith(last.raw)).toBe(true);
+  });
+
+  it('leaves a trace when the cut falls between records', async () => {
+    // The gzip trailer gone (8 bytes): every line is there, the end of the file is not known to be.
+    const rows = await readWeatherCsvFile(file('no-trailer.csv.gz', gz.subarray(0, gz.length - 8)), {
+      rules,
+    });
+    expect(rows.filter((r) => r.ok)).toHaveLength(40);
+    expect(rows.at(-1)).toMatchObject({
+      ok: false,
+      field: 'file',
+      line: 42,
+      reason: expect.stringMatching(/gzip/),
+    });
+  });
+
+  it('refuses a file with no readable gzip data', async () => {
+    await expect(
+      readWeatherCsvFile(file('junk.csv.gz', Buffer.from('not gzip at all')), { rules }),
+    ).rejects.toThrow(/gzip/);
+    await expect(readWeatherCsvFile(file('empty.csv.gz', Buffer.alloc(0)), { rules })).rejects.toThrow(
+      /gzip/,
+    );
   });
 });
