@@ -30,15 +30,14 @@ import { startPipelineThreads, TWO_THREADS } from '../consumers/host/threads.ts'
 const LEAD_DAYS = Number(process.env.BENCH_LEAD_DAYS ?? 7);
 const FROM = process.env.BENCH_FROM || undefined;
 const TO = process.env.BENCH_TO || undefined;
-const FAMILIES = process.env.RETRAIN_FAMILIES ?? 'climatology,logreg,gbdt';
 const KEEP = process.env.BENCH_KEEP === '1';
 
 const { config, logger } = await benchDeployment('prequential', {
   RETRAIN_ENABLED: 'true',
-  RETRAIN_FAMILIES: FAMILIES,
   // The replay waits on the stages once a week: latency over throughput (as the demo).
   STAGE_FETCH_MIN_BYTES: process.env.STAGE_FETCH_MIN_BYTES ?? '1',
 });
+const FAMILIES = config.pipeline.retrainFamilies.join(',');
 progress(
   `retraining families ${FAMILIES}, replay at most ${LEAD_DAYS} days ahead of the retraining` +
     (FROM || TO ? `, slice ${FROM ?? 'start'}..${TO ?? 'end'}` : ''),

@@ -21,7 +21,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Command, LabeledExample } from '../../lib/domain/events.ts';
 import type { ChampionWatcher } from '../../lib/models/champion-watcher.ts';
-import { taskOrDefault, type TaskDeclaration } from '../../lib/models/tasks.ts';
+import { competingFamilies, taskOrDefault, type TaskDeclaration } from '../../lib/models/tasks.ts';
 import type { Alias } from '../../lib/models/registry.ts';
 import { codeVersion } from '../../lib/platform/code-version.ts';
 import { FEATURE_NAMES } from '../../lib/domain/features/feature-set.ts';
@@ -115,10 +115,7 @@ export async function startTrainerStage(deps: StageDeps): Promise<RunningStage> 
     const refitPool = config.pipeline.retrainRefitBeside
       ? new TrainingPool({ size: 1, niceness: config.pipeline.retrainRefitNiceness || undefined })
       : undefined;
-    const families =
-      task.name === 'rain'
-        ? task.families.filter((c) => config.pipeline.retrainFamilies.includes(c.family))
-        : task.families;
+    const families = competingFamilies(task, config.pipeline.retrainFamilies);
     const resumeAfter = await lastTrainedWeek(deps.clickhouse, task.name);
     let schedule: RetrainScheduleState = resumedScheduleState(resumeAfter, champion.current().trainedUntil);
     let newestLabeled: string | null = null;

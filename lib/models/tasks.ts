@@ -15,7 +15,7 @@ import type { NumericField } from '../domain/weather/observation.ts';
 import type { Task as ModelTask } from '../ml/model.ts';
 import { DEFAULT_POLICY, type SelectionPolicy } from '../ml/selection.ts';
 import { TypedError, type TypedErrorOptions } from '../platform/errors.ts';
-import { TASK_NAMES, type TaskName } from '../platform/config.ts';
+import { isSwitchableFamily, TASK_NAMES, type TaskName } from '../platform/config.ts';
 
 export { TASK_NAMES, type TaskName } from '../platform/config.ts';
 
@@ -182,6 +182,17 @@ export const TASKS: Readonly<Record<TaskName, TaskDeclaration>> = Object.freeze(
     everyWeeks: 1,
   },
 } satisfies Record<TaskName, TaskDeclaration>);
+
+/**
+ * The candidates of a task that compete in its weekly runs: those RETRAIN_FAMILIES names, and those it
+ * cannot name (max_temp's ridge, that task's baseline), so no task is ever left without a candidate.
+ */
+export function competingFamilies(
+  task: TaskDeclaration,
+  retrainFamilies: readonly string[],
+): readonly CandidateSpec[] {
+  return task.families.filter((c) => !isSwitchableFamily(c.family) || retrainFamilies.includes(c.family));
+}
 
 export function isTaskName(name: string): name is TaskName {
   return (TASK_NAMES as readonly string[]).includes(name);

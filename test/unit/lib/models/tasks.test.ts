@@ -3,6 +3,7 @@ import { FEATURE_NAMES } from '../../../../lib/domain/features/feature-set.ts';
 import { FAMILIES } from '../../../../lib/ml/families.ts';
 import { priorChampion } from '../../../../lib/models/champion.ts';
 import {
+  competingFamilies,
   TASK_NAMES,
   TASKS,
   TaskError,
@@ -74,5 +75,26 @@ describe('TASKS config', () => {
     expect(() => loadConfig({ TASKS: 'rain,wind' })).toThrow(/TASKS/);
     expect(() => loadConfig({ TASKS: 'max_temp' })).toThrow(/TASKS.*must include rain/);
     expect(() => loadConfig({ TASKS: 'rain,rain' })).toThrow(/TASKS.*must not repeat/);
+  });
+});
+
+describe('RETRAIN_FAMILIES', () => {
+  const names = (task: 'rain' | 'max_temp', env: Record<string, string> = {}) =>
+    competingFamilies(TASKS[task], loadConfig(env).pipeline.retrainFamilies).map((c) => c.family);
+
+  it('leaves the forest out of both tasks by default, and max_temp its ridge baseline in', () => {
+    expect(names('rain')).toEqual(['climatology', 'logreg', 'gbdt']);
+    expect(names('max_temp')).toEqual(['linreg', 'gbdt']);
+  });
+
+  it('adds the forest to every task that declares one when asked', () => {
+    const env = { RETRAIN_FAMILIES: 'climatology,logreg,gbdt,forest' };
+    expect(names('rain', env)).toContain('forest');
+    expect(names('max_temp', env)).toEqual(['linreg', 'gbdt', 'forest']);
+  });
+
+  it('never leaves a task without a candidate, and refuses a family it does not know', () => {
+    expect(names('max_temp', { RETRAIN_FAMILIES: 'climatology' })).toEqual(['linreg']);
+    expect(() => loadConfig({ RETRAIN_FAMILIES: 'gbdt,xgboost' })).toThrow(/RETRAIN_FAMILIES/);
   });
 });
