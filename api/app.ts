@@ -142,7 +142,7 @@ export function apiServerOptions(logger?: Logger): FastifyServerOptions {
       : { loggerInstance: logger.child({}, { redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }) }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     requestTimeout: 30_000,
     return503OnClosing: true,
     // A URL the router cannot decode is refused before any route or hook: answered here in the API's
@@ -399,6 +399,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     clock,
     logger: log,
   });
+  const routeMethods = createRouteMethods();
   // Per route, decided once when the route is added: its security headers (helmet's full set for the
   // documents a browser renders, the lean API set for JSON) and its request histogram, closed over its
   // pattern (no per-request lookup of the route options, an object Fastify builds on each access, and
@@ -420,7 +421,6 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
     route.onResponse = route.onResponse === undefined ? [measure] : [route.onResponse, measure].flat();
     routeMethods.add(route.url, route.method);
   });
-  const routeMethods = createRouteMethods();
   const unmatched = http.route('unmatched');
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
