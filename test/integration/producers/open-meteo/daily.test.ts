@@ -5,23 +5,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventCodec } from '../../../../lib/domain/events.ts';
-import { addDays } from '../../../../lib/domain/time.ts';
 import { createMetrics } from '../../../../lib/platform/metrics.ts';
 import { runBackfill } from '../../../../producers/open-meteo/backfill.ts';
 import { runDaily, type DailyRun } from '../../../../producers/open-meteo/daily.ts';
-import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
-import { testContext, type TestContext } from '../../../support/integration.ts';
-import { marrakech, sydney, virtualClock, type VirtualClock } from './harness.ts';
-import { countsByDay, fetchDepsFor, observationsOnTopic, withIngestion } from './kafka-harness.ts';
+import type { OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
+import type { TestContext } from '../../../support/integration.ts';
+import { daysOf, marrakech, sydney, type VirtualClock } from './harness.ts';
+import {
+  closeStandInBed,
+  countsByDay,
+  fetchDepsFor,
+  observationsOnTopic,
+  openStandInBed,
+  withIngestion,
+} from './kafka-harness.ts';
 
 // 07:00 in Marrakech (UTC+1 in June), 16:00 in Sydney (UTC+10).
 const START = Date.UTC(2025, 5, 15, 6);
-
-function daysOf(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
-  return days;
-}
 
 describe('daily ingestion scheduler', () => {
   let ctx: TestContext;
@@ -30,17 +30,10 @@ describe('daily ingestion scheduler', () => {
   let clock: VirtualClock;
 
   beforeAll(async () => {
-    ctx = await testContext('daily');
-    await ctx.ensureTopics();
-    codec = await ctx.registerSchemas();
-    clock = virtualClock(START);
-    server = await startOpenMeteoStandIn({ now: clock.now });
+    ({ ctx, codec, clock, server } = await openStandInBed('daily', START));
   });
 
-  afterAll(async () => {
-    await server?.close();
-    await ctx?.cleanup();
-  });
+  afterAll(() => closeStandInBed({ ctx, server }));
 
   it('catches up the days missed since the last one ingested, then runs at 06:00 station time', async () => {
     // Marrakech was last ingested on June 11: June 12, 13 and 14 are owed at the start.

@@ -11,6 +11,7 @@ import {
   type RateWindow,
 } from '../../../../producers/open-meteo/rate-limiter.ts';
 import type { LiveStation } from '../../../../producers/open-meteo/stations.ts';
+import { addDays } from '../../../../lib/domain/time.ts';
 import {
   startOpenMeteoStandIn,
   type Labelling,
@@ -73,4 +74,11 @@ export async function startHarness(
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
   return { server, clock, deps };
+}
+
+/** Every date from `from` to `to`, both included. */
+export function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
+  return days;
 }

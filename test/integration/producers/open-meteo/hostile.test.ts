@@ -5,27 +5,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventCodec } from '../../../../lib/domain/events.ts';
-import { addDays } from '../../../../lib/domain/time.ts';
 import { runBackfill } from '../../../../producers/open-meteo/backfill.ts';
 import { runDaily, type DailyRun } from '../../../../producers/open-meteo/daily.ts';
 import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
-import { testContext, type TestContext } from '../../../support/integration.ts';
-import { marrakech, virtualClock, type VirtualClock } from './harness.ts';
+import type { TestContext } from '../../../support/integration.ts';
+import { daysOf, marrakech, virtualClock, type VirtualClock } from './harness.ts';
 import {
+  closeStandInBed,
   countsByDay,
   dlqOnTopic,
   fetchDepsFor,
   observationsOnTopic,
+  openStandInBed,
   withIngestion,
 } from './kafka-harness.ts';
 
 const NOW = Date.UTC(2025, 2, 1, 12);
-
-function daysOf(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
-  return days;
-}
 
 describe('Open-Meteo ingestion against hostile answers', () => {
   let ctx: TestContext;
@@ -42,17 +37,10 @@ describe('Open-Meteo ingestion against hostile answers', () => {
     );
 
   beforeAll(async () => {
-    ctx = await testContext('om-hostile');
-    await ctx.ensureTopics();
-    codec = await ctx.registerSchemas();
-    clock = virtualClock(NOW);
-    server = await startOpenMeteoStandIn({ now: clock.now });
+    ({ ctx, codec, clock, server } = await openStandInBed('om-hostile', NOW));
   });
 
-  afterAll(async () => {
-    await server?.close();
-    await ctx?.cleanup();
-  });
+  afterAll(() => closeStandInBed({ ctx, server }));
 
   it('refuses a huge answer and a redirect loop into the DLQ, goes on, and fills them in later', async () => {
     // January's call answers 3 MB (more than a raw record may hold); February's is normal.

@@ -8,23 +8,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline } from '../../../../consumers/host/pipeline.ts';
 import type { EventCodec, Observation } from '../../../../lib/domain/events.ts';
-import { addDays } from '../../../../lib/domain/time.ts';
 import { runBackfill, type BackfillRequest } from '../../../../producers/open-meteo/backfill.ts';
 import { fetchDays, remapRawAnswer } from '../../../../producers/open-meteo/fetch-days.ts';
 import { fingerprintObservation } from '../../../../producers/open-meteo/ingestion-state.ts';
 import { readIngestionStates } from '../../../../producers/open-meteo/ingestion.ts';
 import { runRemap } from '../../../../producers/open-meteo/remap.ts';
 import { createMetrics } from '../../../../lib/platform/metrics.ts';
-import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
-import { pollUntil, testContext, type TestContext } from '../../../support/integration.ts';
-import { marrakech, virtualClock, type VirtualClock } from './harness.ts';
+import type { OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
+import { pollUntil, type TestContext } from '../../../support/integration.ts';
+import { daysOf, marrakech, type VirtualClock } from './harness.ts';
 import type { LiveStation } from '../../../../producers/open-meteo/stations.ts';
 import {
+  closeStandInBed,
   countsByDay,
   dlqOnTopic,
   fetchDepsFor,
   ingestionDeps,
   observationsOnTopic,
+  openStandInBed,
   rawOnTopic,
   withIngestion,
 } from './kafka-harness.ts';
@@ -38,12 +39,6 @@ const rabat: LiveStation = {
   longitude: -6.8416,
   timezone: 'Africa/Casablanca',
 };
-
-function daysOf(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) days.push(d);
-  return days;
-}
 
 describe('Open-Meteo ingestion onto Kafka', () => {
   let ctx: TestContext;
@@ -62,17 +57,10 @@ describe('Open-Meteo ingestion onto Kafka', () => {
     `${r.topic}:${r.partition}:${r.offset}`;
 
   beforeAll(async () => {
-    ctx = await testContext('ingest');
-    await ctx.ensureTopics();
-    codec = await ctx.registerSchemas();
-    clock = virtualClock(NOW);
-    server = await startOpenMeteoStandIn({ now: clock.now });
+    ({ ctx, codec, clock, server } = await openStandInBed('ingest', NOW));
   });
 
-  afterAll(async () => {
-    await server?.close();
-    await ctx?.cleanup();
-  });
+  afterAll(() => closeStandInBed({ ctx, server }));
 
   it('backfills a station-year: each day once on the observations topic, the answers on the raw topic', async () => {
     const metrics = createMetrics();

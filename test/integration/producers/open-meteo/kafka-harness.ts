@@ -15,9 +15,9 @@ import {
 } from '../../../../producers/open-meteo/ingestion.ts';
 import { readTopicToEnd } from '../../../../producers/open-meteo/log-reader.ts';
 import { SlidingWindowLimiter } from '../../../../producers/open-meteo/rate-limiter.ts';
-import type { OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
-import type { TestContext } from '../../../support/integration.ts';
-import type { VirtualClock } from './harness.ts';
+import { startOpenMeteoStandIn, type OpenMeteoStandIn } from '../../../support/open-meteo-server.ts';
+import { testContext, type TestContext } from '../../../support/integration.ts';
+import { virtualClock, type VirtualClock } from './harness.ts';
 
 export function ingestionDeps(ctx: TestContext, codec: EventCodec): IngestionDeps {
   return {
@@ -106,4 +106,27 @@ export function countsByDay(landed: readonly LandedObservation[]): Map<string, n
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/** A test file's deployment (topics, schemas) and stand-in server, on a virtual clock starting at `start`. */
+export interface StandInBed {
+  ctx: TestContext;
+  codec: EventCodec;
+  clock: VirtualClock;
+  server: OpenMeteoStandIn;
+}
+
+export async function openStandInBed(name: string, start: number): Promise<StandInBed> {
+  const ctx = await testContext(name);
+  await ctx.ensureTopics();
+  const codec = await ctx.registerSchemas();
+  const clock = virtualClock(start);
+  const server = await startOpenMeteoStandIn({ now: clock.now });
+  return { ctx, codec, clock, server };
+}
+
+/** Tolerates a bed whose opening failed part-way (the fields then undefined). */
+export async function closeStandInBed(bed: Partial<StandInBed>): Promise<void> {
+  await bed.server?.close();
+  await bed.ctx?.cleanup();
 }
