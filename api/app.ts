@@ -519,7 +519,7 @@ export async function rainstreamApi(app: FastifyInstance, deps: ApiDeps): Promis
   await app.register(locationRoutes, { forecasts });
   const results = createResultCache(deps.clickhouse);
   const analytics = createAnalyticsService(deps.clickhouse, deps.decisionThreshold, results);
-  await app.register(analyticsRoutes, { analytics });
+  await app.register(analyticsRoutes, { analytics, stations });
   await app.register(modelRoutes, { models: createModelService(deps.clickhouse, deps.champions, results) });
   await app.register(operationsRoutes, { pipeline, registry: metrics.registry });
   await app.register(adminRoutes, {

@@ -1,6 +1,8 @@
 /** What the store knows: a station's forecast history, the quality report, drift, prequential scores. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { StationRegistry } from '../../lib/domain/stations.ts';
+import { ApiError } from '../errors.ts';
 import type { AnalyticsService } from '../services/analytics.ts';
 import {
   driftQuerySchema,
@@ -18,10 +20,18 @@ import { z } from 'zod';
 
 export async function analyticsRoutes(
   fastify: FastifyInstance,
-  options: { analytics: AnalyticsService },
+  options: { analytics: AnalyticsService; stations: StationRegistry },
 ): Promise<void> {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const { analytics } = options;
+  const { analytics, stations } = options;
+  // A name that is no station (a typo, another case) would get an empty history or empty scores, which
+  // reads as "no data yet": refused instead, naming the station meant when there is one.
+  const knownLocation = async (request: { query: { location?: string } }) => {
+    const location = request.query.location;
+    if (location === undefined) return;
+    const issue = stations.check(location);
+    if (issue !== null) throw new ApiError(404, 'NOT_FOUND', issue.reason, { field: 'location' });
+  };
   app.get(
     '/predictions',
     {
@@ -30,8 +40,9 @@ export async function analyticsRoutes(
         description: 'Default range: the 90 days up to the station latest forecast.',
         tags: ['quality'],
         querystring: predictionsQuerySchema,
-        response: { 200: predictionsSchema, 400: errorSchema },
+        response: { 200: predictionsSchema, 400: errorSchema, 404: errorSchema },
       },
+      preHandler: knownLocation,
     },
     (request) => analytics.predictions(request.query),
   );
@@ -46,8 +57,13 @@ export async function analyticsRoutes(
           'calibration bins. Task max_temp: R², RMSE and MAE of the forecast maximum temperature (°C).',
         tags: ['quality'],
         querystring: qualityQuerySchema,
-        response: { 200: z.union([qualitySchema, regressionQualitySchema]), 400: errorSchema },
+        response: {
+          200: z.union([qualitySchema, regressionQualitySchema]),
+          400: errorSchema,
+          404: errorSchema,
+        },
       },
+      preHandler: knownLocation,
     },
     (request) => analytics.quality(request.query),
   );
@@ -70,8 +86,9 @@ export async function analyticsRoutes(
         summary: 'Prequential scores by overall, location, year, season, week or model',
         tags: ['quality'],
         querystring: prequentialQuerySchema,
-        response: { 200: prequentialSchema, 400: errorSchema },
+        response: { 200: prequentialSchema, 400: errorSchema, 404: errorSchema },
       },
+      preHandler: knownLocation,
     },
     (request) => analytics.prequential(request.query),
   );

@@ -136,8 +136,18 @@ describe('history, quality and drift on ClickHouse 18.16', () => {
     expect(body).toMatchObject({ location: 'Albury', from: '2016-12-01', to: '2017-02-28' });
     expect(body.points).toHaveLength(90);
     expect(body.points.filter((p: { outcome: string }) => p.outcome === 'missing')).toHaveLength(9);
-    const none = (await app.inject('/predictions?location=Nowhere')).json();
+    // A station with no forecast stored has an empty history; a name that is no station is refused.
+    const none = (await app.inject('/predictions?location=Uluru')).json();
     expect(none.points).toEqual([]);
+    for (const url of [
+      '/predictions?location=Nowhere',
+      '/quality?location=albury',
+      '/metrics/prequential?location=Nowhere',
+    ]) {
+      const refused = await app.inject(url);
+      expect(refused.statusCode, url).toBe(404);
+      expect(refused.json(), url).toMatchObject({ field: 'location', reason: expect.any(String) });
+    }
     const inverted = await app.inject('/predictions?location=Albury&from=2017-02-01&to=2017-01-01');
     expect(inverted.json()).toMatchObject({ field: 'to', reason: 'must not be before from (2017-02-01)' });
   });
