@@ -40,6 +40,20 @@ function recorder() {
 const topics = { observations: 'obs', observationsDlq: 'dlq' } as never;
 const logger = createLogger({ logLevel: 'silent' });
 
+/** A clock that only sleeps move, and the sleeps asked for: pacing is checked without waiting. */
+function virtualTime() {
+  let now = 0;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    clock: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+}
+
 describe('replay', () => {
   it('sends invalid rows to the DLQ first, then days in order keyed by station', async () => {
     const r = recorder();
@@ -60,8 +74,7 @@ describe('replay', () => {
 
   it('waits for the first trained champion once, after the warm-up, then paces days', async () => {
     const r = recorder();
-    let now = 0;
-    const sleeps: number[] = [];
+    const time = virtualTime();
     await replay(
       rows,
       'f.csv',
@@ -70,11 +83,8 @@ describe('replay', () => {
         ...r,
         topics,
         logger,
-        clock: () => now,
-        sleep: async (ms) => {
-          sleeps.push(ms);
-          now += ms;
-        },
+        clock: time.clock,
+        sleep: time.sleep,
         waitForTrainedChampion: async () => {
           r.log.push('wait');
         },
@@ -82,13 +92,12 @@ describe('replay', () => {
     );
     // The warm-up days go out in one send before the wait; after it, one send per day.
     expect(r.log).toEqual(['send dlq 1', 'send obs 4', 'wait', 'send obs 2', 'send obs 2', 'send obs 2']);
-    expect(sleeps).toEqual([500, 500, 500]);
+    expect(time.sleeps).toEqual([500, 500, 500]);
   });
 
   it('paces by events per second: the days per second follow from the events per day', async () => {
     const r = recorder();
-    let now = 0;
-    const sleeps: number[] = [];
+    const time = virtualTime();
     // Two stations a day: 4 events/s is 2 days/s, a day every 500 ms.
     await replay(
       rows,
@@ -98,14 +107,11 @@ describe('replay', () => {
         ...r,
         topics,
         logger,
-        clock: () => now,
-        sleep: async (ms) => {
-          sleeps.push(ms);
-          now += ms;
-        },
+        clock: time.clock,
+        sleep: time.sleep,
       },
     );
-    expect(sleeps).toEqual([500, 500, 500, 500, 500]);
+    expect(time.sleeps).toEqual([500, 500, 500, 500, 500]);
   });
 
   it('says where each event was read: the file name and the CSV line (schema v2 sourcePosition)', async () => {
