@@ -1,15 +1,15 @@
 /**
  * One Open-Meteo call, as a good citizen of the free tier: the limiter admits it (by its weight), each
  * attempt has a timeout, transient failures (timeouts, network, 5xx, 429) are retried with exponential
- * backoff and jitter (lib/retry.ts), a 429's Retry-After holds back every later call too, and what went
- * wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
+ * backoff and jitter (lib/retry.ts), a 429's or 503's Retry-After holds back every later call too, and
+ * what went wrong is a typed error carrying the API's reason. The body is returned as received, unparsed.
  */
 import { causeChain, describeError, isRetriable, RainstreamError } from '../../lib/platform/errors.ts';
 import { BROKER_MAX_MESSAGE_BYTES } from '../../lib/platform/kafka/producer.ts';
 import type { Logger } from '../../lib/platform/log.ts';
 import { abortableSleep, retry, type RetryOptions } from '../../lib/platform/retry.ts';
 import type { OpenMeteoCounters } from './counters.ts';
-import { errorOfAnswer } from './http-errors.ts';
+import { errorOfAnswer, retryAfterMsOf } from './http-errors.ts';
 import { acquire, type Clock, type SlidingWindowLimiter } from './rate-limiter.ts';
 import { buildRequestUrl, requestWeight, type OpenMeteoRequest } from './request.ts';
 
@@ -27,7 +27,7 @@ export interface OpenMeteoClientDeps {
   >;
   /** Largest body accepted (default MAX_BODY_BYTES); a larger one is a non-retriable MESSAGE_TOO_LARGE. */
   maxBodyBytes?: number;
-  /** A Retry-After longer than this is not waited out inside the call: the 429 goes to the caller. */
+  /** A Retry-After longer than this is not waited out inside the call: the 429 or 503 goes to the caller. */
   maxRetryAfterMs?: number;
   logger?: Logger;
   signal?: AbortSignal;
@@ -104,12 +104,6 @@ function isRedirectLoop(error: unknown): boolean {
   return causeChain(error).some((e) => e instanceof Error && /redirect count exceeded/i.test(e.message));
 }
 
-function retryAfterMsOf(error: unknown): number | undefined {
-  if (!(error instanceof RainstreamError) || error.code !== 'RATE_LIMITED') return undefined;
-  const ms = error.details.retryAfterMs;
-  return typeof ms === 'number' ? ms : undefined;
-}
-
 export async function fetchOpenMeteo(
   request: OpenMeteoRequest,
   deps: OpenMeteoClientDeps,
@@ -170,12 +164,11 @@ export async function fetchOpenMeteo(
     }
     const error = errorOfAnswer({ status, body, retryAfter }, url, clock.now());
     if (error) {
-      if (error.code === 'RATE_LIMITED') {
-        counters.rateLimited++;
-        const retryAfterMs = retryAfterMsOf(error);
-        if (retryAfterMs !== undefined) limiter.pauseUntil(clock.now() + retryAfterMs);
-      } else if (error.details.apiError === true) counters.apiErrors++;
+      if (error.code === 'RATE_LIMITED') counters.rateLimited++;
+      else if (error.details.apiError === true) counters.apiErrors++;
       else counters.httpErrors++;
+      const retryAfterMs = retryAfterMsOf(error);
+      if (retryAfterMs !== undefined) limiter.pauseUntil(clock.now() + retryAfterMs);
       throw error;
     }
     counters.responsesOk++;

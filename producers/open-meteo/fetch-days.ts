@@ -8,6 +8,7 @@ import { describeError, RainstreamError } from '../../lib/platform/errors.ts';
 import { addDays, dayNumber, daysBetween } from '../../lib/domain/time.ts';
 import type { Observation } from '../../lib/domain/weather/observation.ts';
 import { fetchOpenMeteo, type FetchedAnswer, type OpenMeteoClientDeps } from './client.ts';
+import { retryAfterMsOf } from './http-errors.ts';
 import { localDateAt } from './local-time.ts';
 import { mapOpenMeteoBody, type DayRejection } from './mapping.ts';
 import { chunkDateRange, FORECAST_MAX_PAST_DAYS, type FetchMode, type OpenMeteoRequest } from './request.ts';
@@ -51,6 +52,8 @@ export interface FetchFailure {
   reason: string;
   /** The request that failed, when it was made (the DLQ names it as the source). */
   url?: string;
+  /** The wait a 429's or 503's Retry-After asked for, when the last answer said. */
+  retryAfterMs?: number;
 }
 
 export interface StationDays {
@@ -149,6 +152,7 @@ function failureOf(station: string, call: Call, error: RainstreamError): FetchFa
   const last =
     error.code === 'RETRIES_EXHAUSTED' && error.cause instanceof RainstreamError ? error.cause : error;
   const url = last.details.url ?? error.details.url;
+  const retryAfterMs = retryAfterMsOf(last);
   return {
     station,
     from: call.from,
@@ -157,14 +161,15 @@ function failureOf(station: string, call: Call, error: RainstreamError): FetchFa
     retriable: last.retriable,
     reason: error.message,
     ...(typeof url === 'string' ? { url } : {}),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   };
 }
 
 /**
  * Fetches and maps `from..to` for each station. A call that fails for good is reported in `failures`
- * and the others go on; after a 429 the server asks to wait longer than the client's patience for,
- * the calls not yet made are reported failed too, unsent. Programming errors and an abort through
- * `deps.signal` throw.
+ * and the others go on; after a 429 or 503 whose Retry-After asks to wait longer than the client's
+ * patience for, the calls not yet made are reported failed too, unsent. Programming errors and an abort
+ * through `deps.signal` throw.
  */
 export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Promise<StationDays[]> {
   validateRequest(req);
@@ -190,7 +195,7 @@ export async function fetchDays(req: FetchDaysRequest, deps: FetchDaysDeps): Pro
       } catch (error) {
         if (deps.signal?.aborted || !(error instanceof RainstreamError)) throw error;
         out.failures.push(failureOf(station.name, call, error));
-        if (error.code === 'RATE_LIMITED') stopped = error;
+        if (error.code === 'RATE_LIMITED' || retryAfterMsOf(error) !== undefined) stopped = error;
         continue;
       }
       out.raw.push({

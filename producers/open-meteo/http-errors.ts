@@ -1,8 +1,9 @@
 /**
  * What an HTTP answer of Open-Meteo means for the caller, as a typed error: the API's own error body
  * (`{"error": true, "reason": "..."}`, HTTP 400: the request is wrong, retrying cannot help), HTTP 429
- * (too many calls: retriable, after Retry-After when the server says), 5xx and 408 (retriable), other
- * 4xx (not). The reason is carried, bounded, so logs and metrics can say what the API said.
+ * (too many calls: retriable, after Retry-After when the server says), 5xx and 408 (retriable; a 503
+ * after Retry-After too, when the server says), other 4xx (not). The reason is carried, bounded, so logs
+ * and metrics can say what the API said.
  */
 import { RainstreamError } from '../../lib/platform/errors.ts';
 import { apiErrorReason, boundReason } from './response.ts';
@@ -59,18 +60,35 @@ export function errorOfAnswer(answer: HttpAnswer, url: string, now: number): Rai
   const { reason, apiError } = reasonOf(body);
   if (ok && !apiError) return undefined;
   const details = { status, reason, apiError, url };
+  // RFC 9110 §10.2.3: the statuses whose Retry-After says when to call again; on any other it means nothing.
+  const wait = () => ({
+    retryAfterMs: parseRetryAfter(answer.retryAfter, now),
+    retryAfter: answer.retryAfter ?? null,
+  });
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(answer.retryAfter, now);
     return new RainstreamError('RATE_LIMITED', `Open-Meteo rate limit (HTTP 429): ${reason}`, {
-      details: { ...details, retryAfterMs, retryAfter: answer.retryAfter ?? null },
+      details: { ...details, ...wait() },
     });
   }
   if (status >= 500 || status === 408) {
-    return new RainstreamError('UPSTREAM_UNAVAILABLE', `Open-Meteo HTTP ${status}: ${reason}`, { details });
+    return new RainstreamError('UPSTREAM_UNAVAILABLE', `Open-Meteo HTTP ${status}: ${reason}`, {
+      details: status === 503 ? { ...details, ...wait() } : details,
+    });
   }
   return new RainstreamError(
     'UPSTREAM_REJECTED',
     `Open-Meteo refused the request (HTTP ${status}): ${reason}`,
     { details },
   );
+}
+
+/**
+ * The wait the server asked for before the next call (a 429's or a 503's Retry-After, as errorOfAnswer
+ * read it), or undefined when it said nothing.
+ */
+export function retryAfterMsOf(error: unknown): number | undefined {
+  if (!(error instanceof RainstreamError)) return undefined;
+  if (error.code !== 'RATE_LIMITED' && error.code !== 'UPSTREAM_UNAVAILABLE') return undefined;
+  const ms = error.details.retryAfterMs;
+  return typeof ms === 'number' ? ms : undefined;
 }

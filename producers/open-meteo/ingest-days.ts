@@ -36,17 +36,21 @@ export function emptyStationReport(station: string): StationReport {
   return { station, ...emptyOutcome(), answers: 0, failures: [] };
 }
 
-/** Open-Meteo did not answer a call through all its retries (down, unreachable, or hanging). */
+/**
+ * Open-Meteo did not answer a call through all its retries (down, unreachable, or hanging), or answered
+ * 503 with a Retry-After longer than the client waits for within a call.
+ */
 function away(failure: FetchFailure): boolean {
   return failure.retriable && (failure.code === 'TIMEOUT' || failure.code === 'UPSTREAM_UNAVAILABLE');
 }
 
 /**
  * The failure after which a run makes no more calls, if any: a 429 asking to wait longer than the
- * client's patience, or a call Open-Meteo left unanswered through all its retries. Each later call would
- * spend its own retries and timeouts on a server that is away (minutes per call, stations after
- * stations); the run reports the rest not attempted, and the next run (the daily scheduler's, 30 minutes
- * later) tries again.
+ * client's patience, or a call Open-Meteo left unanswered through all its retries or answered with a 503
+ * asking to wait longer than that patience. Each later call would spend its own retries and timeouts on a
+ * server that is away (minutes per call, stations after stations), or wait in the limiter for as long as
+ * the server asked; the run reports the rest not attempted, and the next run (the daily scheduler's, 30
+ * minutes later) tries again.
  */
 export function stoppingFailure(reports: readonly StationReport[]): FetchFailure | undefined {
   for (const report of reports) {
@@ -67,7 +71,9 @@ export function notAttempted(station: string, range: DayRange, stop: FetchFailur
     reason:
       stop.code === 'RATE_LIMITED'
         ? 'not attempted: Open-Meteo asked to slow down'
-        : `not attempted: Open-Meteo did not answer an earlier call (${stop.reason})`,
+        : stop.retryAfterMs !== undefined
+          ? `not attempted: Open-Meteo asked to be called again later (${stop.reason})`
+          : `not attempted: Open-Meteo did not answer an earlier call (${stop.reason})`,
   };
 }
 

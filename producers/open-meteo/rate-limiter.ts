@@ -82,7 +82,7 @@ export class SlidingWindowLimiter {
     return wait;
   }
 
-  /** Admits nothing before `until`: the server said so (HTTP 429 Retry-After), whatever our count says. */
+  /** Admits nothing before `until`: the server said so (a 429's or 503's Retry-After), whatever our count says. */
   pauseUntil(until: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, until);
   }

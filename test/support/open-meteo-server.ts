@@ -26,8 +26,8 @@ export type Fault =
   | { kind: 'rate-limit'; retryAfter?: string }
   /** Accepts the request and never answers. */
   | { kind: 'hang' }
-  /** Any status with any body (a 500 page, a recorded answer, a truncated body). */
-  | { kind: 'raw'; status: number; body: string; contentType?: string }
+  /** Any status with any body (a 500 page, a recorded answer, a truncated body), and Retry-After when given. */
+  | { kind: 'raw'; status: number; body: string; contentType?: string; retryAfter?: string }
   /** HTTP 200 and the first `bytes` of the normal answer, then nothing more on an open socket. */
   | { kind: 'stall-body'; bytes: number }
   /** HTTP 302 to `location` (default: a path that redirects to itself, a redirect loop). */
@@ -477,12 +477,10 @@ export async function startOpenMeteoStandIn(options: StandInOptions = {}): Promi
       );
     }
     if (fault?.kind === 'raw') {
-      return send(
-        res,
-        fault.status,
-        fault.body,
-        fault.contentType ? { 'content-type': fault.contentType } : {},
-      );
+      return send(res, fault.status, fault.body, {
+        ...(fault.contentType ? { 'content-type': fault.contentType } : {}),
+        ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }),
+      });
     }
     let body: string;
     try {

@@ -112,6 +112,49 @@ describe('fetchOpenMeteo against the stand-in', () => {
     expect((await fetchOpenMeteo(request, h.deps)).status).toBe(200);
   });
 
+  it('waits out a 503 for its Retry-After, holding the limiter, then succeeds', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject({ kind: 'raw', status: 503, body: 'busy', retryAfter: '30' });
+    const answer = await fetchOpenMeteo(request, h.deps);
+    expect(answer.attempts).toBe(2);
+    // Backoff (1 s, jittered) and then the limiter's hold until 30 s after the 503, as for a 429.
+    expect(h.clock.slept.reduce((a, b) => a + b, 0)).toBe(30_000);
+    expect(h.deps.counters).toMatchObject({ httpErrors: 1, rateLimited: 0, retries: 1, responsesOk: 1 });
+    expect(h.deps.counters.throttledMs).toBeGreaterThan(0);
+  });
+
+  it('reads a 503 Retry-After given as an HTTP date, and ignores one on a 500', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject(
+      { kind: 'raw', status: 503, body: 'busy', retryAfter: new Date(NOW + 45_000).toUTCString() },
+      { kind: 'raw', status: 500, body: 'oops', retryAfter: '3600' },
+    );
+    const answer = await fetchOpenMeteo(request, h.deps);
+    expect(answer.attempts).toBe(3);
+    // 45 s for the 503 (its backoff within them); the 500's Retry-After means nothing: backoff only.
+    expect(h.clock.slept).toEqual([750, 44_250, 1500]);
+  });
+
+  it('hands a 503 Retry-After beyond its patience to the caller instead of waiting', async () => {
+    h = await startHarness({ now: NOW, maxRetryAfterMs: 60_000 });
+    h.server.inject({ kind: 'raw', status: 503, body: 'busy', retryAfter: '3600' });
+    const e = await failure(fetchOpenMeteo(request, h.deps));
+    expect(e.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(e.retriable).toBe(true);
+    expect(e.details).toMatchObject({ status: 503, retryAfterMs: 3_600_000, retryAfter: '3600' });
+    expect(h.server.requests).toHaveLength(1);
+    expect(h.clock.slept).toEqual([]);
+    expect(h.deps.limiter.delayFor(1, NOW)).toBe(3_600_000);
+  });
+
+  it('caps an absurd 503 Retry-After at a day', async () => {
+    h = await startHarness({ now: NOW });
+    h.server.inject({ kind: 'raw', status: 503, body: 'busy', retryAfter: '9'.repeat(400) });
+    const e = await failure(fetchOpenMeteo(request, h.deps));
+    expect(e.details.retryAfterMs).toBe(86_400_000);
+    expect(h.deps.limiter.delayFor(1, NOW)).toBe(86_400_000);
+  });
+
   it('refuses a redirect loop after one attempt, not as an outage to retry', async () => {
     h = await startHarness({ now: NOW });
     h.server.inject({ kind: 'redirect' });

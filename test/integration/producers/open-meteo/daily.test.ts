@@ -184,4 +184,53 @@ describe('daily ingestion scheduler', () => {
       open_meteo_failed_calls_total: 1,
     });
   });
+
+  it('keeps a day owed after a 503 asking to come back in an hour, and fetches it when the hour is up', async () => {
+    const runs: DailyRun[] = [];
+    const ended: number[] = [];
+    const abort = new AbortController();
+    const metrics = createMetrics();
+    await withIngestion(ctx, codec, ['Marrakech', 'SydneyLive'], (ingestion) =>
+      runDaily([marrakech, sydney], {
+        ingestion,
+        fetch: fetchDepsFor(server, clock),
+        logger: ctx.logger,
+        metrics,
+        clock,
+        dailyAt: '06:00',
+        signal: abort.signal,
+        onRun: (run) => {
+          runs.push(run);
+          ended.push(clock.now());
+          // Marrakech's next run (06:00 on June 17 there) meets a 503 asking for an hour, past the
+          // client's two minutes of patience.
+          if (runs.length === 1)
+            server.inject({ kind: 'raw', status: 503, body: 'maintenance', retryAfter: '3600' });
+          if (runs.length === 3) abort.abort();
+        },
+      }),
+    );
+    expect(
+      runs.map((r) => ({
+        at: new Date(r.at).toISOString(),
+        owed: r.owed.Marrakech,
+        failures: r.reports.flatMap((s) => s.failures.map((f) => [f.code, f.retriable])),
+        ingested: r.reports.reduce((n, s) => n + s.ingested, 0),
+      })),
+    ).toEqual([
+      { at: expect.any(String), owed: [], failures: [], ingested: 0 },
+      // Not retried within the call: the day stays owed (retriable, not in the DLQ) ...
+      {
+        at: '2025-06-17T05:00:00.000Z',
+        owed: ['2025-06-16'],
+        failures: [['UPSTREAM_UNAVAILABLE', true]],
+        ingested: 0,
+      },
+      // ... and the run half an hour later waits in the limiter for the rest of the hour, then fetches it.
+      { at: '2025-06-17T05:30:00.000Z', owed: ['2025-06-16'], failures: [], ingested: 1 },
+    ]);
+    expect(ended[2]).toBeGreaterThanOrEqual(Date.UTC(2025, 5, 17, 6));
+    expect(metrics.snapshot().counters).toMatchObject({ open_meteo_http_errors_total: 1 });
+    expect(metrics.snapshot().counters.open_meteo_retries_total).toBeUndefined();
+  });
 });

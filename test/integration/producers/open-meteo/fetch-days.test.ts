@@ -203,6 +203,25 @@ describe('fetchDays, archive (backfill)', () => {
     expect(failures[1]!.reason).toMatch(/^not attempted: Open-Meteo rate limit \(HTTP 429\)/);
   });
 
+  it('stops calling after a 503 asking for more patience than it has, reporting what was not fetched', async () => {
+    h = await startHarness({ now: Date.UTC(2025, 2, 1), chunkDays: 5, maxRetryAfterMs: 60_000 });
+    h.server.inject({ kind: 'raw', status: 503, body: 'maintenance', retryAfter: '3600' });
+    const results = await fetchDays(
+      { stations: [marrakech, sydney], from: '2024-01-01', to: '2024-01-10', mode: 'archive' },
+      h.deps,
+    );
+    expect(h.server.requests).toHaveLength(1);
+    const failures = results.flatMap((r) => r.failures);
+    expect(failures.map((f) => [f.station, f.from, f.code, f.retriable, f.retryAfterMs])).toEqual([
+      ['Marrakech', '2024-01-01', 'UPSTREAM_UNAVAILABLE', true, 3_600_000],
+      ['Marrakech', '2024-01-06', 'UPSTREAM_UNAVAILABLE', true, 3_600_000],
+      ['SydneyLive', '2024-01-01', 'UPSTREAM_UNAVAILABLE', true, 3_600_000],
+      ['SydneyLive', '2024-01-06', 'UPSTREAM_UNAVAILABLE', true, 3_600_000],
+    ]);
+    expect(failures[1]!.reason).toBe('not attempted: Open-Meteo HTTP 503: maintenance');
+    expect(h.clock.slept).toEqual([]);
+  });
+
   it('rides out a timeout, a 500 and a 429 within one backfill', async () => {
     h = await startHarness({ now: Date.UTC(2025, 2, 1), chunkDays: 7, timeoutMs: 300 });
     h.server.inject(

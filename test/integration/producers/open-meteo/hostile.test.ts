@@ -147,4 +147,39 @@ describe('Open-Meteo ingestion against hostile answers', () => {
     const counts = countsByDay(await observationsOnTopic(ctx, codec));
     expect(Math.max(...counts.values())).toBe(1);
   });
+
+  it('stops calling for the run after a 503 asking to come back in an hour, leaving the days owed, not in the DLQ', async () => {
+    // July's call answers 503 with Retry-After an hour, past the client's two minutes of patience: as
+    // after such a 429, no retry inside the call, and August and September are not asked.
+    server.inject({ kind: 'raw', status: 503, body: 'maintenance', retryAfter: '3600' });
+    const requests = server.requests.length;
+    const slept = clock.slept.length;
+    const first = await backfill('2024-07-01', '2024-09-30');
+    expect(server.requests.length - requests).toBe(1);
+    expect(clock.slept.length - slept).toBe(0);
+    expect(first.reports[0]!.ingested).toBe(0);
+    expect(first.reports[0]!.failures.map((f) => [f.from, f.code, f.retriable, f.reason])).toEqual([
+      ['2024-07-01', 'UPSTREAM_UNAVAILABLE', true, 'Open-Meteo HTTP 503: maintenance'],
+      [
+        '2024-08-01',
+        'UPSTREAM_UNAVAILABLE',
+        true,
+        'not attempted: Open-Meteo asked to be called again later (Open-Meteo HTTP 503: maintenance)',
+      ],
+      [
+        '2024-09-01',
+        'UPSTREAM_UNAVAILABLE',
+        true,
+        'not attempted: Open-Meteo asked to be called again later (Open-Meteo HTTP 503: maintenance)',
+      ],
+    ]);
+    expect(
+      (await dlqOnTopic(ctx)).filter((d) => /^2024-0[789]/.test(String(d.value.from ?? d.value.date))),
+    ).toHaveLength(0);
+    // The next run (with its own limiter, as a process started later) asks for all three months.
+    const second = await backfill('2024-07-01', '2024-09-30');
+    expect(second.reports[0]).toMatchObject({ ingested: 92, failures: [] });
+    const counts = countsByDay(await observationsOnTopic(ctx, codec));
+    expect(Math.max(...counts.values())).toBe(1);
+  });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { errorOfAnswer, parseRetryAfter } from '../../../../producers/open-meteo/http-errors.ts';
+import { RainstreamError } from '../../../../lib/platform/errors.ts';
+import {
+  errorOfAnswer,
+  parseRetryAfter,
+  retryAfterMsOf,
+} from '../../../../producers/open-meteo/http-errors.ts';
 
 const NOW = Date.UTC(2024, 0, 1, 12);
 const url = 'http://127.0.0.1/v1/archive?latitude=1';
@@ -60,6 +65,25 @@ describe('errorOfAnswer', () => {
     expect(errorOfAnswer({ status: 429, body: '' }, url, NOW)!.details.retryAfterMs).toBeUndefined();
   });
 
+  it('makes 503 a retriable UPSTREAM_UNAVAILABLE carrying Retry-After, as a date or seconds, at most a day', () => {
+    const e = errorOfAnswer({ status: 503, body: 'busy', retryAfter: '120' }, url, NOW)!;
+    expect(e.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(e.retriable).toBe(true);
+    expect(e.details).toMatchObject({ status: 503, retryAfterMs: 120_000, retryAfter: '120' });
+    const dated = { status: 503, body: '', retryAfter: 'Mon, 01 Jan 2024 12:05:00 GMT' };
+    expect(errorOfAnswer(dated, url, NOW)!.details.retryAfterMs).toBe(300_000);
+    expect(
+      errorOfAnswer({ status: 503, body: '', retryAfter: '999999' }, url, NOW)!.details.retryAfterMs,
+    ).toBe(86_400_000);
+    expect(errorOfAnswer({ status: 503, body: '' }, url, NOW)!.details.retryAfterMs).toBeUndefined();
+    // Only a 429's and a 503's Retry-After is read (RFC 9110 §10.2.3); on any other status it means nothing.
+    for (const status of [500, 502, 504, 408, 400, 404]) {
+      const other = errorOfAnswer({ status, body: '', retryAfter: '120' }, url, NOW)!;
+      expect(other.details.retryAfterMs).toBeUndefined();
+      expect(retryAfterMsOf(other)).toBeUndefined();
+    }
+  });
+
   it('makes 5xx and 408 retriable, other 4xx not, quoting a non-JSON body briefly', () => {
     const e500 = errorOfAnswer({ status: 503, body: '<html>\n  Service  Unavailable</html>' }, url, NOW)!;
     expect(e500.code).toBe('UPSTREAM_UNAVAILABLE');
@@ -69,5 +93,25 @@ describe('errorOfAnswer', () => {
     const e404 = errorOfAnswer({ status: 404, body: 'x'.repeat(5000) }, url, NOW)!;
     expect(e404.code).toBe('UPSTREAM_REJECTED');
     expect((e404.details.reason as string).length).toBe(200);
+  });
+});
+
+describe('retryAfterMsOf', () => {
+  it("reads the wait a 429's or a 503's Retry-After asked for", () => {
+    const answer = (status: number, retryAfter?: string) =>
+      errorOfAnswer({ status, body: '', ...(retryAfter === undefined ? {} : { retryAfter }) }, url, NOW);
+    expect(retryAfterMsOf(answer(429, '7'))).toBe(7_000);
+    expect(retryAfterMsOf(answer(503, '7'))).toBe(7_000);
+    expect(retryAfterMsOf(answer(429))).toBeUndefined();
+    expect(retryAfterMsOf(answer(503))).toBeUndefined();
+  });
+
+  it('finds nothing in other errors, nor in a wrapper around one that had a wait', () => {
+    const cause = errorOfAnswer({ status: 503, body: '', retryAfter: '7' }, url, NOW);
+    expect(retryAfterMsOf(new RainstreamError('RETRIES_EXHAUSTED', 'gave up', { cause }))).toBeUndefined();
+    expect(
+      retryAfterMsOf(new RainstreamError('TIMEOUT', 'slow', { details: { retryAfterMs: 5 } })),
+    ).toBeUndefined();
+    expect(retryAfterMsOf(new Error('x'))).toBeUndefined();
   });
 });
