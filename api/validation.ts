@@ -14,6 +14,8 @@ export interface ValidationIssue {
   reason: string;
 }
 
+const NOT_ACCEPTED = 'is not an accepted field';
+
 type RawIssue = z.core.$ZodRawIssue;
 
 function bound(iss: { origin?: unknown; inclusive?: boolean }, value: unknown, side: 'max' | 'min'): string {
@@ -50,7 +52,7 @@ export const apiErrorMap: z.core.$ZodErrorMap = (iss: RawIssue) => {
     case 'invalid_format':
       return `must be a ${iss.format}`;
     case 'unrecognized_keys':
-      return 'is not an accepted field';
+      return NOT_ACCEPTED;
     case 'not_multiple_of':
       return `must be a multiple of ${String(iss.divisor)}`;
     default:
@@ -66,7 +68,7 @@ export function validationIssues(issues: readonly z.core.$ZodIssue[], part: stri
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const field = [...path, key].join('.');
-        if (!seen.has(field)) seen.set(field, 'is not an accepted field');
+        if (!seen.has(field)) seen.set(field, NOT_ACCEPTED);
       }
       continue;
     }
@@ -74,6 +76,27 @@ export function validationIssues(issues: readonly z.core.$ZodIssue[], part: stri
     if (!seen.has(field)) seen.set(field, issue.message);
   }
   return [...seen].map(([field, reason]) => ({ field, reason }));
+}
+
+/**
+ * A query parameter given more than once reaches the schema as an array (Fastify's parser makes one),
+ * which it refused as "must be string": the issue is reworded as what the client did. No query schema of
+ * the API takes a list, so for each of them a repeat is a fault; one that took a list would accept the
+ * array, and no issue would be there to reword. An unknown parameter is refused as such, given once or more.
+ */
+export function repeatedParameterIssues(
+  issues: readonly ValidationIssue[],
+  query: unknown,
+): ValidationIssue[] {
+  if (typeof query !== 'object' || query === null) return [...issues];
+  return issues.map((issue) => {
+    const value: unknown = Object.hasOwn(query, issue.field)
+      ? (query as Record<string, unknown>)[issue.field]
+      : undefined;
+    return Array.isArray(value) && issue.reason !== NOT_ACCEPTED
+      ? { field: issue.field, reason: `given ${value.length} times; give it once` }
+      : issue;
+  });
 }
 
 /** Thrown by the validator; the app's error handler turns it into a 400 naming each field. */
@@ -92,6 +115,11 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema,
   return (data: unknown) => {
     const result = schema.safeParse(data, { error: apiErrorMap });
     if (result.success) return { value: result.data };
-    return { error: new RequestValidationError(validationIssues(result.error.issues, part)) };
+    const issues = validationIssues(result.error.issues, part);
+    return {
+      error: new RequestValidationError(
+        part === 'querystring' ? repeatedParameterIssues(issues, data) : issues,
+      ),
+    };
   };
 };

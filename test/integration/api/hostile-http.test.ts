@@ -272,6 +272,19 @@ describe('admin input that would reach Kafka and ClickHouse', () => {
   });
 });
 
+describe('admin query strings', () => {
+  it("the delivery log's parameters given twice are named, with how many times", async () => {
+    for (const [url, field] of [
+      ['/admin/deliveries?limit=5&limit=5', 'limit'],
+      ['/admin/deliveries?subscription=aaaaaaaa-aaaa&subscription=bbbbbbbb-bbbb', 'subscription'],
+    ] as const) {
+      const res = await app.inject({ url, headers: auth });
+      expectRefusal(res, 400, field, url);
+      expect(res.json().reason, url).toBe('given 2 times; give it once');
+    }
+  });
+});
+
 describe('every refusal names what is at fault', () => {
   it('a method a path does not take is a 405 naming the method, with the ones it takes', async () => {
     for (const [method, url, allowed] of [

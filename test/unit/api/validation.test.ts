@@ -10,7 +10,7 @@ import {
   subscriptionBodySchema,
   type ErrorBody,
 } from '../../../api/schemas.ts';
-import { validationIssues, zodValidatorCompiler } from '../../../api/validation.ts';
+import { repeatedParameterIssues, validationIssues, zodValidatorCompiler } from '../../../api/validation.ts';
 
 /** A server with the API's validator, schemas and error handler, echoing what passed validation. */
 let app: FastifyInstance;
@@ -105,7 +105,7 @@ describe('query strings', () => {
     expect(missing.statusCode).toBe(400);
     expect(missing.json()).toMatchObject({ field: 'location', reason: 'is required' });
     const twice = await app.inject({ url: '/q?location=Sydney&location=Perth' });
-    expect(twice.json()).toMatchObject({ field: 'location', reason: 'must be string' });
+    expect(twice.json()).toMatchObject({ field: 'location', reason: 'given 2 times; give it once' });
     expect((await app.inject({ url: '/q?location=Sydney' })).json()).toEqual({
       location: 'Sydney',
       task: 'rain',
@@ -138,6 +138,34 @@ describe('query strings', () => {
   it('refuses an unknown query parameter, naming it', async () => {
     const res = await app.inject({ url: '/q?location=Sydney&treshold=0.5' });
     expect(res.json()).toMatchObject({ field: 'treshold', reason: 'is not an accepted field' });
+  });
+
+  it('names a parameter given more than once, whatever its type, with how many times', async () => {
+    for (const [url, field, times] of [
+      ['/q?location=Sydney&location=Sydney', 'location', 2],
+      ['/q?location=Sydney&task=rain&task=rain&task=wind', 'task', 3],
+      ['/q?location=Sydney&threshold=0.5&threshold=0.7', 'threshold', 2],
+      ['/scores?from=2017-01-01&from=2017-02-01', 'from', 2],
+      ['/quality?groupBy=month&groupBy=month', 'groupBy', 2],
+    ] as const) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        error: 'invalid request',
+        field,
+        reason: `given ${times} times; give it once`,
+        issues: [{ field, reason: `given ${times} times; give it once` }],
+      });
+    }
+  });
+
+  it('lists a repeat among the other faults, and an unknown parameter as unknown however often given', async () => {
+    const res = await app.inject('/q?location=Sydney&location=Perth&threshold=2&treshold=1&treshold=2');
+    expect(res.json().issues).toEqual([
+      { field: 'location', reason: 'given 2 times; give it once' },
+      { field: 'threshold', reason: 'must be a number from 0 to 1' },
+      { field: 'treshold', reason: 'is not an accepted field' },
+    ]);
   });
 
   it('checks groupBy of the quality report', async () => {
@@ -184,5 +212,19 @@ describe('validationIssues', () => {
     ]);
     const whole = z.object({}).safeParse('x');
     expect(validationIssues(whole.error!.issues, 'querystring')[0]!.field).toBe('querystring');
+  });
+});
+
+describe('repeatedParameterIssues', () => {
+  it('rewords the issue of a field given as a list, and leaves an unknown one and the others', () => {
+    const issues = [
+      { field: 'location', reason: 'must be string' },
+      { field: 'from', reason: 'must be a calendar date YYYY-MM-DD' },
+      { field: 'zz', reason: 'is not an accepted field' },
+    ];
+    expect(repeatedParameterIssues(issues, { location: ['a', 'b', 'c'], from: 'x', zz: ['1', '2'] })).toEqual(
+      [{ field: 'location', reason: 'given 3 times; give it once' }, issues[1], issues[2]],
+    );
+    expect(repeatedParameterIssues(issues, 'not an object')).toEqual(issues);
   });
 });
