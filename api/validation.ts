@@ -8,11 +8,22 @@ import { TypedError } from '../lib/platform/errors.ts';
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
+import { quoted } from '../lib/domain/stations.ts';
 
 export interface ValidationIssue {
   field: string;
   reason: string;
 }
+
+/**
+ * The most issues a 400 lists. More than the fields of the widest schema (an observation, 23), so every
+ * fault a client can make in the fields the API takes is shown; what is cut is a flood (thousands of unknown
+ * query parameters or body fields), which would otherwise be answered with some 100 kB naming each one.
+ */
+export const MAX_ISSUES = 32;
+
+/** A field name longer than this (only an unknown one can be) is quoted and cut, as a reason quotes a value. */
+const FIELD_CHARS = 64;
 
 const NOT_ACCEPTED = 'is not an accepted field';
 
@@ -60,7 +71,10 @@ export const apiErrorMap: z.core.$ZodErrorMap = (iss: RawIssue) => {
   }
 };
 
-/** One issue per field, in the order zod met them; `part` names the whole part ('body', 'querystring'). */
+/**
+ * One issue per field, in the order zod met them; `part` names the whole part ('body', 'querystring'). A
+ * field name past FIELD_CHARS characters is given quoted and cut (`"abc…"… (5000 characters)`).
+ */
 export function validationIssues(issues: readonly z.core.$ZodIssue[], part: string): ValidationIssue[] {
   const seen = new Map<string, string>();
   for (const issue of issues) {
@@ -75,7 +89,10 @@ export function validationIssues(issues: readonly z.core.$ZodIssue[], part: stri
     const field = path.length === 0 ? part : path.join('.');
     if (!seen.has(field)) seen.set(field, issue.message);
   }
-  return [...seen].map(([field, reason]) => ({ field, reason }));
+  return [...seen].map(([field, reason]) => ({
+    field: field.length > FIELD_CHARS ? quoted(field, FIELD_CHARS) : field,
+    reason,
+  }));
 }
 
 /**
@@ -99,13 +116,25 @@ export function repeatedParameterIssues(
   });
 }
 
-/** Thrown by the validator; the app's error handler turns it into a 400 naming each field. */
+/**
+ * Thrown by the validator; the app's error handler turns it into a 400 naming each field, the first
+ * MAX_ISSUES of them, with the number of the others.
+ */
 export class RequestValidationError extends TypedError<'VALIDATION'> {
   readonly statusCode = 400;
   readonly issues: ValidationIssue[];
-  constructor(issues: ValidationIssue[]) {
-    super('VALIDATION', `invalid request: ${issues.map((i) => `${i.field} ${i.reason}`).join('; ')}`);
-    this.issues = issues;
+  /** How many issues beyond MAX_ISSUES are not listed. */
+  readonly issuesLeftOut: number;
+  constructor(issues: readonly ValidationIssue[]) {
+    const listed = issues.slice(0, MAX_ISSUES);
+    const leftOut = issues.length - listed.length;
+    super(
+      'VALIDATION',
+      `invalid request: ${listed.map((i) => `${i.field} ${i.reason}`).join('; ')}` +
+        (leftOut > 0 ? `; and ${leftOut} more` : ''),
+    );
+    this.issues = listed;
+    this.issuesLeftOut = leftOut;
   }
 }
 

@@ -695,7 +695,7 @@ describe('hostile query strings and path values on every documented GET route', 
   });
 });
 
-describe('query parameters given more than once', () => {
+describe('query parameters given more than once, and floods of them', () => {
   it('every query parameter of every documented route is refused given twice, naming it', async () => {
     const doc = (await app.inject('/openapi.json')).json() as {
       paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
@@ -733,6 +733,21 @@ describe('query parameters given more than once', () => {
     }
     expect(tried).toBeGreaterThan(15);
     expect(failures).toEqual([]);
+  });
+
+  it('a flood of unknown parameters is answered with the first issues and the number left out', async () => {
+    const unknown = Array.from({ length: 1_000 }, (_, i) => `p${i}=1`).join('&');
+    const res = await app.inject(`/predictions?location=Sydney&from=2017-01-01&from=2017-02-01&${unknown}`);
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body).toMatchObject({
+      error: 'invalid request',
+      field: 'from',
+      reason: 'given 2 times; give it once',
+      issuesLeftOut: 1_001 - body.issues.length,
+    });
+    expect(body.issues.length).toBeLessThan(100);
+    expect(res.body.length).toBeLessThan(5_000);
   });
 });
 

@@ -10,7 +10,12 @@ import {
   subscriptionBodySchema,
   type ErrorBody,
 } from '../../../api/schemas.ts';
-import { repeatedParameterIssues, validationIssues, zodValidatorCompiler } from '../../../api/validation.ts';
+import {
+  MAX_ISSUES,
+  repeatedParameterIssues,
+  validationIssues,
+  zodValidatorCompiler,
+} from '../../../api/validation.ts';
 
 /** A server with the API's validator, schemas and error handler, echoing what passed validation. */
 let app: FastifyInstance;
@@ -195,6 +200,48 @@ describe('query strings', () => {
     expect(bad.json()).toMatchObject({
       field: 'grouping',
       reason: 'must be one of overall, location, year, season, week, model',
+    });
+  });
+});
+
+describe('a 400 with many faults', () => {
+  const unknown = (n: number) => Array.from({ length: n }, (_, i) => `p${i}=1`).join('&');
+
+  it(`lists the first ${MAX_ISSUES} issues and says how many more were left out`, async () => {
+    const res = await app.inject(`/q?location=Syd:ney&${unknown(2_000)}`);
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body).toMatchObject({
+      error: 'invalid request',
+      field: 'location',
+      reason: expect.stringMatching(/^must be a station name/),
+      issuesLeftOut: 2_001 - MAX_ISSUES,
+    });
+    expect(body.issues).toHaveLength(MAX_ISSUES);
+    expect(body.issues[1]).toEqual({ field: 'p0', reason: 'is not an accepted field' });
+    expect(res.body.length).toBeLessThan(4_000);
+    // At the bound, every issue and no count.
+    const atBound = await app.inject(`/q?location=Sydney&${unknown(MAX_ISSUES)}`);
+    expect(atBound.json().issues).toHaveLength(MAX_ISSUES);
+    expect(atBound.json()).not.toHaveProperty('issuesLeftOut');
+    // Never short of the fields of the widest schema, so that only a flood is cut.
+    expect(Object.keys(observationBodySchema.shape).length).toBeLessThanOrEqual(MAX_ISSUES);
+  });
+
+  it('bounds a body of a thousand unknown fields alike, the faults in known fields first', async () => {
+    const payload: Record<string, unknown> = { ...valid, humidity3pm: 150 };
+    for (let i = 0; i < 1_000; i++) payload[`f${i}`] = i;
+    const res = await post(payload);
+    expect(res.json).toMatchObject({ field: 'humidity3pm', reason: 'must be <= 100' });
+    expect(res.json.issues).toHaveLength(MAX_ISSUES);
+    expect(res.json.issuesLeftOut).toBe(1_001 - MAX_ISSUES);
+  });
+
+  it('quotes and cuts the name of a long unknown field', async () => {
+    const res = await app.inject(`/q?location=Sydney&${'x'.repeat(5_000)}=1`);
+    expect(res.json()).toMatchObject({
+      field: `"${'x'.repeat(64)}"… (5000 characters)`,
+      reason: 'is not an accepted field',
     });
   });
 });
