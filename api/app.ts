@@ -233,7 +233,12 @@ export function apiErrorHandler(
   reply: FastifyReply,
 ) {
   if (error instanceof RequestValidationError) {
-    const body: ErrorBody = { error: 'invalid request', ...error.issues[0], issues: error.issues };
+    const body: ErrorBody = {
+      error: 'invalid request',
+      ...error.issues[0],
+      issues: error.issues,
+      ...(error.issuesLeftOut > 0 && { issuesLeftOut: error.issuesLeftOut }),
+    };
     return reply.code(400).send(body);
   }
   const status = statusOf(error);

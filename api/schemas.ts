@@ -10,6 +10,7 @@ import { SCORE_GROUPINGS } from '../lib/platform/clickhouse/queries/quality.ts';
 import { QUALITY_GROUPINGS } from '../lib/platform/clickhouse/queries/quality-report.ts';
 import type { LatestForecast, LatestValueForecast } from '../lib/domain/state-keys.ts';
 import { TASK_NAMES } from '../lib/platform/config.ts';
+import { MAX_ISSUES } from './validation.ts';
 
 /** Same rule as the CSV edge (lib/domain/weather/csv.ts): a station name never holds ':' or glob characters. */
 export const LOCATION_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -130,7 +131,17 @@ export const errorSchema = z.object({
   error: z.string(),
   field: z.string().optional(),
   reason: z.string().optional(),
-  issues: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
+  issues: z
+    .array(z.object({ field: z.string(), reason: z.string() }))
+    .optional()
+    .describe(
+      `a 400: each field at fault and why, the first also as field and reason; at most ${MAX_ISSUES}`,
+    ),
+  issuesLeftOut: z
+    .number()
+    .int()
+    .optional()
+    .describe('a 400 with more issues than listed: how many more were left out'),
   location: z.string().optional(),
   knownStation: z.boolean().optional(),
 });

@@ -8,11 +8,24 @@ import { TypedError } from '../lib/platform/errors.ts';
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
+import { quoted } from '../lib/domain/stations.ts';
 
 export interface ValidationIssue {
   field: string;
   reason: string;
 }
+
+/**
+ * The most issues a 400 lists. More than the fields of the widest schema (an observation, 23), so every
+ * fault a client can make in the fields the API takes is shown; what is cut is a flood (thousands of unknown
+ * query parameters or body fields), which would otherwise be answered with some 100 kB naming each one.
+ */
+export const MAX_ISSUES = 32;
+
+/** A field name longer than this (only an unknown one can be) is quoted and cut, as a reason quotes a value. */
+const FIELD_CHARS = 64;
+
+const NOT_ACCEPTED = 'is not an accepted field';
 
 type RawIssue = z.core.$ZodRawIssue;
 
@@ -50,7 +63,7 @@ export const apiErrorMap: z.core.$ZodErrorMap = (iss: RawIssue) => {
     case 'invalid_format':
       return `must be a ${iss.format}`;
     case 'unrecognized_keys':
-      return 'is not an accepted field';
+      return NOT_ACCEPTED;
     case 'not_multiple_of':
       return `must be a multiple of ${String(iss.divisor)}`;
     default:
@@ -58,7 +71,10 @@ export const apiErrorMap: z.core.$ZodErrorMap = (iss: RawIssue) => {
   }
 };
 
-/** One issue per field, in the order zod met them; `part` names the whole part ('body', 'querystring'). */
+/**
+ * One issue per field, in the order zod met them; `part` names the whole part ('body', 'querystring'). A
+ * field name past FIELD_CHARS characters is given quoted and cut (`"abc…"… (5000 characters)`).
+ */
 export function validationIssues(issues: readonly z.core.$ZodIssue[], part: string): ValidationIssue[] {
   const seen = new Map<string, string>();
   for (const issue of issues) {
@@ -66,23 +82,59 @@ export function validationIssues(issues: readonly z.core.$ZodIssue[], part: stri
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const field = [...path, key].join('.');
-        if (!seen.has(field)) seen.set(field, 'is not an accepted field');
+        if (!seen.has(field)) seen.set(field, NOT_ACCEPTED);
       }
       continue;
     }
     const field = path.length === 0 ? part : path.join('.');
     if (!seen.has(field)) seen.set(field, issue.message);
   }
-  return [...seen].map(([field, reason]) => ({ field, reason }));
+  return [...seen].map(([field, reason]) => ({
+    field: field.length > FIELD_CHARS ? quoted(field, FIELD_CHARS) : field,
+    reason,
+  }));
 }
 
-/** Thrown by the validator; the app's error handler turns it into a 400 naming each field. */
+/**
+ * A query parameter given more than once reaches the schema as an array (Fastify's parser makes one),
+ * which it refused as "must be string": the issue is reworded as what the client did. No query schema of
+ * the API takes a list, so for each of them a repeat is a fault; one that took a list would accept the
+ * array, and no issue would be there to reword. An unknown parameter is refused as such, given once or more.
+ */
+export function repeatedParameterIssues(
+  issues: readonly ValidationIssue[],
+  query: unknown,
+): ValidationIssue[] {
+  if (typeof query !== 'object' || query === null) return [...issues];
+  return issues.map((issue) => {
+    const value: unknown = Object.hasOwn(query, issue.field)
+      ? (query as Record<string, unknown>)[issue.field]
+      : undefined;
+    return Array.isArray(value) && issue.reason !== NOT_ACCEPTED
+      ? { field: issue.field, reason: `given ${value.length} times; give it once` }
+      : issue;
+  });
+}
+
+/**
+ * Thrown by the validator; the app's error handler turns it into a 400 naming each field, the first
+ * MAX_ISSUES of them, with the number of the others.
+ */
 export class RequestValidationError extends TypedError<'VALIDATION'> {
   readonly statusCode = 400;
   readonly issues: ValidationIssue[];
-  constructor(issues: ValidationIssue[]) {
-    super('VALIDATION', `invalid request: ${issues.map((i) => `${i.field} ${i.reason}`).join('; ')}`);
-    this.issues = issues;
+  /** How many issues beyond MAX_ISSUES are not listed. */
+  readonly issuesLeftOut: number;
+  constructor(issues: readonly ValidationIssue[]) {
+    const listed = issues.slice(0, MAX_ISSUES);
+    const leftOut = issues.length - listed.length;
+    super(
+      'VALIDATION',
+      `invalid request: ${listed.map((i) => `${i.field} ${i.reason}`).join('; ')}` +
+        (leftOut > 0 ? `; and ${leftOut} more` : ''),
+    );
+    this.issues = listed;
+    this.issuesLeftOut = leftOut;
   }
 }
 
@@ -92,6 +144,11 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema,
   return (data: unknown) => {
     const result = schema.safeParse(data, { error: apiErrorMap });
     if (result.success) return { value: result.data };
-    return { error: new RequestValidationError(validationIssues(result.error.issues, part)) };
+    const issues = validationIssues(result.error.issues, part);
+    return {
+      error: new RequestValidationError(
+        part === 'querystring' ? repeatedParameterIssues(issues, data) : issues,
+      ),
+    };
   };
 };

@@ -695,6 +695,62 @@ describe('hostile query strings and path values on every documented GET route', 
   });
 });
 
+describe('query parameters given more than once, and floods of them', () => {
+  it('every query parameter of every documented route is refused given twice, naming it', async () => {
+    const doc = (await app.inject('/openapi.json')).json() as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[] }>>;
+    };
+    // A value each parameter would accept given once, so the repeat is the only fault.
+    const VALID: Record<string, string> = {
+      location: 'Sydney',
+      from: '2017-01-01',
+      to: '2017-01-31',
+      model: 'prior-climatology',
+      task: 'rain',
+      threshold: '0.5',
+      limit: '5',
+      grouping: 'overall',
+      groupBy: 'overall',
+    };
+    const failures: string[] = [];
+    let tried = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      // Admin routes answer 503 here before reading their query (no ADMIN_TOKEN); face.test.ts has tokens.
+      if (path.startsWith('/admin/') || !item.get) continue;
+      const names = (item.get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
+      for (const name of names) {
+        const query = new URLSearchParams();
+        if (name !== 'location' && names.includes('location')) query.set('location', 'Sydney');
+        query.append(name, VALID[name] ?? 'x');
+        query.append(name, VALID[name] ?? 'x');
+        const url = `${path}?${query}`;
+        const res = await app.inject(url);
+        tried++;
+        const body = res.json() as { field?: string; reason?: string };
+        if (res.statusCode !== 400 || body.field !== name || body.reason !== 'given 2 times; give it once')
+          failures.push(`GET ${url}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      }
+    }
+    expect(tried).toBeGreaterThan(15);
+    expect(failures).toEqual([]);
+  });
+
+  it('a flood of unknown parameters is answered with the first issues and the number left out', async () => {
+    const unknown = Array.from({ length: 1_000 }, (_, i) => `p${i}=1`).join('&');
+    const res = await app.inject(`/predictions?location=Sydney&from=2017-01-01&from=2017-02-01&${unknown}`);
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body).toMatchObject({
+      error: 'invalid request',
+      field: 'from',
+      reason: 'given 2 times; give it once',
+      issuesLeftOut: 1_001 - body.issues.length,
+    });
+    expect(body.issues.length).toBeLessThan(100);
+    expect(res.body.length).toBeLessThan(5_000);
+  });
+});
+
 describe('unknown routes', () => {
   it('answer 404 in JSON', async () => {
     const res = await app.inject('/nope?x=1');

@@ -272,6 +272,35 @@ describe('admin input that would reach Kafka and ClickHouse', () => {
   });
 });
 
+describe('admin query strings and bodies past what a client means', () => {
+  it("the delivery log's parameters given twice are named, with how many times", async () => {
+    for (const [url, field] of [
+      ['/admin/deliveries?limit=5&limit=5', 'limit'],
+      ['/admin/deliveries?subscription=aaaaaaaa-aaaa&subscription=bbbbbbbb-bbbb', 'subscription'],
+    ] as const) {
+      const res = await app.inject({ url, headers: auth });
+      expectRefusal(res, 400, field, url);
+      expect(res.json().reason, url).toBe('given 2 times; give it once');
+    }
+  });
+
+  it('a body of a thousand unknown fields is answered with the first issues and how many more', async () => {
+    const payload: Record<string, unknown> = { kind: 'sms', url: 'https://example.com/hook' };
+    for (let i = 0; i < 1_000; i++) payload[`f${i}`] = i;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/subscriptions',
+      payload: JSON.stringify(payload),
+      headers: { ...json, ...auth },
+    });
+    expectRefusal(res, 400, 'kind', 'a thousand unknown fields');
+    const body = res.json() as { issues: unknown[]; issuesLeftOut: number };
+    expect(body.issues.length).toBeLessThan(100);
+    expect(body.issuesLeftOut).toBe(1_001 - body.issues.length);
+    expect(res.body.length).toBeLessThan(5_000);
+  });
+});
+
 describe('every refusal names what is at fault', () => {
   it('a method a path does not take is a 405 naming the method, with the ones it takes', async () => {
     for (const [method, url, allowed] of [

@@ -10,7 +10,12 @@ import {
   subscriptionBodySchema,
   type ErrorBody,
 } from '../../../api/schemas.ts';
-import { validationIssues, zodValidatorCompiler } from '../../../api/validation.ts';
+import {
+  MAX_ISSUES,
+  repeatedParameterIssues,
+  validationIssues,
+  zodValidatorCompiler,
+} from '../../../api/validation.ts';
 
 /** A server with the API's validator, schemas and error handler, echoing what passed validation. */
 let app: FastifyInstance;
@@ -105,7 +110,7 @@ describe('query strings', () => {
     expect(missing.statusCode).toBe(400);
     expect(missing.json()).toMatchObject({ field: 'location', reason: 'is required' });
     const twice = await app.inject({ url: '/q?location=Sydney&location=Perth' });
-    expect(twice.json()).toMatchObject({ field: 'location', reason: 'must be string' });
+    expect(twice.json()).toMatchObject({ field: 'location', reason: 'given 2 times; give it once' });
     expect((await app.inject({ url: '/q?location=Sydney' })).json()).toEqual({
       location: 'Sydney',
       task: 'rain',
@@ -140,6 +145,34 @@ describe('query strings', () => {
     expect(res.json()).toMatchObject({ field: 'treshold', reason: 'is not an accepted field' });
   });
 
+  it('names a parameter given more than once, whatever its type, with how many times', async () => {
+    for (const [url, field, times] of [
+      ['/q?location=Sydney&location=Sydney', 'location', 2],
+      ['/q?location=Sydney&task=rain&task=rain&task=wind', 'task', 3],
+      ['/q?location=Sydney&threshold=0.5&threshold=0.7', 'threshold', 2],
+      ['/scores?from=2017-01-01&from=2017-02-01', 'from', 2],
+      ['/quality?groupBy=month&groupBy=month', 'groupBy', 2],
+    ] as const) {
+      const res = await app.inject(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        error: 'invalid request',
+        field,
+        reason: `given ${times} times; give it once`,
+        issues: [{ field, reason: `given ${times} times; give it once` }],
+      });
+    }
+  });
+
+  it('lists a repeat among the other faults, and an unknown parameter as unknown however often given', async () => {
+    const res = await app.inject('/q?location=Sydney&location=Perth&threshold=2&treshold=1&treshold=2');
+    expect(res.json().issues).toEqual([
+      { field: 'location', reason: 'given 2 times; give it once' },
+      { field: 'threshold', reason: 'must be a number from 0 to 1' },
+      { field: 'treshold', reason: 'is not an accepted field' },
+    ]);
+  });
+
   it('checks groupBy of the quality report', async () => {
     expect((await app.inject({ url: '/quality' })).json()).toEqual({ task: 'rain', groupBy: 'overall' });
     const bad = await app.inject({ url: '/quality?groupBy=decade' });
@@ -171,6 +204,48 @@ describe('query strings', () => {
   });
 });
 
+describe('a 400 with many faults', () => {
+  const unknown = (n: number) => Array.from({ length: n }, (_, i) => `p${i}=1`).join('&');
+
+  it(`lists the first ${MAX_ISSUES} issues and says how many more were left out`, async () => {
+    const res = await app.inject(`/q?location=Syd:ney&${unknown(2_000)}`);
+    expect(res.statusCode).toBe(400);
+    const body = res.json();
+    expect(body).toMatchObject({
+      error: 'invalid request',
+      field: 'location',
+      reason: expect.stringMatching(/^must be a station name/),
+      issuesLeftOut: 2_001 - MAX_ISSUES,
+    });
+    expect(body.issues).toHaveLength(MAX_ISSUES);
+    expect(body.issues[1]).toEqual({ field: 'p0', reason: 'is not an accepted field' });
+    expect(res.body.length).toBeLessThan(4_000);
+    // At the bound, every issue and no count.
+    const atBound = await app.inject(`/q?location=Sydney&${unknown(MAX_ISSUES)}`);
+    expect(atBound.json().issues).toHaveLength(MAX_ISSUES);
+    expect(atBound.json()).not.toHaveProperty('issuesLeftOut');
+    // Never short of the fields of the widest schema, so that only a flood is cut.
+    expect(Object.keys(observationBodySchema.shape).length).toBeLessThanOrEqual(MAX_ISSUES);
+  });
+
+  it('bounds a body of a thousand unknown fields alike, the faults in known fields first', async () => {
+    const payload: Record<string, unknown> = { ...valid, humidity3pm: 150 };
+    for (let i = 0; i < 1_000; i++) payload[`f${i}`] = i;
+    const res = await post(payload);
+    expect(res.json).toMatchObject({ field: 'humidity3pm', reason: 'must be <= 100' });
+    expect(res.json.issues).toHaveLength(MAX_ISSUES);
+    expect(res.json.issuesLeftOut).toBe(1_001 - MAX_ISSUES);
+  });
+
+  it('quotes and cuts the name of a long unknown field', async () => {
+    const res = await app.inject(`/q?location=Sydney&${'x'.repeat(5_000)}=1`);
+    expect(res.json()).toMatchObject({
+      field: `"${'x'.repeat(64)}"… (5000 characters)`,
+      reason: 'is not an accepted field',
+    });
+  });
+});
+
 describe('validationIssues', () => {
   it('gives one issue per field, unknown keys one each, the whole part by its name', () => {
     const schema = z.strictObject({ a: z.object({ b: z.number().max(3) }), c: z.string() });
@@ -184,5 +259,19 @@ describe('validationIssues', () => {
     ]);
     const whole = z.object({}).safeParse('x');
     expect(validationIssues(whole.error!.issues, 'querystring')[0]!.field).toBe('querystring');
+  });
+});
+
+describe('repeatedParameterIssues', () => {
+  it('rewords the issue of a field given as a list, and leaves an unknown one and the others', () => {
+    const issues = [
+      { field: 'location', reason: 'must be string' },
+      { field: 'from', reason: 'must be a calendar date YYYY-MM-DD' },
+      { field: 'zz', reason: 'is not an accepted field' },
+    ];
+    expect(repeatedParameterIssues(issues, { location: ['a', 'b', 'c'], from: 'x', zz: ['1', '2'] })).toEqual(
+      [{ field: 'location', reason: 'given 3 times; give it once' }, issues[1], issues[2]],
+    );
+    expect(repeatedParameterIssues(issues, 'not an object')).toEqual(issues);
   });
 });
